@@ -144,3 +144,18 @@ public static class OnnxModelFile
     private static string TempPath(string directory, string name) =>
         Path.Combine(directory, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
 }
+
+/// <summary>Reads a single serialized TensorProto (.pb), as ONNX's test data stores inputs and outputs.</summary>
+public static class OnnxTensorFile
+{
+    public static Tensor Load(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new OnnxFormatException($"tensor file '{path}' does not exist"); }
+        TensorProto proto;
+        try { proto = TensorProto.Parser.ParseFrom(bytes); }
+        catch (InvalidProtocolBufferException e) { throw new OnnxFormatException($"'{path}' is not a serialized ONNX tensor: {e.Message}"); }
+        return ProtoTensor.Create(proto, Path.GetDirectoryName(Path.GetFullPath(path)), $"tensor file '{path}', tensor");
+    }
+}

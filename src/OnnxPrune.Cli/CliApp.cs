@@ -1,0 +1,57 @@
+using System.CommandLine;
+using OnnxPrune.Cli.Commands;
+using OnnxPrune.Onnx;
+
+namespace OnnxPrune.Cli;
+
+/// <summary>Builds the command tree and maps failures to exit codes and one-line messages.</summary>
+public static class CliApp
+{
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("OnnxPrune: structured pruning of ONNX models, measured with ONNX Runtime");
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ProfileCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        var root = BuildRoot();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run 'onnxprune --help' (or 'onnxprune COMMAND --help') for usage.");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (UserMessage(e) is { } message)
+        {
+            Console.Error.WriteLine($"error: {message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"internal error (a bug in OnnxPrune; please report it with the command you ran): {e.GetType().Name}: {e.Message}");
+            if (Environment.GetEnvironmentVariable("ONNXPRUNE_DEBUG") == "1") Console.Error.WriteLine(e);
+            return ExitCodes.InternalError;
+        }
+    }
+
+    /// <summary>The message to show for failures caused by the user's input; null for bugs.</summary>
+    private static string? UserMessage(Exception e) => e switch
+    {
+        UsageException or OnnxFormatException or Pruning.Cost.CostOverflowException => e.Message,
+        IR.GraphVerificationException => e.Message,
+        Runtime.OrtException ort => $"ONNX Runtime rejected the model: {ort.Message}",
+        Runtime.OrtLibraryException => e.Message,
+        Runtime.ExecutionProviderUnavailableException => e.Message,
+        _ => null,
+    };
+}

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using OnnxPrune.Cli.Output;
+using OnnxPrune.IR;
+using OnnxPrune.Pruning.Cost;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>`onnxprune inspect MODEL`: inputs, outputs, op histogram, parameters and MACs per node.</summary>
+internal static class InspectCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var json = CommonOptions.Json();
+        var batch = new Option<int>("--batch") { Description = "Batch size for MAC counts when the model's batch dim is symbolic", DefaultValueFactory = _ => 1 };
+        var command = new Command("inspect", "Show a model's inputs, outputs, op histogram, parameter count and MACs per node") { model, json, batch };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(model)!;
+            var b = CommonOptions.Positive(parse.GetValue(batch), "--batch");
+            var m = CommonOptions.Load(path);
+            var declared = (m.Graph.Inputs.Where(i => i.ConstValue is null).Select(CommonOptions.ValueJson).ToArray(), m.Graph.Outputs.Select(CommonOptions.ValueJson).ToArray());
+            var shapes = InputShapes.BindBatchAndInfer(m, b);
+            var cost = CostModel.Measure(m.Graph);
+            var report = Build(path, m, declared, cost, b, shapes.SkippedNodes.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal).ToList());
+            if (parse.GetValue(json)) Json.Write(Console.Out, report);
+            else Print(report);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private sealed record NodeRow(string Name, string OpType, object?[]? OutputShape, long? Macs, long Params);
+
+    private sealed record Report(
+        string Model, string Producer, string ProducerVersion, long IrVersion, long Opset,
+        Dictionary<string, long> OpsetImports, CommonOptions.ValueSummary[] Inputs, CommonOptions.ValueSummary[] Outputs,
+        long Params, long Macs, int Batch, string MacsNote, IReadOnlyList<string> OpsCountedAsZero,
+        int UnknownMacNodes, IReadOnlyList<string> OpsWithoutShapeRule,
+        int NodeCount, SortedDictionary<string, int> OpHistogram, IReadOnlyList<NodeRow> Nodes);
+
+    private static Report Build(string path, Model m, (CommonOptions.ValueSummary[] Inputs, CommonOptions.ValueSummary[] Outputs) declared, ModelCost cost, int batch, IReadOnlyList<string> skipped)
+    {
+        var histogram = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var n in m.Graph.Nodes)
+        {
+            var key = n.IsOnnxDomain ? n.OpType : $"{n.Domain}.{n.OpType}";
+            histogram[key] = histogram.GetValueOrDefault(key) + 1;
+        }
+        var nodes = cost.Nodes.Select(c => new NodeRow(c.Node.Name, c.Node.OpType,
+            c.Node.Outputs[0].Shape?.Dims.Select(d => d.Value.HasValue ? (object?)d.Value.Value : d.Symbol ?? "?").ToArray(),
+            c.Macs, c.Params)).ToList();
+        return new Report(path, m.ProducerName, m.ProducerVersion, m.IrVersion, m.DefaultOpset,
+            new Dictionary<string, long>(m.OpsetImports), declared.Inputs, declared.Outputs, cost.Params, cost.Macs, batch,
+            "MACs are counted for Conv, ConvTranspose, Gemm and MatMul; every other op counts 0",
+            cost.UncountedOpTypes, cost.UnknownMacNodes, skipped, m.Graph.Nodes.Count, histogram, nodes);
+    }
+
+    private static void Print(Report r)
+    {
+        var o = Console.Out;
+        o.WriteLine($"model     {r.Model}");
+        o.WriteLine($"producer  {(r.Producer.Length > 0 ? r.Producer + " " + r.ProducerVersion : "(none recorded)")}; IR version {r.IrVersion}; opsets {string.Join(", ", r.OpsetImports.Select(kv => $"{(kv.Key.Length == 0 ? "ai.onnx" : kv.Key)} {kv.Value}"))}");
+        foreach (var i in r.Inputs) o.WriteLine($"input     {CommonOptions.Describe(i)}");
+        foreach (var v in r.Outputs) o.WriteLine($"output    {CommonOptions.Describe(v)}");
+        o.WriteLine($"params    {r.Params:N0} ({Numbers.Short(r.Params)})");
+        o.WriteLine($"MACs      {r.Macs:N0} ({Numbers.Short(r.Macs)}) at batch {r.Batch}{(r.UnknownMacNodes > 0 ? $"; {r.UnknownMacNodes} node(s) with unknown shapes not counted" : "")}");
+        o.WriteLine($"          {r.MacsNote}{(r.OpsCountedAsZero.Count > 0 ? $" (here: {string.Join(", ", r.OpsCountedAsZero)})" : "")}");
+        if (r.OpsWithoutShapeRule.Count > 0) o.WriteLine($"          ops without a shape rule (shapes as recorded): {string.Join(", ", r.OpsWithoutShapeRule)}");
+        o.WriteLine();
+        var hist = new Table("op", "count");
+        foreach (var (op, count) in r.OpHistogram.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)) hist.Add(op, count);
+        hist.Write(o);
+        o.WriteLine();
+        var table = new Table("node", "op", "output shape", "MACs", "params");
+        foreach (var n in r.Nodes.Where(n => n.Macs is null or > 0 || n.Params > 0))
+            table.Add(n.Name, n.OpType, n.OutputShape is null ? "?" : "[" + string.Join(",", n.OutputShape) + "]", n.Macs?.ToString("N0") ?? "?", n.Params.ToString("N0"));
+        table.Write(o);
+    }
+}

@@ -1,0 +1,27 @@
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>Guards for the files a command writes.</summary>
+internal static class OutputPaths
+{
+    /// <summary>Refuses to write over the input (also through a symlink or a different spelling of the path).</summary>
+    public static void CheckNotInput(string input, string output)
+    {
+        var a = Resolve(input);
+        var b = Resolve(output);
+        if (string.Equals(a, b, StringComparison.Ordinal))
+            throw new UsageException($"the output '{output}' is the input model; choose another output path (OnnxPrune never overwrites its input)");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
+        if (!Directory.Exists(dir))
+            throw new UsageException($"cannot write '{output}': folder '{dir}' does not exist");
+    }
+
+    private static string Resolve(string path)
+    {
+        var full = Path.GetFullPath(path);
+        try
+        {
+            return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (IOException) { return full; }
+    }
+}

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using OnnxPrune.Cli.Output;
+using OnnxPrune.Runtime;
+using OnnxPrune.Runtime.Data;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>
+/// `onnxprune profile MODEL`: latency measured by ONNX Runtime (wall clock around Run, after
+/// warm-up), and time per op type from ORT's own profiler, collected in a separate session so that
+/// profiling overhead does not touch the latency figures.
+/// </summary>
+internal static class ProfileCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var threads = DeviceOptions.Threads();
+        var batch = new Option<int>("--batch") { Description = "Batch size for a dynamic batch axis", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 10 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs", DefaultValueFactory = _ => 100 };
+        var device = DeviceOptions.Device();
+        var seed = new Option<int>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 0 };
+        var json = CommonOptions.Json();
+        var command = new Command("profile", "Measure a model's latency with ONNX Runtime and the time per op type")
+            { model, threads, batch, warmup, runs, device, seed, json };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(model)!;
+            var b = CommonOptions.Positive(parse.GetValue(batch), "--batch");
+            var w = CommonOptions.Positive(parse.GetValue(warmup), "--warmup", allowZero: true);
+            var r = CommonOptions.Positive(parse.GetValue(runs), "--runs");
+            var settings = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
+            CommonOptions.Load(path); // our own checks first: clear messages for malformed files
+            var result = Profile(path, settings, b, w, r, parse.GetValue(seed));
+            if (parse.GetValue(json)) Json.Write(Console.Out, result);
+            else Print(result);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    internal sealed record OpTypeRow(string OpType, int Nodes, double MsPerRun, double Percent);
+
+    internal sealed record Result(string Model, string Device, int Threads, int Batch, int Warmup, int Runs,
+        double MeanMs, double P50Ms, double P90Ms, double MinMs, double MaxMs, int ProfiledRuns, IReadOnlyList<OpTypeRow> OpTypes);
+
+    private static Result Profile(string path, SessionSettings settings, int batch, int warmup, int runs, int seed)
+    {
+        double[] times;
+        Dictionary<string, TensorData> inputs;
+        using (var session = InferenceSession.FromFile(path, settings))
+        {
+            inputs = Wrap(() => RandomInputs.Create(session.Inputs, batch, seed));
+            times = TimeRuns(session, inputs, warmup, runs);
+        }
+        var sorted = times.Order().ToArray();
+
+        // ORT's profiler in its own session, so its overhead stays out of the latency figures.
+        // A few runs are enough for the share of each op type.
+        int profiled = Math.Min(runs, 20);
+        var profileSettings = settings with { EnableProfiling = true, ProfileFilePrefix = Path.Combine(Path.GetTempPath(), $"onnxprune-profile-{Environment.ProcessId}") };
+        ProfileSummary summary;
+        using (var session = InferenceSession.FromFile(path, profileSettings))
+        {
+            for (int i = 0; i < profiled; i++) session.Run(inputs);
+            summary = session.EndProfilingSummary();
+        }
+        double total = summary.OpTypes.Sum(o => (double)o.TotalMicroseconds);
+        var rows = summary.OpTypes.OrderByDescending(o => o.TotalMicroseconds)
+            .Select(o => new OpTypeRow(o.OpType, o.NodeCount, o.TotalMicroseconds / 1000.0 / Math.Max(1, summary.RunCount > 0 ? summary.RunCount : profiled), total > 0 ? 100.0 * o.TotalMicroseconds / total : 0))
+            .ToList();
+        return new Result(path, settings.Provider.ToString().ToLowerInvariant(), settings.IntraOpThreads, batch, warmup, runs,
+            times.Average(), Percentile(sorted, 0.5), Percentile(sorted, 0.9), sorted[0], sorted[^1], profiled, rows);
+    }
+
+    private static double[] TimeRuns(InferenceSession session, Dictionary<string, TensorData> inputs, int warmup, int runs)
+    {
+        var times = new List<double>(runs);
+        using var progress = new Progress("profiling", runs);
+        const int chunk = 10;
+        var first = LatencyBenchmark.Measure(session, inputs, warmup, Math.Min(chunk, runs));
+        times.AddRange(first);
+        progress.Report(times.Count);
+        while (times.Count < runs)
+        {
+            times.AddRange(LatencyBenchmark.Measure(session, inputs, 0, Math.Min(chunk, runs - times.Count)));
+            progress.Report(times.Count);
+        }
+        return times.ToArray();
+    }
+
+    internal static T Wrap<T>(Func<T> make)
+    {
+        try { return make(); }
+        catch (InvalidInputException e) { throw new UsageException(e.Message); }
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    internal static double Percentile(double[] sorted, double q)
+    {
+        var rank = (int)Math.Ceiling(q * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+
+    private static void Print(Result r)
+    {
+        var o = Console.Out;
+        o.WriteLine($"model    {r.Model}");
+        o.WriteLine($"device   {r.Device}, {(r.Threads == 0 ? "ORT default" : r.Threads.ToString())} thread(s), batch {r.Batch}, {r.Warmup} warm-up + {r.Runs} timed runs");
+        o.WriteLine($"latency  mean {r.MeanMs:0.000} ms  p50 {r.P50Ms:0.000} ms  p90 {r.P90Ms:0.000} ms  min {r.MinMs:0.000} ms  max {r.MaxMs:0.000} ms");
+        o.WriteLine();
+        o.WriteLine($"time per op type (ONNX Runtime profiler, {r.ProfiledRuns} runs; after ORT's graph optimizations, so fused ops appear under their fused names)");
+        var table = new Table("op type", "nodes", "ms/run", "share");
+        foreach (var row in r.OpTypes) table.Add(row.OpType, row.Nodes, row.MsPerRun.ToString("0.000"), $"{row.Percent:0.0}%");
+        table.Write(o);
+    }
+}

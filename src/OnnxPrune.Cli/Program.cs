@@ -1,0 +1,6 @@
+namespace OnnxPrune.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => CliApp.Run(args);
+}

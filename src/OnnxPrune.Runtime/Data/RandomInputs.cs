@@ -1,0 +1,78 @@
+using OnnxPrune.IR;
+
+namespace OnnxPrune.Runtime.Data;
+
+/// <summary>
+/// Seeded random inputs for a session: standard normal floats, small non-negative integers and
+/// random booleans, so the same seed feeds two models the same numbers. Dynamic dims: the first
+/// (batch) takes <c>batch</c>; any other dynamic dim is an error, because guessing a spatial size
+/// would silently measure the wrong thing.
+/// </summary>
+public static class RandomInputs
+{
+    /// <summary>Largest input we will allocate (elements); beyond it the model's dims are absurd.</summary>
+    public const long MaxElements = 1L << 28;
+
+    public static Dictionary<string, TensorData> Create(IReadOnlyList<TensorInfo> inputs, long batch, int seed)
+    {
+        var random = new Random(seed);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        foreach (var input in inputs)
+        {
+            var dims = ConcreteDims(input, batch);
+            result[input.Name] = Fill(input, dims, random);
+        }
+        return result;
+    }
+
+    public static long[] ConcreteDims(TensorInfo input, long batch)
+    {
+        var dims = input.Dims.ToArray();
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (dims[i] >= 0) continue;
+            if (i == 0) { dims[i] = batch; continue; }
+            var name = input.SymbolicDims.Count > i && !string.IsNullOrEmpty(input.SymbolicDims[i]) ? $" ('{input.SymbolicDims[i]}')" : "";
+            throw new InvalidInputException($"input '{input.Name}' has a dynamic size at axis {i}{name}; give the inputs in an .npz file, or export the model with a fixed size");
+        }
+        long count = 1;
+        foreach (var d in dims)
+        {
+            count = d == 0 ? 0 : count > MaxElements / Math.Max(d, 1) ? MaxElements + 1 : count * d;
+        }
+        if (count > MaxElements)
+            throw new InvalidInputException($"input '{input.Name}' has shape [{string.Join(",", dims)}], more than {MaxElements} elements; the model's dims are wrong or the batch is too large");
+        return dims;
+    }
+
+    private static TensorData Fill(TensorInfo input, long[] dims, Random random)
+    {
+        long n = 1;
+        foreach (var d in dims) n *= d;
+        var count = checked((int)n);
+        switch (input.ElementType)
+        {
+            case DataType.Float: { var a = new float[count]; for (int i = 0; i < count; i++) a[i] = (float)Normal(random); return TensorData.Create(a, dims); }
+            case DataType.Double: { var a = new double[count]; for (int i = 0; i < count; i++) a[i] = Normal(random); return TensorData.Create(a, dims); }
+            case DataType.Float16: { var a = new Half[count]; for (int i = 0; i < count; i++) a[i] = (Half)Normal(random); return TensorData.Create(a, dims); }
+            case DataType.Int64: { var a = new long[count]; for (int i = 0; i < count; i++) a[i] = random.Next(0, 10); return TensorData.Create(a, dims); }
+            case DataType.Int32: { var a = new int[count]; for (int i = 0; i < count; i++) a[i] = random.Next(0, 10); return TensorData.Create(a, dims); }
+            case DataType.UInt8: { var a = new byte[count]; random.NextBytes(a); return TensorData.Create(a, dims); }
+            case DataType.Int8: { var a = new sbyte[count]; for (int i = 0; i < count; i++) a[i] = (sbyte)random.Next(-128, 128); return TensorData.Create(a, dims); }
+            case DataType.Bool: { var a = new bool[count]; for (int i = 0; i < count; i++) a[i] = random.Next(2) == 1; return TensorData.Create(a, dims); }
+            default:
+                throw new InvalidInputException($"input '{input.Name}' is {DataTypes.Name(input.ElementType)}; random inputs of that type are not supported, give them in an .npz file");
+        }
+    }
+
+    /// <summary>Box-Muller: deterministic for a seed, unlike anything that depends on the platform.</summary>
+    private static double Normal(Random random)
+    {
+        var u1 = 1.0 - random.NextDouble();
+        var u2 = random.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+}
+
+/// <summary>Inputs cannot be made or matched for a model; the message says which and why.</summary>
+public sealed class InvalidInputException(string message) : Exception(message);

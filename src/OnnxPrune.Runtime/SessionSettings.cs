@@ -1,0 +1,53 @@
+namespace OnnxPrune.Runtime;
+
+/// <summary>How ORT should build and run a session. Immutable; use <c>with</c> to vary one setting.</summary>
+public sealed record SessionSettings
+{
+    public static SessionSettings Default { get; } = new();
+
+    /// <summary>Threads inside one operator; 0 lets ORT choose (one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Threads running independent operators at once; only used with
+    /// <see cref="ParallelExecution"/>. 0 lets ORT choose.</summary>
+    public int InterOpThreads { get; init; }
+
+    /// <summary>Run independent branches of the graph concurrently (ORT_PARALLEL). Off by default
+    /// because sequential execution is what latency measurements usually want.</summary>
+    public bool ParallelExecution { get; init; }
+
+    public GraphOptimizationLevel Optimization { get; init; } = GraphOptimizationLevel.All;
+
+    /// <summary>Record ORT's per-node profile; read it with
+    /// <see cref="InferenceSession.EndProfiling"/> or <see cref="InferenceSession.EndProfilingSummary"/>.</summary>
+    public bool EnableProfiling { get; init; }
+
+    /// <summary>Path prefix of the profile file (ORT appends a timestamp and ".json"). Null means
+    /// a unique prefix in the temp directory, so concurrent sessions never share a file.</summary>
+    public string? ProfileFilePrefix { get; init; }
+
+    public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
+
+    /// <summary>GPU ordinal for <see cref="ExecutionProvider.Cuda"/>.</summary>
+    public int CudaDeviceId { get; init; }
+
+    /// <summary>Minimum severity of this session's log messages.</summary>
+    public OrtLoggingLevel LogSeverity { get; init; } = OrtLoggingLevel.Warning;
+}
+
+/// <summary>ORT's GraphOptimizationLevel, same numbers as the C enum.</summary>
+public enum GraphOptimizationLevel
+{
+    Disable = 0,
+    Basic = 1,
+    Extended = 2,
+    All = 99,
+}
+
+public enum ExecutionProvider
+{
+    Cpu,
+    /// <summary>NVIDIA CUDA; needs a library built with it (see <c>ONNXPRUNE_ORT_LIBRARY</c>).
+    /// Nodes CUDA cannot run fall back to the CPU provider.</summary>
+    Cuda,
+}

