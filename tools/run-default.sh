@@ -6,6 +6,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 models="$("$here/fetch-models.sh")"
 model="$models/ppocr-mobile-v2-cls.onnx"
-"$here/../onnxprune" inspect "$model"
+"$here/../onnxprune" inspect "$model" --input-shape x=1x3x48x192
 echo
-"$here/../onnxprune" profile "$model" --threads 2 --runs 100 "$@"
+"$here/../onnxprune" profile "$model" --input-shape x=1x3x48x192 --threads 2 --runs 100 "$@"

@@ -95,6 +95,14 @@ public sealed class Graph
     public Node InsertNodeBefore(Node anchor, Node node) => InsertNodeAt(IndexOf(anchor), node);
     public Node InsertNodeAfter(Node anchor, Node node) => InsertNodeAt(IndexOf(anchor) + 1, node);
 
+    /// <summary>Moves a node of this graph to just after <paramref name="anchor"/>, keeping its
+    /// inputs and uses. The caller keeps the order topological. O(nodes).</summary>
+    public void MoveNodeAfter(Node anchor, Node node)
+    {
+        _nodes.RemoveAt(IndexOf(node));
+        _nodes.Insert(IndexOf(anchor) + 1, node);
+    }
+
     private Node InsertNodeAt(int index, Node node)
     {
         if (node.Graph is not null) throw new InvalidOperationException($"node '{node.Name}' ({node.OpType}) is already in a graph");

@@ -1,3 +1,5 @@
+using OnnxPrune.IR;
+using OnnxPrune.Onnx;
 using OnnxPrune.Runtime.Native;
 
 namespace OnnxPrune.Runtime;
@@ -61,6 +63,15 @@ public sealed unsafe class InferenceSession : IDisposable
                 api.Check(api.CreateSessionFromArray(env, data, (nuint)model.Length, options, &raw));
             return raw;
         });
+    }
+
+    /// <summary>Serializes an IR model (all weights inline) and loads it; the model is not kept.</summary>
+    /// <exception cref="OrtException">ORT rejected the model (e.g. InvalidGraph).</exception>
+    /// <exception cref="ExecutionProviderUnavailableException">The requested provider is missing.</exception>
+    public static InferenceSession FromModel(Model model, SessionSettings? settings = null, OrtRuntime? runtime = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return FromBytes(OnnxModelFile.ToBytes(model), settings, runtime);
     }
 
     private delegate nint SessionFactory(OrtApi api, nint env, nint options);
@@ -224,7 +235,38 @@ public sealed unsafe class InferenceSession : IDisposable
         }
     }
 
-    public void Dispose() => handle.Dispose();
+    /// <summary>
+    /// Releases the native session. ORT writes the profile of a session whose profiling was never
+    /// ended when it is released; if this binding chose the file name (no
+    /// <see cref="SessionSettings.ProfileFilePrefix"/>), nobody can know the file, so it is deleted.
+    /// </summary>
+    public void Dispose()
+    {
+        if (handle.IsClosed) return;
+        handle.Dispose();
+        if (profilePrefix is not null && Settings.ProfileFilePrefix is null && Volatile.Read(ref profilingEnded) == 0)
+            GC.KeepAlive(profilePrefix);
+    }
+
+    /// <summary>Prefix given to ORT for the profile file, null without profiling.</summary>
+    internal string? ProfilePrefix => profilePrefix;
+
+    private static void DeleteProfileFiles(string prefix)
+    {
+        var directory = Path.GetDirectoryName(prefix);
+        if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory)) return;
+        foreach (var file in Directory.EnumerateFiles(directory, Path.GetFileName(prefix) + "*.json"))
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+                // Best effort: a leftover temp file is not worth failing Dispose for.
+            }
+        }
+    }
 
     private IReadOnlyList<TensorInfo> ReadMetadata(bool isInput)
     {

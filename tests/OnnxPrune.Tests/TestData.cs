@@ -13,6 +13,29 @@ internal static class TestData
         return Directory.EnumerateFiles(OnnxTestDataRoot, "model.onnx", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>Folder of the real exported models that tools/prepare-test-data.sh fetches and exports.</summary>
+    public static string ModelsFolder =>
+        System.IO.Path.Combine(Environment.GetEnvironmentVariable("ONNXPRUNE_CACHE") is { Length: > 0 } cache
+            ? cache
+            : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "onnxprune"), "models");
+
+    /// <summary>Path of a cached real model (resnet18, mobilenet_v2, blazeface-front-128, blazeface-back-256, ppocr-mobile-v2-cls).</summary>
+    public static string RealModel(string name)
+    {
+        var path = System.IO.Path.Combine(ModelsFolder, name + ".onnx");
+        if (!File.Exists(path)) throw new InvalidOperationException($"{path} is missing: run tools/test.sh (it fetches and exports the real models)");
+        return path;
+    }
+
+    /// <summary>Shapes for real models whose inputs have dynamic spatial dims (PP-OCR's classifier
+    /// takes 48x192 text crops).</summary>
+    public static IReadOnlyDictionary<string, long[]>? InputShapes(string modelPath) =>
+        System.IO.Path.GetFileNameWithoutExtension(modelPath) == "ppocr-mobile-v2-cls"
+            ? new Dictionary<string, long[]> { ["x"] = [2, 3, 48, 192] }
+            : null;
+
+    public static readonly string[] RealModelNames = ["resnet18", "mobilenet_v2", "blazeface-front-128", "blazeface-back-256", "ppocr-mobile-v2-cls"];
+
     /// <summary>A fresh empty folder under the system temp folder, deleted with the returned scope.</summary>
     public static TempFolder NewTempFolder() => new();
 }

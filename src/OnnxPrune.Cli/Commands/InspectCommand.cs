@@ -13,14 +13,15 @@ internal static class InspectCommand
         var model = CommonOptions.Model();
         var json = CommonOptions.Json();
         var batch = new Option<int>("--batch") { Description = "Batch size for MAC counts when the model's batch dim is symbolic", DefaultValueFactory = _ => 1 };
-        var command = new Command("inspect", "Show a model's inputs, outputs, op histogram, parameter count and MACs per node") { model, json, batch };
+        var inputShape = InputShapes.Option();
+        var command = new Command("inspect", "Show a model's inputs, outputs, op histogram, parameter count and MACs per node") { model, json, batch, inputShape };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(model)!;
             var b = CommonOptions.Positive(parse.GetValue(batch), "--batch");
             var m = CommonOptions.Load(path);
             var declared = (m.Graph.Inputs.Where(i => i.ConstValue is null).Select(CommonOptions.ValueJson).ToArray(), m.Graph.Outputs.Select(CommonOptions.ValueJson).ToArray());
-            var shapes = InputShapes.BindBatchAndInfer(m, b);
+            var shapes = InputShapes.BindAndInfer(m, b, InputShapes.Parse(parse.GetValue(inputShape), m));
             var cost = CostModel.Measure(m.Graph);
             var report = Build(path, m, declared, cost, b, shapes.SkippedNodes.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal).ToList());
             if (parse.GetValue(json)) Json.Write(Console.Out, report);

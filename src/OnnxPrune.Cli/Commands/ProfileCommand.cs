@@ -21,9 +21,10 @@ internal static class ProfileCommand
         var runs = new Option<int>("--runs") { Description = "Timed runs", DefaultValueFactory = _ => 100 };
         var device = DeviceOptions.Device();
         var seed = new Option<int>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 0 };
+        var inputShape = InputShapes.Option();
         var json = CommonOptions.Json();
         var command = new Command("profile", "Measure a model's latency with ONNX Runtime and the time per op type")
-            { model, threads, batch, warmup, runs, device, seed, json };
+            { model, threads, batch, warmup, runs, device, seed, inputShape, json };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(model)!;
@@ -31,8 +32,9 @@ internal static class ProfileCommand
             var w = CommonOptions.Positive(parse.GetValue(warmup), "--warmup", allowZero: true);
             var r = CommonOptions.Positive(parse.GetValue(runs), "--runs");
             var settings = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
-            CommonOptions.Load(path); // our own checks first: clear messages for malformed files
-            var result = Profile(path, settings, b, w, r, parse.GetValue(seed));
+            var loaded = CommonOptions.Load(path); // our own checks first: clear messages for malformed files
+            var shapes = InputShapes.Parse(parse.GetValue(inputShape), loaded);
+            var result = Profile(path, settings, b, w, r, parse.GetValue(seed), shapes);
             if (parse.GetValue(json)) Json.Write(Console.Out, result);
             else Print(result);
             return ExitCodes.Ok;
@@ -45,13 +47,13 @@ internal static class ProfileCommand
     internal sealed record Result(string Model, string Device, int Threads, int Batch, int Warmup, int Runs,
         double MeanMs, double P50Ms, double P90Ms, double MinMs, double MaxMs, int ProfiledRuns, IReadOnlyList<OpTypeRow> OpTypes);
 
-    private static Result Profile(string path, SessionSettings settings, int batch, int warmup, int runs, int seed)
+    private static Result Profile(string path, SessionSettings settings, int batch, int warmup, int runs, int seed, IReadOnlyDictionary<string, long[]> shapes)
     {
         double[] times;
         Dictionary<string, TensorData> inputs;
         using (var session = InferenceSession.FromFile(path, settings))
         {
-            inputs = Wrap(() => RandomInputs.Create(session.Inputs, batch, seed));
+            inputs = Wrap(() => RandomInputs.Create(session.Inputs, batch, seed, shapes));
             times = TimeRuns(session, inputs, warmup, runs);
         }
         var sorted = times.Order().ToArray();

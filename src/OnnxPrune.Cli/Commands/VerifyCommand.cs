@@ -23,10 +23,11 @@ internal static class VerifyCommand
         var batch = new Option<int>("--batch") { Description = "Batch size of the random inputs", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 0 };
         var threads = DeviceOptions.Threads();
+        var inputShape = InputShapes.Option();
         var device = DeviceOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("verify", "Check that two models compute the same outputs (exit 1 when they differ beyond the tolerance)")
-            { a, b, inputsFile, tolerance, batch, seed, threads, device, json };
+            { a, b, inputsFile, tolerance, batch, seed, inputShape, threads, device, json };
         command.SetAction(parse =>
         {
             var pathA = parse.GetValue(a)!;
@@ -35,9 +36,10 @@ internal static class VerifyCommand
             if (!(tol >= 0) || double.IsInfinity(tol)) throw new UsageException($"--tolerance must be a non-negative number, got {tol}");
             var n = CommonOptions.Positive(parse.GetValue(batch), "--batch");
             var settings = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
-            CommonOptions.Load(pathA);
+            var modelA = CommonOptions.Load(pathA);
             CommonOptions.Load(pathB);
-            var result = Compare(pathA, pathB, parse.GetValue(inputsFile), tol, n, parse.GetValue(seed), settings);
+            var shapes = InputShapes.Parse(parse.GetValue(inputShape), modelA);
+            var result = Compare(pathA, pathB, parse.GetValue(inputsFile), tol, n, parse.GetValue(seed), shapes, settings);
             if (parse.GetValue(json)) Json.Write(Console.Out, result);
             else Print(result);
             return result.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
@@ -49,13 +51,13 @@ internal static class VerifyCommand
 
     internal sealed record Result(string ModelA, string ModelB, string Inputs, double Tolerance, bool Passed, IReadOnlyList<OutputComparison> Outputs);
 
-    private static Result Compare(string pathA, string pathB, string? inputsFile, double tolerance, int batch, int seed, SessionSettings settings)
+    private static Result Compare(string pathA, string pathB, string? inputsFile, double tolerance, int batch, int seed, IReadOnlyDictionary<string, long[]> shapes, SessionSettings settings)
     {
         using var sessionA = InferenceSession.FromFile(pathA, settings);
         using var sessionB = InferenceSession.FromFile(pathB, settings);
         CheckSameInputs(sessionA, sessionB, pathA, pathB);
         var inputs = inputsFile is null
-            ? ProfileCommand.Wrap(() => RandomInputs.Create(sessionA.Inputs, batch, seed))
+            ? ProfileCommand.Wrap(() => RandomInputs.Create(sessionA.Inputs, batch, seed, shapes))
             : FromNpz(inputsFile, sessionA);
         if (sessionA.Outputs.Count != sessionB.Outputs.Count)
             throw new UsageException($"'{pathA}' has {sessionA.Outputs.Count} outputs but '{pathB}' has {sessionB.Outputs.Count}; verify compares models with the same outputs");

@@ -13,16 +13,32 @@ public static class RandomInputs
     /// <summary>Largest input we will allocate (elements); beyond it the model's dims are absurd.</summary>
     public const long MaxElements = 1L << 28;
 
-    public static Dictionary<string, TensorData> Create(IReadOnlyList<TensorInfo> inputs, long batch, int seed)
+    /// <param name="shapes">Shapes chosen by the user for inputs with dynamic dims, by input name.</param>
+    public static Dictionary<string, TensorData> Create(IReadOnlyList<TensorInfo> inputs, long batch, int seed,
+        IReadOnlyDictionary<string, long[]>? shapes = null)
     {
         var random = new Random(seed);
         var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        if (shapes is not null)
+            foreach (var name in shapes.Keys)
+                if (inputs.All(i => i.Name != name))
+                    throw new InvalidInputException($"an input shape is given for '{name}', but the model's inputs are: {string.Join(", ", inputs.Select(i => i.Name))}");
         foreach (var input in inputs)
         {
-            var dims = ConcreteDims(input, batch);
+            var dims = shapes is not null && shapes.TryGetValue(input.Name, out var given) ? CheckGiven(input, given) : ConcreteDims(input, batch);
             result[input.Name] = Fill(input, dims, random);
         }
         return result;
+    }
+
+    private static long[] CheckGiven(TensorInfo input, long[] given)
+    {
+        if (given.Length != input.Dims.Count)
+            throw new InvalidInputException($"the shape given for input '{input.Name}' has {given.Length} dims, but the model's input has {input.Dims.Count}: {input}");
+        for (int i = 0; i < given.Length; i++)
+            if (input.Dims[i] >= 0 && input.Dims[i] != given[i])
+                throw new InvalidInputException($"the shape given for input '{input.Name}' has {given[i]} at axis {i}, but the model fixes it to {input.Dims[i]}");
+        return CheckSize(input, given);
     }
 
     public static long[] ConcreteDims(TensorInfo input, long batch)
@@ -33,8 +49,13 @@ public static class RandomInputs
             if (dims[i] >= 0) continue;
             if (i == 0) { dims[i] = batch; continue; }
             var name = input.SymbolicDims.Count > i && !string.IsNullOrEmpty(input.SymbolicDims[i]) ? $" ('{input.SymbolicDims[i]}')" : "";
-            throw new InvalidInputException($"input '{input.Name}' has a dynamic size at axis {i}{name}; give the inputs in an .npz file, or export the model with a fixed size");
+            throw new InvalidInputException($"input '{input.Name}' has a dynamic size at axis {i}{name}; give its shape with --input-shape {input.Name}=D0xD1x..., or the inputs in an .npz file");
         }
+        return CheckSize(input, dims);
+    }
+
+    private static long[] CheckSize(TensorInfo input, long[] dims)
+    {
         long count = 1;
         foreach (var d in dims)
         {

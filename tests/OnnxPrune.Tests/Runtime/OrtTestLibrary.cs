@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using OnnxPrune.Runtime;
 
 namespace OnnxPrune.Tests.Runtime;
@@ -14,9 +15,7 @@ internal static class OrtTestLibrary
 
     public static OrtRuntime Runtime => LazyRuntime.Value;
 
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    public static string BootstrapScript => Path.Combine(RepositoryRoot, "tools", "bootstrap-ort.sh");
+    public static string BootstrapScript => Path.Combine(FindRepositoryRoot(), "tools", "bootstrap-ort.sh");
 
     private static OrtRuntime Initialize()
     {
@@ -52,12 +51,17 @@ internal static class OrtTestLibrary
         return (process.ExitCode, stdout, stderrTask.Result);
     }
 
-    private static string FindRepositoryRoot()
+    /// <summary>Above the test binaries normally; above this source file when the tests were
+    /// built elsewhere.</summary>
+    private static string FindRepositoryRoot([CallerFilePath] string sourceFile = "")
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
         {
-            if (File.Exists(Path.Combine(dir.FullName, "tools", "bootstrap-ort.sh"))) return dir.FullName;
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "tools", "bootstrap-ort.sh"))) return dir.FullName;
+            }
         }
-        throw new InvalidOperationException($"no tools/bootstrap-ort.sh above {AppContext.BaseDirectory}");
+        throw new InvalidOperationException($"no tools/bootstrap-ort.sh above {AppContext.BaseDirectory} or {sourceFile}");
     }
 }

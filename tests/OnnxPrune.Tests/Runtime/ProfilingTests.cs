@@ -89,6 +89,18 @@ public class ProfilingTests
     }
 
     [Fact]
+    public void A_profile_nobody_ended_leaves_no_temp_file_behind()
+    {
+        string prefix;
+        using (var session = InferenceSession.FromBytes(ConvReluAdd(), new SessionSettings { EnableProfiling = true }, Runtime))
+        {
+            session.Run(Input);
+            prefix = session.ProfilePrefix!;
+        }
+        Directory.GetFiles(Path.GetDirectoryName(prefix)!, Path.GetFileName(prefix) + "*").Should().BeEmpty();
+    }
+
+    [Fact]
     public void EndProfiling_without_profiling_says_how_to_enable_it()
     {
         using var session = InferenceSession.FromBytes(ConvReluAdd(), runtime: Runtime);

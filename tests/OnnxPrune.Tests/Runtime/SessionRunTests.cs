@@ -29,6 +29,16 @@ public class SessionRunTests
     }
 
     [Fact]
+    public void An_ir_model_runs_after_serialization()
+    {
+        var model = OnnxPrune.Onnx.OnnxModelFile.Load(NodeTestModels.Path("test_relu"));
+        using var session = InferenceSession.FromModel(model, runtime: Runtime);
+        var x = Ramp(60, -2f, 0.1f);
+        session.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(x, 3, 4, 5) })["y"].As<float>()
+            .Should().Equal(x.Select(v => Math.Max(v, 0f)));
+    }
+
+    [Fact]
     public void Add_of_two_inputs()
     {
         using var session = InferenceSession.FromFile(NodeTestModels.Path("test_add"), runtime: Runtime);
@@ -107,6 +117,24 @@ public class SessionRunTests
         first.Should().Equal(1f, 2f, 3f, 4f);
         second.Should().Equal(1f, 2f, 42f, 4f);
         second.Should().NotBeSameAs(data, "outputs are copies the caller owns");
+    }
+
+    [Fact]
+    public void Run_does_not_copy_inputs_into_managed_memory()
+    {
+        const int n = 1 << 20; // 4 MiB in, 4 bytes out
+        var model = new TinyModel().Input("x", DataType.Float, (long)n).Output("s", DataType.Float, 1L)
+            .Node("ReduceSum", ["x"], ["s"]).Build();
+        using var session = InferenceSession.FromBytes(model, runtime: Runtime);
+        var inputs = new Dictionary<string, TensorData> { ["x"] = TensorData.Create(Enumerable.Repeat(0.5f, n).ToArray(), n) };
+        session.Run(inputs);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var sum = session.Run(inputs)["s"].As<float>();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        sum.Should().Equal(n * 0.5f);
+        allocated.Should().BeLessThan(64 * 1024, "the input array is pinned and handed to ORT, not copied");
     }
 
     [Fact]
