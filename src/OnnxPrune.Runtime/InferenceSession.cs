@@ -21,8 +21,8 @@ public sealed unsafe class InferenceSession : IDisposable
         this.handle = handle;
         this.profilePrefix = profilePrefix;
         Settings = settings;
-        Inputs = ReadMetadata(isInput: true);
-        Outputs = ReadMetadata(isInput: false);
+        Inputs = SessionMetadata.Read(runtime, handle, inputs: true);
+        Outputs = SessionMetadata.Read(runtime, handle, inputs: false);
     }
 
     public SessionSettings Settings { get; }
@@ -245,7 +245,7 @@ public sealed unsafe class InferenceSession : IDisposable
         if (handle.IsClosed) return;
         handle.Dispose();
         if (profilePrefix is not null && Settings.ProfileFilePrefix is null && Volatile.Read(ref profilingEnded) == 0)
-            GC.KeepAlive(profilePrefix);
+            DeleteProfileFiles(profilePrefix);
     }
 
     /// <summary>Prefix given to ORT for the profile file, null without profiling.</summary>
@@ -266,30 +266,5 @@ public sealed unsafe class InferenceSession : IDisposable
                 // Best effort: a leftover temp file is not worth failing Dispose for.
             }
         }
-    }
-
-    private IReadOnlyList<TensorInfo> ReadMetadata(bool isInput)
-    {
-        var api = runtime.Api;
-        using var session = handle.Lease();
-        nuint count;
-        api.Check(isInput ? api.SessionGetInputCount(session.Pointer, &count) : api.SessionGetOutputCount(session.Pointer, &count));
-        var result = new TensorInfo[(int)count];
-        for (nuint i = 0; i < count; i++)
-        {
-            byte* rawName = null;
-            api.Check(isInput
-                ? api.SessionGetInputName(session.Pointer, i, runtime.DefaultAllocator, &rawName)
-                : api.SessionGetOutputName(session.Pointer, i, runtime.DefaultAllocator, &rawName));
-            var name = api.TakeAllocatorString(runtime.DefaultAllocator, rawName);
-
-            nint rawType;
-            api.Check(isInput
-                ? api.SessionGetInputTypeInfo(session.Pointer, i, &rawType)
-                : api.SessionGetOutputTypeInfo(session.Pointer, i, &rawType));
-            using var typeInfo = new TypeInfoHandle(api).Owning(rawType);
-            result[(int)i] = TypeInfoReader.Describe(api, name, typeInfo);
-        }
-        return result;
     }
 }

@@ -31,8 +31,9 @@ public sealed record SessionSettings
     /// <summary>GPU ordinal for <see cref="ExecutionProvider.Cuda"/>.</summary>
     public int CudaDeviceId { get; init; }
 
-    /// <summary>Minimum severity of this session's log messages.</summary>
-    public OrtLoggingLevel LogSeverity { get; init; } = OrtLoggingLevel.Warning;
+    /// <summary>Minimum severity of this session's log messages. Error by default: ORT's warnings
+    /// (old opsets, initializers listed as inputs) are noise to a user of the command line.</summary>
+    public OrtLoggingLevel LogSeverity { get; init; } = OrtLoggingLevel.Error;
 }
 
 /// <summary>ORT's GraphOptimizationLevel, same numbers as the C enum.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using OnnxPrune.IR.ShapeInference;
 
 namespace OnnxPrune.IR.Passes;
@@ -20,7 +21,7 @@ namespace OnnxPrune.IR.Passes;
 public sealed class FoldConstantShapes : IPass
 {
     /// <summary>Operators that make up shape arithmetic.</summary>
-    public static readonly IReadOnlySet<string> FoldableOps = new HashSet<string>(StringComparer.Ordinal)
+    public static readonly FrozenSet<string> FoldableOps = new[]
     {
         "Shape", "Size", "Gather", "Slice", "Concat", "Split", "Unsqueeze", "Squeeze", "Reshape", "Flatten",
         "Transpose", "Expand", "Tile", "Identity", "Cast", "CastLike", "ConstantOfShape", "Range",
@@ -28,7 +29,7 @@ public sealed class FoldConstantShapes : IPass
         "Reciprocal", "Relu", "Clip", "Max", "Min", "Sum",
         "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where",
         "ReduceProd", "ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean",
-    };
+    }.ToFrozenSet(StringComparer.Ordinal);
 
     public FoldConstantShapes(int maxElements = 4096) => MaxElements = maxElements;
 

@@ -96,7 +96,7 @@ internal static class ElementwiseRules
     public enum Op
     {
         Add, Sub, Mul, Div, Mod, Pow, Max, Min, Equal, Less, Greater, LessOrEqual, GreaterOrEqual,
-        And, Or, Xor, BitShift, BitwiseAnd, BitwiseOr, BitwiseXor, None,
+        And, Or, Xor, BitShift, BitwiseAnd, BitwiseOr, BitwiseXor,
     }
 
     private static bool IsComparison(Op op) => op is Op.Equal or Op.Less or Op.Greater or Op.LessOrEqual
@@ -112,9 +112,8 @@ internal static class ElementwiseRules
         if (legacy && ctx.Int("broadcast", 0) == 0 && ctx.InShape(0) is null) shape = ctx.InShape(1);
         ctx.SetOutput(0, outType, shape);
 
-        var a = ctx.InConst(0);
-        var b = ctx.InConst(1);
-        if (a is not null && b is not null && op != Op.None)
+        // Decode the second operand only when the first is known (it is usually a weight).
+        if (ctx.InConst(0) is { } a && ctx.InConst(1) is { } b)
         {
             if (legacy && !(b.Count == 1 || a.Dims.AsSpan().SequenceEqual(b.Dims))) return;
             var direction = ctx.String("direction", "LEFT");

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace OnnxPrune.IR.ShapeInference;
 
 /// <summary>
@@ -76,10 +74,14 @@ internal sealed class InferenceContext
     public bool HasOutput(int i) => i < Node.Outputs.Count && Node.Outputs[i].Name.Length > 0;
 
     /// <summary>Sets output <paramref name="i"/>'s type and shape (null shape: rank unknown).
-    /// Ignored for outputs the node does not have.</summary>
+    /// Ignored for outputs the node does not have. A negative dim means the node is malformed
+    /// (pads that cut more than the tensor holds, negative split sizes, ...).</summary>
     public void SetOutput(int i, DataType type, Shape? shape)
     {
         if (i >= _outTypes.Length) return;
+        if (shape is not null)
+            foreach (var d in shape.Dims)
+                if (d.Value < 0) throw new ArgumentException($"output {i} would have shape {shape}");
         _outTypes[i] = type;
         _outShapes[i] = shape;
     }
@@ -139,14 +141,4 @@ internal sealed class InferenceContext
     public string String(string name, string fallback) => Node.Attributes.GetString(name, fallback);
     public long[]? Ints(string name) => Node.Attributes.GetInts(name);
     public float[]? Floats(string name) => Node.Attributes.GetFloats(name);
-
-    /// <summary>An ints attribute that may also have been written as a single int.</summary>
-    public long[]? IntsOrInt(string name) => Attr(name) switch
-    {
-        { Kind: AttributeKind.Ints } a => a.AsInts(),
-        { Kind: AttributeKind.Int } a => new[] { a.AsInt() },
-        _ => null,
-    };
-
-    public static string Decode(byte[] b) => Encoding.UTF8.GetString(b);
 }

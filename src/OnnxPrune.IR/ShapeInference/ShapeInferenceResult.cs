@@ -22,6 +22,7 @@ public sealed class ShapeInferenceResult
     private readonly Dictionary<Value, DimVector> _shapeValues = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<Value> _overridable = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Value, ConstTensor?> _initializerCache = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Value, bool> _initializerIsInput = new(ReferenceEqualityComparer.Instance);
     private readonly List<ShapeInferenceProblem> _problems = new();
     private readonly List<Node> _skipped = new();
 
@@ -127,8 +128,14 @@ public sealed class ShapeInferenceResult
 
     /// <summary>True when the constant may change at run time because a graph input of the same
     /// name overrides the initializer (or it was computed from such a value).</summary>
-    internal bool IsOverridable(Value value) =>
-        _overridable.Contains(value) || (value.Producer is null && value.ConstValue is not null && value.IsGraphInput);
+    internal bool IsOverridable(Value value)
+    {
+        if (_overridable.Contains(value)) return true;
+        if (value.Producer is not null || value.ConstValue is null) return false;
+        if (!_initializerIsInput.TryGetValue(value, out var isInput))
+            _initializerIsInput[value] = isInput = value.IsGraphInput;
+        return isInput;
+    }
 
     internal DimVector? ShapeValue(Value value)
     {

@@ -187,7 +187,4 @@ internal static class ShapeMath
         foreach (var d in dims) n = checked(n * d);
         return n;
     }
-
-    /// <summary>Dims from a list whose elements may be symbolic or unknown.</summary>
-    public static Shape ToShape(IEnumerable<Dim> dims) => new(dims);
 }

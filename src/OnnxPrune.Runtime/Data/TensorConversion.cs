@@ -32,20 +32,22 @@ public static class TensorConversion
     }
 
     /// <summary>The elements widened to double (bool as 0/1), for comparisons.</summary>
-    public static double[] ToDoubles(TensorData t) => t.Data switch
+    public static double[] ToDoubles(TensorData t) => t.ElementType switch
     {
-        float[] f => Array.ConvertAll(f, v => (double)v),
-        double[] d => d,
-        Half[] h => Array.ConvertAll(h, v => (double)v),
-        long[] l => Array.ConvertAll(l, v => (double)v),
-        int[] i => Array.ConvertAll(i, v => (double)v),
-        bool[] b => Array.ConvertAll(b, v => v ? 1.0 : 0.0),
-        byte[] u => Array.ConvertAll(u, v => (double)v),
-        sbyte[] s => Array.ConvertAll(s, v => (double)v),
-        short[] s16 => Array.ConvertAll(s16, v => (double)v),
-        ushort[] u16 => Array.ConvertAll(u16, v => (double)v),
-        uint[] u32 => Array.ConvertAll(u32, v => (double)v),
-        ulong[] u64 => Array.ConvertAll(u64, v => (double)v),
+        // Switch on the element type, not the array's runtime type: the CLR lets an sbyte[] pass
+        // as byte[] (and ushort[]/short[], uint[]/int[], ulong[]/long[]), which would misread signs.
+        DataType.Float => Array.ConvertAll((float[])t.Data, v => (double)v),
+        DataType.Double => (double[])t.Data,
+        DataType.Float16 => Array.ConvertAll((Half[])t.Data, v => (double)v),
+        DataType.Int64 => Array.ConvertAll((long[])t.Data, v => (double)v),
+        DataType.Int32 => Array.ConvertAll((int[])t.Data, v => (double)v),
+        DataType.Int16 => Array.ConvertAll((short[])t.Data, v => (double)v),
+        DataType.Int8 => Array.ConvertAll((sbyte[])t.Data, v => (double)v),
+        DataType.UInt64 => Array.ConvertAll((ulong[])t.Data, v => (double)v),
+        DataType.UInt32 => Array.ConvertAll((uint[])t.Data, v => (double)v),
+        DataType.UInt16 => Array.ConvertAll((ushort[])t.Data, v => (double)v),
+        DataType.UInt8 => Array.ConvertAll((byte[])t.Data, v => (double)v),
+        DataType.Bool => Array.ConvertAll((bool[])t.Data, v => v ? 1.0 : 0.0),
         _ => throw new NotSupportedException($"cannot read {DataTypes.Name(t.ElementType)} elements as numbers"),
     };
 }

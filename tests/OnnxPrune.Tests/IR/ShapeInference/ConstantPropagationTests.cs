@@ -16,7 +16,7 @@ public class ConstantPropagationTests
         var shape = g.Op("Shape", x);
         var n = g.Op("Gather", new[] { shape, g.Scalar("zero", 0) }, Int("axis", 0));
         var unsq = opset >= 13
-            ? g.Op("Unsqueeze", new[] { n, g.Ints("axes", 0) })
+            ? g.Op("Unsqueeze", new[] { n, g.Int64s("axes", 0) })
             : g.Op("Unsqueeze", n, Ints("axes", 0));
         var minusOne = g.Op("Constant", Array.Empty<Value?>(), OnnxPrune.IR.Attribute.FromTensor("value", DenseTensor.FromInt64s(new long[] { 1 }, new long[] { -1 })));
         var concat = g.Op("Concat", new[] { unsq, minusOne }, Int("axis", 0));
@@ -95,8 +95,8 @@ public class ConstantPropagationTests
         // sizes = Concat(Shape(x)[0:2], [16, 16]): the batch stays symbolic, the rest is exact.
         var g = new ShapeTestGraph();
         var x = g.Input("x", "N", 3, 8, 8);
-        var head = g.Op("Slice", new[] { g.Op("Shape", x), g.Ints("st", 0), g.Ints("en", 2) });
-        var sizes = g.Op("Concat", new[] { head, g.Ints("hw", 16, 16) }, Int("axis", 0));
+        var head = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s("st", 0), g.Int64s("en", 2) });
+        var sizes = g.Op("Concat", new[] { head, g.Int64s("hw", 16, 16) }, Int("axis", 0));
         var y = g.Op("Resize", new[] { x, null, null, sizes });
         g.Infer(opset: 13);
         y.Shape.Should().Be(S("N", 3, 16, 16));
@@ -108,11 +108,11 @@ public class ConstantPropagationTests
         // Cast(H) to float * 1.5 -> Floor -> Cast to int64: floor(10 * 1.5) = 15.
         var g = new ShapeTestGraph();
         var x = g.Input("x", 1, 3, 10, 10);
-        var hw = g.Op("Slice", new[] { g.Op("Shape", x), g.Ints("st", 2), g.Ints("en", 4) });
+        var hw = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s("st", 2), g.Int64s("en", 4) });
         var f = g.Op("Cast", hw, Int("to", (long)DataType.Float));
-        var scaled = g.Op("Floor", g.Op("Mul", new[] { f, g.Floats("scale", 1.5f) }));
+        var scaled = g.Op("Floor", g.Op("Mul", new[] { f, g.Float32s("scale", 1.5f) }));
         var back = g.Op("Cast", scaled, Int("to", (long)DataType.Int64));
-        var sizes = g.Op("Concat", new[] { g.Ints("nc", 1, 3), back }, Int("axis", 0));
+        var sizes = g.Op("Concat", new[] { g.Int64s("nc", 1, 3), back }, Int("axis", 0));
         var y = g.Op("Resize", new[] { x, null, null, sizes });
         var r = g.Infer(opset: 13);
         r.TryGetInt64s(back, out var v).Should().BeTrue();
@@ -140,8 +140,8 @@ public class ConstantPropagationTests
         // The dynamo-style guard: Where(Equal(target, 0), Shape(x), target).
         var g = new ShapeTestGraph();
         var x = g.Input("x", 2, 3, 4);
-        var target = g.Ints("t", 0, 12);
-        var shape = g.Op("Slice", new[] { g.Op("Shape", x), g.Ints("st", 0), g.Ints("en", 2) });
+        var target = g.Int64s("t", 0, 12);
+        var shape = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s("st", 0), g.Int64s("en", 2) });
         var isZero = g.Op("Equal", new[] { target, g.Scalar("zero", 0) });
         var fixedTarget = g.Op("Where", new[] { isZero, shape, target });
         var y = g.Op("Reshape", new[] { x, fixedTarget });
@@ -156,9 +156,9 @@ public class ConstantPropagationTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", "N", 4, 5, 6);
-        var tail = g.Op("Slice", new[] { g.Op("Shape", x), g.Ints("st", 1), g.Ints("en", long.MaxValue) });
+        var tail = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s("st", 1), g.Int64s("en", long.MaxValue) });
         var numel = g.Op("ReduceProd", tail, Int("keepdims", 1));
-        var target = g.Op("Concat", new[] { g.Ints("m1", -1), numel }, Int("axis", 0));
+        var target = g.Op("Concat", new[] { g.Int64s("m1", -1), numel }, Int("axis", 0));
         var y = g.Op("Reshape", new[] { x, target });
         var r = g.Infer(opset: 13);
         r.TryGetInt64s(numel, out var v).Should().BeTrue();
@@ -171,9 +171,9 @@ public class ConstantPropagationTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 2, 3, 4);
-        var target = g.Ints("target", 6, 4);
+        var target = g.Int64s("target", 6, 4);
         g.Graph.AddInput(target); // IR < 4 style: the initializer is a default the caller may replace
-        var sum = g.Op("Add", new[] { target, g.Ints("one", 1, 1) });
+        var sum = g.Op("Add", new[] { target, g.Int64s("one", 1, 1) });
         var y = g.Op("Reshape", new[] { x, target });
         var r = g.Infer();
         y.Shape.Should().Be(S(6, 4));

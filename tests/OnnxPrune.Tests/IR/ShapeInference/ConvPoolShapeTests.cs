@@ -229,7 +229,7 @@ public class ConvPoolShapeTests
     public void Resize_with_scales_keeps_symbolic_dims_scaled_by_one()
     {
         var g = new ShapeTestGraph();
-        var y = g.Op("Resize", new[] { g.Input("x", "N", 3, 8, 5), null, g.Floats("scales", 1, 1, 2, 0.5f) });
+        var y = g.Op("Resize", new[] { g.Input("x", "N", 3, 8, 5), null, g.Float32s("scales", 1, 1, 2, 0.5f) });
         g.Infer(opset: 13);
         y.Shape.Should().Be(S("N", 3, 16, 2)); // floor(5 * 0.5) = 2
     }
@@ -239,12 +239,12 @@ public class ConvPoolShapeTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 1, 3, 8, 8);
-        var sized = g.Op("Resize", new[] { x, g.Floats("roi"), g.Floats("noscales"), g.Ints("sizes", 1, 3, 20, 10) });
+        var sized = g.Op("Resize", new[] { x, g.Float32s("roi"), g.Float32s("noscales"), g.Int64s("sizes", 1, 3, 20, 10) });
         g.Infer(opset: 11);
         sized.Shape.Should().Be(S(1, 3, 20, 10));
 
         var g10 = new ShapeTestGraph();
-        var y10 = g10.Op("Resize", new[] { g10.Input("x", 1, 3, 8, 8), g10.Floats("scales", 1, 1, 2, 3) });
+        var y10 = g10.Op("Resize", new[] { g10.Input("x", 1, 3, 8, 8), g10.Float32s("scales", 1, 1, 2, 3) });
         g10.Infer(opset: 10);
         y10.Shape.Should().Be(S(1, 3, 16, 24));
     }
@@ -254,7 +254,7 @@ public class ConvPoolShapeTests
     {
         // not_larger: scale = min(20/8, 12/6) = 2, so 8 -> 16 and 6 -> 12.
         var g = new ShapeTestGraph();
-        var y = g.Op("Resize", new[] { g.Input("x", 1, 3, 8, 6), null, null, g.Ints("sizes", 20, 12) },
+        var y = g.Op("Resize", new[] { g.Input("x", 1, 3, 8, 6), null, null, g.Int64s("sizes", 20, 12) },
             Ints("axes", 2, 3), Str("keep_aspect_ratio_policy", "not_larger"));
         g.Infer(opset: 18);
         y.Shape.Should().Be(S(1, 3, 16, 12));
@@ -269,7 +269,7 @@ public class ConvPoolShapeTests
         y7.Shape.Should().Be(S(1, 3, 8, 8));
 
         var g9 = new ShapeTestGraph();
-        var y9 = g9.Op("Upsample", new[] { g9.Input("x", 1, 3, 4, 4), g9.Floats("scales", 1, 1, 2, 3) });
+        var y9 = g9.Op("Upsample", new[] { g9.Input("x", 1, 3, 4, 4), g9.Float32s("scales", 1, 1, 2, 3) });
         g9.Infer(opset: 9);
         y9.Shape.Should().Be(S(1, 3, 8, 12));
     }
@@ -292,7 +292,7 @@ public class ConvPoolShapeTests
         var x = g.Input("x", 1, 1, 2, 2);
         var i = g.Input("i", DataType.Int64, 1, 1, 2, 2);
         var computed = g.Op("MaxUnpool", new[] { x, i }, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
-        var given = g.Op("MaxUnpool", new[] { x, i, g.Ints("out", 1, 1, 5, 5) }, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
+        var given = g.Op("MaxUnpool", new[] { x, i, g.Int64s("out", 1, 1, 5, 5) }, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
         g.Infer();
         computed.Shape.Should().Be(S(1, 1, 4, 4));
         given.Shape.Should().Be(S(1, 1, 5, 5));

@@ -136,8 +136,8 @@ public class ElementwiseShapeTests
         var g = new ShapeTestGraph();
         var x = g.Input("x", 1, 3, 4, 4);
         var zp = g.Graph.AddInitializer("zp", new DenseTensor(DataType.Int8, Array.Empty<long>(), new byte[1]));
-        var q = g.Op("QuantizeLinear", new[] { x, g.Floats("s", 0.5f), zp });
-        var dq = g.Op("DequantizeLinear", new[] { q, g.Floats("s2", 0.5f), zp });
+        var q = g.Op("QuantizeLinear", new[] { x, g.Float32s("s", 0.5f), zp });
+        var dq = g.Op("DequantizeLinear", new[] { q, g.Float32s("s2", 0.5f), zp });
         g.Infer();
         q.ElementType.Should().Be(DataType.Int8);
         q.Shape.Should().Be(S(1, 3, 4, 4));
@@ -163,7 +163,7 @@ public class ElementwiseShapeTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 3, 4, 5);
-        var axes = g.Op("ReduceSum", new[] { x, g.Ints("axes", 1) }, Int("keepdims", 0));
+        var axes = g.Op("ReduceSum", new[] { x, g.Int64s("axes", 1) }, Int("keepdims", 0));
         var none = g.Op("ReduceSum", new[] { x });
         var noop = g.Op("ReduceSum", new[] { x }, Int("noop_with_empty_axes", 1));
         var runtime = g.Op("ReduceSum", new[] { x, g.Input("a", DataType.Int64, 1) });
@@ -183,7 +183,7 @@ public class ElementwiseShapeTests
         a.Shape.Should().Be(S(1, 4, 5));
 
         var g18 = new ShapeTestGraph();
-        var b = g18.Op("ReduceMean", new[] { g18.Input("x", 3, 4, 5), g18.Ints("axes", 0) });
+        var b = g18.Op("ReduceMean", new[] { g18.Input("x", 3, 4, 5), g18.Int64s("axes", 0) });
         g18.Infer(opset: 18);
         b.Shape.Should().Be(S(1, 4, 5));
     }

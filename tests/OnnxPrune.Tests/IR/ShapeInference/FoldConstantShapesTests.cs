@@ -72,9 +72,9 @@ public class FoldConstantShapesTests
         var g = new ShapeTestGraph();
         var x = g.Input("x", "N", 64, 7, 7);
         var shape = g.Op("Shape", x);
-        var n = g.Op("Unsqueeze", new[] { g.Op("Gather", new[] { shape, g.Scalar("i0", 0) }), g.Ints("ax", 0) });
+        var n = g.Op("Unsqueeze", new[] { g.Op("Gather", new[] { shape, g.Scalar("i0", 0) }), g.Int64s("ax", 0) });
         var c = g.Op("Gather", new[] { shape, g.Scalar("i1", 1) });
-        var features = g.Op("Unsqueeze", new[] { g.Op("Mul", new[] { c, g.Scalar("hw", 49) }), g.Ints("ax2", 0) });
+        var features = g.Op("Unsqueeze", new[] { g.Op("Mul", new[] { c, g.Scalar("hw", 49) }), g.Int64s("ax2", 0) });
         var target = g.Op("Concat", new[] { n, features }, Int("axis", 0));
         var y = g.Op("Reshape", new[] { x, target });
         g.Graph.AddOutput(y);
@@ -113,11 +113,11 @@ public class FoldConstantShapesTests
         // two small initializers that feeds an activation does not.
         var g = new ShapeTestGraph();
         var x = g.Input("x", 1, 3, 10, 10);
-        var hw = g.Op("Slice", new[] { g.Op("Shape", x), g.Ints("st", 2), g.Ints("en", 4) });
-        var scaled = g.Op("Floor", g.Op("Mul", new[] { g.Op("Cast", hw, Int("to", (long)DataType.Float)), g.Floats("scale", 1.5f) }));
-        var sizes = g.Op("Concat", new[] { g.Ints("nc", 1, 3), g.Op("Cast", scaled, Int("to", (long)DataType.Int64)) }, Int("axis", 0));
+        var hw = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s("st", 2), g.Int64s("en", 4) });
+        var scaled = g.Op("Floor", g.Op("Mul", new[] { g.Op("Cast", hw, Int("to", (long)DataType.Float)), g.Float32s("scale", 1.5f) }));
+        var sizes = g.Op("Concat", new[] { g.Int64s("nc", 1, 3), g.Op("Cast", scaled, Int("to", (long)DataType.Int64)) }, Int("axis", 0));
         var resized = g.Op("Resize", new[] { x, null, null, sizes });
-        var bias = g.Op("Mul", new[] { g.Floats("a", 1, 2, 3), g.Floats("b", 2, 2, 2) });
+        var bias = g.Op("Mul", new[] { g.Float32s("a", 1, 2, 3), g.Float32s("b", 2, 2, 2) });
         var y = g.Op("Add", new[] { g.Op("Transpose", resized, Ints("perm", 0, 2, 3, 1)), bias });
         g.Graph.AddOutput(y);
         var model = g.ToModel(13);
@@ -134,7 +134,7 @@ public class FoldConstantShapesTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 2, 3, 4);
-        var target = g.Ints("target", 6, 4);
+        var target = g.Int64s("target", 6, 4);
         g.Graph.AddInput(target);
         var y = g.Op("Reshape", new[] { x, g.Op("Identity", target) });
         g.Graph.AddOutput(y);
@@ -150,7 +150,7 @@ public class FoldConstantShapesTests
         var x = g.Input("x", 2, 6);
         var k = g.Op("Constant", Array.Empty<Value?>(), Ints("value_ints", 3, 4));
         var direct = g.Op("Constant", Array.Empty<Value?>(), Ints("value_ints", 12));
-        var target = g.Op("Mul", new[] { k, g.Ints("one", 1, 1) });
+        var target = g.Op("Mul", new[] { k, g.Int64s("one", 1, 1) });
         var y = g.Op("Reshape", new[] { x, target });
         var z = g.Op("Reshape", new[] { x, direct });
         g.Graph.AddOutput(y);
@@ -169,7 +169,7 @@ public class FoldConstantShapesTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 2, 6);
-        var target = g.Op("Concat", new[] { g.Ints("a", 3), g.Ints("b", 4) }, Int("axis", 0));
+        var target = g.Op("Concat", new[] { g.Int64s("a", 3), g.Int64s("b", 4) }, Int("axis", 0));
         var body = new Graph("then");
         var inner = body.AddNode(new Node("", "Reshape", new Value?[] { x, target }, new[] { "inner" }));
         body.AddOutput(inner.Outputs[0]);

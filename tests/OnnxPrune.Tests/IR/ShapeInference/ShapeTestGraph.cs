@@ -40,13 +40,13 @@ internal sealed class ShapeTestGraph
     }
 
     /// <summary>A 1-D int64 initializer.</summary>
-    public Value Ints(string name, params long[] values) =>
+    public Value Int64s(string name, params long[] values) =>
         Graph.AddInitializer(name, DenseTensor.FromInt64s(new long[] { values.Length }, values));
 
     public Value Scalar(string name, long value) =>
         Graph.AddInitializer(name, DenseTensor.FromInt64s(Array.Empty<long>(), new[] { value }));
 
-    public Value Floats(string name, params float[] values) =>
+    public Value Float32s(string name, params float[] values) =>
         Graph.AddInitializer(name, DenseTensor.FromFloats(new long[] { values.Length }, values));
 
     /// <summary>A float initializer of the given dims filled with zeros (weights).</summary>

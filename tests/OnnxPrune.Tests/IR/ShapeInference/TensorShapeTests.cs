@@ -12,9 +12,9 @@ public class TensorShapeTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 2, 3, 4);
-        var a = g.Op("Reshape", new[] { x, g.Ints("s1", 0, -1) });
-        var b = g.Op("Reshape", new[] { x, g.Ints("s2", -1, 4) });
-        var c = g.Op("Reshape", new[] { x, g.Ints("s3", 4, 0, 2) });
+        var a = g.Op("Reshape", new[] { x, g.Int64s("s1", 0, -1) });
+        var b = g.Op("Reshape", new[] { x, g.Int64s("s2", -1, 4) });
+        var c = g.Op("Reshape", new[] { x, g.Int64s("s3", 4, 0, 2) });
         g.Infer();
         a.Shape.Should().Be(S(2, 12));
         b.Shape.Should().Be(S(6, 4));
@@ -25,7 +25,7 @@ public class TensorShapeTests
     public void Reshape_allowzero_keeps_a_literal_zero()
     {
         var g = new ShapeTestGraph();
-        var y = g.Op("Reshape", new[] { g.Input("x", 0, 3, 4), g.Ints("s", 3, 4, 0) }, Int("allowzero", 1));
+        var y = g.Op("Reshape", new[] { g.Input("x", 0, 3, 4), g.Int64s("s", 3, 4, 0) }, Int("allowzero", 1));
         g.Infer(opset: 14);
         y.Shape.Should().Be(S(3, 4, 0));
     }
@@ -35,8 +35,8 @@ public class TensorShapeTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", "N", 3, 4, 4);
-        var keep = g.Op("Reshape", new[] { x, g.Ints("s1", 0, -1) });
-        var moved = g.Op("Reshape", new[] { x, g.Ints("s2", 48, -1) });
+        var keep = g.Op("Reshape", new[] { x, g.Int64s("s1", 0, -1) });
+        var moved = g.Op("Reshape", new[] { x, g.Int64s("s2", 48, -1) });
         g.Infer();
         keep.Shape.Should().Be(S("N", 48));
         moved.Shape.Should().Be(S(48, "N"));
@@ -111,7 +111,7 @@ public class TensorShapeTests
         attr.Outputs.Select(o => o.Shape).Should().Equal(S("N", 2, 4), S("N", 4, 4));
 
         var g13 = new ShapeTestGraph();
-        var input = g13.Node("Split", new[] { g13.Input("x", 6, 4), g13.Ints("split", 1, 5) }, 2);
+        var input = g13.Node("Split", new[] { g13.Input("x", 6, 4), g13.Int64s("split", 1, 5) }, 2);
         g13.Infer(opset: 13);
         input.Outputs.Select(o => o.Shape).Should().Equal(S(1, 4), S(5, 4));
     }
@@ -141,10 +141,10 @@ public class TensorShapeTests
         // axis 0: 20 -> clamped to 19, down to 0 exclusive: 19. axis 1: 9, 6, 3 -> 3. axis 2: 4, 2 -> 2.
         var g = new ShapeTestGraph();
         var x = g.Input("x", 20, 10, 5);
-        var neg = g.Op("Slice", new[] { x, g.Ints("st", 20, 10, 4), g.Ints("en", 0, 0, 1), g.Ints("ax", 0, 1, 2), g.Ints("sp", -1, -3, -2) });
-        var outOfRange = g.Op("Slice", new[] { x, g.Ints("st2", 1000), g.Ints("en2", 1000), g.Ints("ax2", 1) });
-        var negIdx = g.Op("Slice", new[] { x, g.Ints("st3", -3), g.Ints("en3", -1), g.Ints("ax3", -1) });
-        var reverse = g.Op("Slice", new[] { x, g.Ints("st4", -1), g.Ints("en4", long.MinValue), g.Ints("ax4", 0), g.Ints("sp4", -1) });
+        var neg = g.Op("Slice", new[] { x, g.Int64s("st", 20, 10, 4), g.Int64s("en", 0, 0, 1), g.Int64s("ax", 0, 1, 2), g.Int64s("sp", -1, -3, -2) });
+        var outOfRange = g.Op("Slice", new[] { x, g.Int64s("st2", 1000), g.Int64s("en2", 1000), g.Int64s("ax2", 1) });
+        var negIdx = g.Op("Slice", new[] { x, g.Int64s("st3", -3), g.Int64s("en3", -1), g.Int64s("ax3", -1) });
+        var reverse = g.Op("Slice", new[] { x, g.Int64s("st4", -1), g.Int64s("en4", long.MinValue), g.Int64s("ax4", 0), g.Int64s("sp4", -1) });
         g.Infer();
         neg.Shape.Should().Be(S(19, 3, 2));
         outOfRange.Shape.Should().Be(S(20, 0, 5));
@@ -156,7 +156,7 @@ public class TensorShapeTests
     public void Slice_of_whole_symbolic_axis_keeps_the_symbol()
     {
         var g = new ShapeTestGraph();
-        var y = g.Op("Slice", new[] { g.Input("x", "N", 10), g.Ints("st", 0, 2), g.Ints("en", long.MaxValue, 4) });
+        var y = g.Op("Slice", new[] { g.Input("x", "N", 10), g.Int64s("st", 0, 2), g.Int64s("en", long.MaxValue, 4) });
         g.Infer();
         y.Shape.Should().Be(S("N", 2));
     }
@@ -170,7 +170,7 @@ public class TensorShapeTests
         a.Shape.Should().Be(S(1, 3, 8, 11));
 
         var g11 = new ShapeTestGraph();
-        var b = g11.Op("Pad", new[] { g11.Input("x", "N", 3, 4, 5), g11.Ints("pads", 0, 0, 1, -1, 0, 0, 1, 0) });
+        var b = g11.Op("Pad", new[] { g11.Input("x", "N", 3, 4, 5), g11.Int64s("pads", 0, 0, 1, -1, 0, 0, 1, 0) });
         g11.Infer(opset: 11);
         b.Shape.Should().Be(S("N", 3, 6, 4));
     }
@@ -179,7 +179,7 @@ public class TensorShapeTests
     public void Pad_opset18_axes()
     {
         var g = new ShapeTestGraph();
-        var y = g.Op("Pad", new[] { g.Input("x", 1, 3, 4, 5), g.Ints("pads", 1, 2, 3, 4), null, g.Ints("axes", -2, -1) });
+        var y = g.Op("Pad", new[] { g.Input("x", 1, 3, 4, 5), g.Int64s("pads", 1, 2, 3, 4), null, g.Int64s("axes", -2, -1) });
         g.Infer(opset: 18);
         y.Shape.Should().Be(S(1, 3, 8, 11));
     }
@@ -195,7 +195,7 @@ public class TensorShapeTests
         all.Shape.Should().Be(S(3, 5));
 
         var g13 = new ShapeTestGraph();
-        var b = g13.Op("Squeeze", new[] { g13.Input("x", "N", 1, 5, 1), g13.Ints("axes", 3) });
+        var b = g13.Op("Squeeze", new[] { g13.Input("x", "N", 1, 5, 1), g13.Int64s("axes", 3) });
         g13.Infer(opset: 13);
         b.Shape.Should().Be(S("N", 1, 5));
     }
@@ -209,7 +209,7 @@ public class TensorShapeTests
         a.Shape.Should().Be(S(1, 3, 4, 1));
 
         var g13 = new ShapeTestGraph();
-        var b = g13.Op("Unsqueeze", new[] { g13.Input("x", 3, 4, 5), g13.Ints("axes", -1, 2, 1) });
+        var b = g13.Op("Unsqueeze", new[] { g13.Input("x", 3, 4, 5), g13.Int64s("axes", -1, 2, 1) });
         g13.Infer(opset: 13);
         b.Shape.Should().Be(S(3, 1, 1, 4, 5, 1));
     }
@@ -287,9 +287,9 @@ public class TensorShapeTests
     public void ConstantOfShape_takes_its_type_from_value()
     {
         var g = new ShapeTestGraph();
-        var y = g.Op("ConstantOfShape", new[] { g.Ints("shape", 2, 3) },
+        var y = g.Op("ConstantOfShape", new[] { g.Int64s("shape", 2, 3) },
             OnnxPrune.IR.Attribute.FromTensor("value", DenseTensor.FromInt32s(new long[] { 1 }, new[] { 7 })));
-        var dflt = g.Op("ConstantOfShape", new[] { g.Ints("shape2", 4) });
+        var dflt = g.Op("ConstantOfShape", new[] { g.Int64s("shape2", 4) });
         var r = g.Infer();
         y.Shape.Should().Be(S(2, 3));
         y.ElementType.Should().Be(DataType.Int32);
@@ -317,8 +317,8 @@ public class TensorShapeTests
     {
         var g = new ShapeTestGraph();
         var x = g.Input("x", 3, 1);
-        var expanded = g.Op("Expand", new[] { x, g.Ints("shape", 2, 1, 6) });
-        var tiled = g.Op("Tile", new[] { g.Input("y", "N", 2, 3), g.Ints("reps", 1, 3, 2) });
+        var expanded = g.Op("Expand", new[] { x, g.Int64s("shape", 2, 1, 6) });
+        var tiled = g.Op("Tile", new[] { g.Input("y", "N", 2, 3), g.Int64s("reps", 1, 3, 2) });
         g.Infer();
         expanded.Shape.Should().Be(S(2, 3, 6));
         tiled.Shape.Should().Be(S("N", 6, 6));
@@ -328,7 +328,7 @@ public class TensorShapeTests
     public void TopK_k_input_and_NonZero()
     {
         var g = new ShapeTestGraph();
-        var topk = g.Node("TopK", new[] { g.Input("x", 3, 4), g.Ints("k", 2) }, 2);
+        var topk = g.Node("TopK", new[] { g.Input("x", 3, 4), g.Int64s("k", 2) }, 2);
         var nz = g.Op("NonZero", g.Input("y", 3, 4, 5));
         g.Infer();
         topk.Outputs[0].Shape.Should().Be(S(3, 2));
@@ -341,7 +341,7 @@ public class TensorShapeTests
     public void OneHot_inserts_depth()
     {
         var g = new ShapeTestGraph();
-        var y = g.Op("OneHot", new[] { g.Input("i", DataType.Int64, 2, 3), g.Scalar("depth", 10), g.Floats("values", 0, 1) }, Int("axis", 1));
+        var y = g.Op("OneHot", new[] { g.Input("i", DataType.Int64, 2, 3), g.Scalar("depth", 10), g.Float32s("values", 0, 1) }, Int("axis", 1));
         g.Infer();
         y.Shape.Should().Be(S(2, 10, 3));
         y.ElementType.Should().Be(DataType.Float);

@@ -1,0 +1,334 @@
+using System.Diagnostics.CodeAnalysis;
+using OnnxPrune.IR;
+using OnnxPrune.IR.ShapeInference;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Autodiff;
+
+/// <summary>
+/// Emits nodes into the training graph for the builder and the gradient rules: fresh names,
+/// element types of new values, shared constants, opset-dependent forms of Reduce/Squeeze, and
+/// the forward graph's inferred shapes. One per build; not thread-safe.
+/// </summary>
+internal sealed class GradientContext
+{
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Value> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<Value, Value> _shapeOps = new(ReferenceEqualityComparer.Instance);
+    private HashSet<Value> _requiresGradient = new(ReferenceEqualityComparer.Instance);
+    private ShapeInferenceResult? _info;
+    private int _counter;
+
+    public GradientContext(Graph graph, long opset, GradientOptions options)
+    {
+        Graph = graph;
+        Opset = opset;
+        Options = options;
+        foreach (var v in graph.Inputs) _names.Add(v.Name);
+        foreach (var v in graph.Initializers.Keys) _names.Add(v);
+        foreach (var n in graph.Nodes)
+        {
+            _names.Add(n.Name);
+            foreach (var o in n.Outputs) _names.Add(o.Name);
+        }
+    }
+
+    public Graph Graph { get; }
+    public long Opset { get; }
+    public GradientOptions Options { get; }
+
+    /// <summary>Prefix of the names of nodes emitted now (the driver sets it per forward node).</summary>
+    public string Scope { get; set; } = "train";
+
+    // ---- forward-graph knowledge ----
+
+    /// <summary>Infers types and shapes of the graph as it is now (the forward part).</summary>
+    public void InferShapes()
+    {
+        _info = new ShapeInferencer(new ShapeInferenceOptions { WriteToGraph = false, MaxConstantElements = 1 << 16 }).Run(Graph, Opset);
+        _shapeOps.Clear();
+    }
+
+    public void SetRequiresGradient(HashSet<Value> values) => _requiresGradient = values;
+
+    /// <summary>True when a gradient with respect to <paramref name="value"/> is needed (it
+    /// depends on a trainable parameter or a requested value).</summary>
+    public bool NeedsGradient(Value? value) => value is not null && _requiresGradient.Contains(value);
+
+    public DataType TypeOf(Value value)
+    {
+        var t = _info?.GetElementType(value) ?? value.ElementType;
+        if (t == DataType.Undefined && value.ConstValue is { } c) t = c.DataType;
+        return t;
+    }
+
+    /// <summary>The inferred (or recorded) shape; null when even the rank is unknown.</summary>
+    public Shape? ShapeOf(Value value)
+    {
+        if (value.ConstValue is { } c && value.Producer is null) return c.Shape;
+        return _info?.GetShape(value) ?? value.Shape;
+    }
+
+    public int RankOf(Value value) => ShapeOf(value)?.Rank
+        ?? throw new GradientException($"the rank of '{value.Name}' is unknown; the gradient needs it (give the model's inputs shapes)");
+
+    /// <summary>Every dim of <paramref name="value"/>, which must be static.</summary>
+    public long[] StaticDims(Value value, string why)
+    {
+        var shape = ShapeOf(value);
+        return shape?.TryGetSizes()
+            ?? throw new GradientException($"{why} needs the static shape of '{value.Name}', which is {shape?.ToString() ?? "unknown"}");
+    }
+
+    /// <summary>Dim <paramref name="axis"/> of <paramref name="value"/>, which must be known.</summary>
+    public long StaticDim(Value value, int axis, string why)
+    {
+        var shape = ShapeOf(value) ?? throw new GradientException($"{why} needs the shape of '{value.Name}', which is unknown");
+        if (axis < 0) axis += shape.Rank;
+        return shape[axis].Value
+            ?? throw new GradientException($"{why} needs dim {axis} of '{value.Name}' ({shape}) to be static");
+    }
+
+    /// <summary>The elements of an integer value known at build time (an initializer, a Constant,
+    /// or something shape inference computed).</summary>
+    public bool TryGetInt64s(Value? value, [NotNullWhen(true)] out long[]? values)
+    {
+        values = null;
+        if (value is null) return false;
+        if (value.Producer is null && value.ConstValue is { } c)
+        {
+            values = c.ToInt64Array();
+            return true;
+        }
+        if (value.Producer is { OpType: "Constant" } p && p.Attributes["value"] is { Kind: AttributeKind.Tensor } a)
+        {
+            values = a.AsTensor().ToInt64Array();
+            return true;
+        }
+        return _info is not null && _info.TryGetInt64s(value, out values);
+    }
+
+    public bool TryGetDoubles(Value? value, [NotNullWhen(true)] out double[]? values)
+    {
+        values = null;
+        if (value is null) return false;
+        if (value.Producer is null && value.ConstValue is { } c)
+        {
+            values = c.ToDoubleArray();
+            return true;
+        }
+        if (value.Producer is { OpType: "Constant" } p && p.Attributes["value"] is { Kind: AttributeKind.Tensor } a)
+        {
+            values = a.AsTensor().ToDoubleArray();
+            return true;
+        }
+        if (_info is not null && _info.TryGetConstant(value, out var t))
+        {
+            values = t.ToDoubleArray();
+            return true;
+        }
+        return false;
+    }
+
+    // ---- emitting ----
+
+    public string FreshName(string hint)
+    {
+        if (_names.Add(hint)) return hint;
+        while (true)
+        {
+            var candidate = $"{hint}_{++_counter}";
+            if (_names.Add(candidate)) return candidate;
+        }
+    }
+
+    /// <summary>Claims <paramref name="name"/> exactly; false when it is taken.</summary>
+    public bool TryClaimName(string name) => _names.Add(name);
+
+    /// <summary>Appends a one-output node and returns its output.</summary>
+    public Value Op(string opType, Value?[] inputs, params Attribute[] attributes) =>
+        Ops(opType, 1, inputs, attributes)[0];
+
+    /// <summary>Appends a node with <paramref name="outputCount"/> outputs.</summary>
+    public Value[] Ops(string opType, int outputCount, Value?[] inputs, params Attribute[] attributes)
+    {
+        var baseName = FreshName($"{Scope}/{opType}");
+        var names = new string[outputCount];
+        names[0] = baseName;
+        for (int i = 1; i < outputCount; i++) names[i] = FreshName($"{baseName}:{i}");
+        var node = Graph.AddNode(new Node("", opType, inputs, names, attributes, baseName));
+        var type = OutputType(opType, inputs, attributes);
+        foreach (var o in node.Outputs) o.ElementType = type;
+        return node.Outputs.ToArray();
+    }
+
+    private DataType OutputType(string opType, Value?[] inputs, Attribute[] attributes)
+    {
+        switch (opType)
+        {
+            case "Shape" or "Size" or "ArgMax" or "ArgMin" or "NonZero":
+                return DataType.Int64;
+            case "Equal" or "Greater" or "Less" or "GreaterOrEqual" or "LessOrEqual" or "And" or "Or" or "Not" or "Xor":
+                return DataType.Bool;
+            case "Cast":
+                return (DataType)attributes.First(a => a.Name == "to").AsInt();
+            case "ConstantOfShape":
+                return attributes.FirstOrDefault(a => a.Name == "value")?.AsTensor().DataType ?? DataType.Float;
+            case "Where":
+                return TypeOf(inputs[1]!);
+            default:
+                foreach (var i in inputs)
+                    if (i is not null) return TypeOf(i);
+                return DataType.Undefined;
+        }
+    }
+
+    /// <summary>A constant (an initializer shared by everything that asks for the same data).</summary>
+    public Value Constant(Tensor tensor, string hint = "const")
+    {
+        var key = ConstantKey(tensor);
+        if (key is not null && _constants.TryGetValue(key, out var known)) return known;
+        var value = Graph.AddInitializer(new Value(FreshName($"train/{hint}")) { ConstValue = tensor });
+        if (key is not null) _constants[key] = value;
+        return value;
+    }
+
+    private static string? ConstantKey(Tensor t) =>
+        t.ElementCount <= 64 ? $"{(int)t.DataType}|{string.Join(",", t.Dims)}|{Convert.ToHexString(t.GetRawBytes().Span)}" : null;
+
+    /// <summary>A rank-0 constant of a floating (or integer) type.</summary>
+    public Value Scalar(double value, DataType type) =>
+        Constant(DenseTensor.FromDoubles(type, Array.Empty<long>(), new[] { value }), "scalar");
+
+    /// <summary>A 1-D int64 constant.</summary>
+    public Value Int64s(params long[] values) => Constant(DenseTensor.FromInt64s(new long[] { values.Length }, values), "ints");
+
+    /// <summary>A rank-0 int64 constant.</summary>
+    public Value Int64Scalar(long value) => Constant(DenseTensor.FromInt64s(Array.Empty<long>(), new[] { value }), "int");
+
+    /// <summary>The shape of <paramref name="value"/> as a 1-D int64 value: a constant when it is
+    /// static, else a Shape node (one per value).</summary>
+    public Value ShapeTensor(Value value)
+    {
+        if (ShapeOf(value)?.TryGetSizes() is { } dims) return Int64s(dims);
+        if (_shapeOps.TryGetValue(value, out var s)) return s;
+        s = Op("Shape", [value]);
+        _shapeOps[value] = s;
+        return s;
+    }
+
+    public Value Add(Value a, Value b) => Op("Add", [a, b]);
+    public Value Sub(Value a, Value b) => Op("Sub", [a, b]);
+    public Value Mul(Value a, Value b) => Op("Mul", [a, b]);
+    public Value Div(Value a, Value b) => Op("Div", [a, b]);
+    public Value Neg(Value a) => Op("Neg", [a]);
+    public Value Where(Value condition, Value ifTrue, Value ifFalse) => Op("Where", [condition, ifTrue, ifFalse]);
+
+    /// <summary>a * c for a constant c of a's element type (a itself when c is 1).</summary>
+    public Value Scale(Value a, double c) => c == 1 ? a : Mul(a, Scalar(c, TypeOf(a)));
+
+    /// <summary>A zero of <paramref name="like"/>'s element type.</summary>
+    public Value Zero(Value like) => Scalar(0, TypeOf(like));
+
+    public Value Cast(Value x, DataType to) => TypeOf(x) == to ? x : Op("Cast", [x], Attribute.Int("to", (long)to));
+
+    public Value Reshape(Value x, Value shape) => Op("Reshape", [x, shape]);
+    public Value Reshape(Value x, params long[] shape) => Reshape(x, Int64s(shape));
+
+    public Value Transpose(Value x, params long[] perm)
+    {
+        bool identity = true;
+        for (int i = 0; i < perm.Length; i++) identity &= perm[i] == i;
+        return identity ? x : Op("Transpose", [x], Attribute.Ints("perm", perm));
+    }
+
+    public Value Unsqueeze(Value x, params long[] axes) => axes.Length == 0 ? x : Op("Unsqueeze", [x, Int64s(axes)]);
+    public Value Squeeze(Value x, params long[] axes) => axes.Length == 0 ? x : Op("Squeeze", [x, Int64s(axes)]);
+
+    public Value ReduceSum(Value x, long[] axes, bool keepDims)
+    {
+        if (axes.Length == 0) return x;
+        return Op("ReduceSum", [x, Int64s(axes)], Attribute.Int("keepdims", keepDims ? 1 : 0));
+    }
+
+    public Value ReduceMean(Value x, long[] axes, bool keepDims)
+    {
+        if (axes.Length == 0) return x;
+        return Opset >= 18
+            ? Op("ReduceMean", [x, Int64s(axes)], Attribute.Int("keepdims", keepDims ? 1 : 0))
+            : Op("ReduceMean", [x], Attribute.Ints("axes", axes), Attribute.Int("keepdims", keepDims ? 1 : 0));
+    }
+
+    public Value Slice(Value x, long[] starts, long[] ends, long[] axes, long[]? steps = null) =>
+        steps is null
+            ? Op("Slice", [x, Int64s(starts), Int64s(ends), Int64s(axes)])
+            : Op("Slice", [x, Int64s(starts), Int64s(ends), Int64s(axes), Int64s(steps)]);
+
+    public Value Concat(IReadOnlyList<Value> parts, long axis) =>
+        parts.Count == 1 ? parts[0] : Op("Concat", parts.ToArray<Value?>(), Attribute.Int("axis", axis));
+
+    /// <summary>Zeros shaped like <paramref name="like"/> (of its element type).</summary>
+    public Value ZerosLike(Value like) => Op("ConstantOfShape", [ShapeTensor(like)],
+        Attribute.FromTensor("value", DenseTensor.FromDoubles(TypeOf(like), new long[] { 1 }, new[] { 0.0 })));
+
+    /// <summary>The sum of gradient contributions (one Add, or a Sum for more).</summary>
+    public Value SumOf(IReadOnlyList<Value> values) => values.Count switch
+    {
+        0 => throw new ArgumentException("nothing to sum"),
+        1 => values[0],
+        2 => Add(values[0], values[1]),
+        _ => Op("Sum", values.ToArray<Value?>()),
+    };
+
+    /// <summary>
+    /// Sums a gradient that has the shape of a broadcast result (<paramref name="gradShape"/>)
+    /// down to the shape of the operand <paramref name="target"/>: ReduceSum over the leading axes
+    /// the operand lacks and over the axes where it has size 1, then drops the leading axes.
+    /// Decided at build time when the shapes say enough; otherwise computed in the graph
+    /// (Shape, Equal, Compress, ReduceSum, Reshape).
+    /// </summary>
+    public Value ReduceToShapeOf(Value grad, Shape? gradShape, Value target)
+    {
+        var targetShape = ShapeOf(target);
+        if (gradShape is not null && targetShape is not null)
+        {
+            if (gradShape.Equals(targetShape)) return grad;
+            int lead = gradShape.Rank - targetShape.Rank;
+            if (lead < 0) throw new GradientException($"gradient of shape {gradShape} cannot be reduced to '{target.Name}' of shape {targetShape}");
+            var axes = new List<long>();
+            bool decided = true;
+            for (int i = 0; i < lead; i++) axes.Add(i);
+            for (int j = 0; j < targetShape.Rank && decided; j++)
+            {
+                Dim gd = gradShape[j + lead], td = targetShape[j];
+                if (td.Value == 1)
+                {
+                    if (gd.Value != 1) axes.Add(j + lead);
+                }
+                else if (td.Equals(gd) && (td.IsKnown || td.Symbol is not null)) { }
+                else decided = false;
+            }
+            if (decided)
+            {
+                var reduced = ReduceSum(grad, axes.ToArray(), keepDims: true);
+                return Squeeze(reduced, Enumerable.Range(0, lead).Select(i => (long)i).ToArray());
+            }
+        }
+        int gradRank = gradShape?.Rank ?? throw new GradientException($"the rank of the gradient reaching '{target.Name}' is unknown");
+        int targetRank = RankOf(target);
+        var targetDims = ShapeTensor(target);
+        var padded = gradRank > targetRank
+            ? Concat(new[] { Int64s(Enumerable.Repeat(1L, gradRank - targetRank).ToArray()), targetDims }, 0)
+            : targetDims;
+        var differs = Op("Not", [Op("Equal", [padded, Op("Shape", [grad])])]);
+        var axesValue = Op("Compress", [Int64s(Enumerable.Range(0, gradRank).Select(i => (long)i).ToArray()), differs],
+            Attribute.Int("axis", 0));
+        var sum = Op("ReduceSum", [grad, axesValue], Attribute.Int("keepdims", 1), Attribute.Int("noop_with_empty_axes", 1));
+        return Reshape(sum, targetDims);
+    }
+
+    public static bool IsFloating(DataType t) => DataTypes.IsFloatingPoint(t);
+
+    /// <summary>Axis normalised into [0, rank).</summary>
+    public static long NormalizeAxis(long axis, int rank) => axis < 0 ? axis + rank : axis;
+}

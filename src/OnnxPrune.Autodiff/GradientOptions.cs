@@ -1,0 +1,93 @@
+namespace OnnxPrune.Autodiff;
+
+/// <summary>What <see cref="GradientBuilder.Build"/> differentiates and how. Immutable; vary with <c>with</c>.</summary>
+public sealed record GradientOptions
+{
+    public static GradientOptions Default { get; } = new();
+
+    /// <summary>The loss appended to the model (default: softmax cross-entropy of the model's
+    /// first output against an int64 "labels" input).</summary>
+    public Loss Loss { get; init; } = new SoftmaxCrossEntropyLoss();
+
+    /// <summary>
+    /// Names of the initializers to train. Null selects every floating-point initializer that
+    /// feeds Conv/ConvTranspose (weight, bias), Gemm/MatMul (any operand), BatchNormalization
+    /// (scale, bias; never the running statistics), PRelu (slope) or Add/Mul (an operand with more
+    /// than one element, so scalar normalisation constants stay fixed). Constant nodes in those
+    /// positions count as initializers (exporters such as paddle2onnx store weights that way).
+    /// </summary>
+    public IReadOnlyList<string>? Trainable { get; init; }
+
+    /// <summary>Intermediate values (by name) whose gradients become extra outputs
+    /// "grad/&lt;name&gt;" (for example activations, for Taylor saliency).</summary>
+    public IReadOnlyList<string> ValueGradients { get; init; } = Array.Empty<string>();
+
+    /// <summary>
+    /// True (the default): trainable initializers are removed from the initializer list and become
+    /// graph inputs of the same name and shape, so a trainer (or a Hessian-vector product) feeds
+    /// the current weights on every run; their starting values are in
+    /// <see cref="TrainingGraph.Parameters"/>. False: they stay initializers baked into the
+    /// training graph (fewer inputs to feed; gradients at those fixed weights only).
+    /// </summary>
+    public bool WeightsAsInputs { get; init; } = true;
+
+    /// <summary>How BatchNormalization behaves in the training graph.</summary>
+    public BatchNormMode BatchNorm { get; init; } = BatchNormMode.BatchStatistics;
+
+    /// <summary>Keep the model's own outputs (e.g. logits) as outputs of the training graph so a
+    /// trainer can measure accuracy from the same run.</summary>
+    public bool KeepModelOutputs { get; init; } = true;
+
+    /// <summary>How the weight gradient of a convolution is computed.</summary>
+    public ConvWeightGradient ConvWeightGradient { get; init; } = ConvWeightGradient.ShiftedMatMul;
+
+    /// <summary>Default-domain opset of the training graph: at least this (and at least the
+    /// model's own). Models older than opset 13 are rejected (their Squeeze/Reduce/Split/Softmax
+    /// signatures differ).</summary>
+    public long MinimumOpset { get; init; } = 17;
+}
+
+/// <summary>How BatchNormalization is differentiated.</summary>
+public enum BatchNormMode
+{
+    /// <summary>Training mode: normalise with the batch's mean and (biased) variance computed in
+    /// the graph; the batch mean and unbiased variance become outputs so the trainer can update
+    /// the running statistics.</summary>
+    BatchStatistics,
+
+    /// <summary>Inference mode: the running statistics are constants and BatchNorm is a fixed
+    /// per-channel affine map (gradients still reach scale and bias).</summary>
+    RunningStatistics,
+}
+
+/// <summary>Formulations of the convolution weight gradient (DESIGN.md: measure the alternatives).</summary>
+public enum ConvWeightGradient
+{
+    /// <summary>One Slice of the (padded, transposed) input per kernel tap and one GEMM with the
+    /// output gradient per tap, concatenated. Works for every group count.</summary>
+    ShiftedMatMul,
+
+    /// <summary>A Conv whose input is the transposed input (C,N,H,W) and whose kernel is the
+    /// transposed output gradient (M,N,Ho,Wo), strides and dilations swapped. group=1 only; grouped
+    /// convolutions fall back to <see cref="ShiftedMatMul"/>.</summary>
+    TransposedConv,
+}
+
+/// <summary>A loss appended to the model. The training graph's first output is the scalar loss.</summary>
+public abstract record Loss;
+
+/// <summary>
+/// Mean softmax cross-entropy between logits (N,C) or (N,C,d1,...) and int64 class labels
+/// (N) or (N,d1,...), as ONNX's SoftmaxCrossEntropyLoss computes it.
+/// </summary>
+/// <param name="Logits">Name of the logits value; null means the model's first output.</param>
+/// <param name="LabelsInput">Name of the new int64 graph input holding the labels.</param>
+public sealed record SoftmaxCrossEntropyLoss(string? Logits = null, string LabelsInput = "labels") : Loss;
+
+/// <summary>Mean over all elements of (output - target)^2.</summary>
+/// <param name="Output">Name of the value compared; null means the model's first output.</param>
+/// <param name="TargetInput">Name of the new graph input holding the target (same shape and type).</param>
+public sealed record MeanSquaredErrorLoss(string? Output = null, string TargetInput = "target") : Loss;
+
+/// <summary>A scalar the model already computes is the loss (custom losses built with the IR).</summary>
+public sealed record ExistingLoss(string Value) : Loss;

@@ -1,0 +1,92 @@
+using OnnxPrune.IR;
+using OnnxPrune.IR.ShapeInference;
+
+namespace OnnxPrune.Pruning.Channels;
+
+/// <summary>
+/// What a channel rule sees and does while the analysis walks the graph: the carriers of its
+/// inputs, new carriers for its outputs, units to create, couple or pin, tensor slices to bind,
+/// and attribute fix-ups to run when channels are removed.
+/// </summary>
+internal sealed class AnalysisContext
+{
+    private readonly Dictionary<Value, Carrier> _carriers = new(ReferenceEqualityComparer.Instance);
+
+    public AnalysisContext(Model model, ShapeInferenceResult shapes)
+    {
+        Model = model;
+        Shapes = shapes;
+    }
+
+    public Model Model { get; }
+    public ShapeInferenceResult Shapes { get; }
+    public UnitTable Units { get; } = new();
+    public List<ParamBinding> Bindings { get; } = new();
+    public List<(Node Node, Action<RewriteContext> Fixup)> Fixups { get; } = new();
+    public List<Barrier> Barriers { get; } = new();
+    public IReadOnlyDictionary<Value, Carrier> Carriers => _carriers;
+
+    public Carrier? CarrierOf(Value? v) => v is not null && _carriers.TryGetValue(v, out var c) ? c : null;
+
+    public void SetCarrier(Value v, int axis, int[] units, bool mayBeNonZero) => _carriers[v] = new Carrier(v, axis, units, mayBeNonZero);
+
+    public Shape? ShapeOf(Value? v) => v is null ? null : Shapes.GetShape(v);
+    public int? RankOf(Value? v) => ShapeOf(v)?.Rank;
+
+    /// <summary>Fresh units for the output channels of <paramref name="producer"/>.</summary>
+    public int[] NewUnits(Node? producer, int count)
+    {
+        var units = new int[count];
+        for (int i = 0; i < count; i++) units[i] = Units.NewUnit(producer);
+        return units;
+    }
+
+    /// <summary>Couples two carriers position by position (a residual Add, an SE gate's Mul).</summary>
+    public void UnionCarriers(Carrier a, Carrier b)
+    {
+        for (int i = 0; i < a.Length; i++)
+        {
+            int x = a.Units[i], y = b.Units[i];
+            if (x >= 0 && y >= 0) Units.Union(x, y);
+            else if (x >= 0) Units.Pin(x, "added to a channel that cannot be removed");
+            else if (y >= 0) Units.Pin(y, "added to a channel that cannot be removed");
+        }
+    }
+
+    /// <summary>Makes every unit of <paramref name="carrier"/> unremovable because of <paramref name="node"/>.</summary>
+    public void Pin(Carrier carrier, Node? node, string why)
+    {
+        var reason = node is null ? why : $"{node.OpType} '{node.Name}': {why}";
+        var pinned = new HashSet<int>();
+        foreach (var u in carrier.Units)
+            if (u >= 0)
+            {
+                Units.Pin(u, reason);
+                pinned.Add(Units.Find(u));
+            }
+        if (pinned.Count > 0) Barriers.Add(new Barrier(node?.Name ?? carrier.Value.Name, node?.OpType ?? "graph output", why, pinned.ToList()));
+    }
+
+    public void Bind(Node node, int inputIndex, int axis, int[] indexUnits, ParamRole role) =>
+        Bindings.Add(new ParamBinding(node, inputIndex, axis, indexUnits, role));
+
+    public void AddFixup(Node node, Action<RewriteContext> fixup) => Fixups.Add((node, fixup));
+
+    /// <summary>The constant tensor a value holds: an initializer, a Constant node's value, or a
+    /// small value shape inference computed. Null when not constant.</summary>
+    public Tensor? ConstantOf(Value? v)
+    {
+        if (v is null) return null;
+        if (v.ConstValue is not null && v.Producer is null && !v.IsGraphInput) return v.ConstValue;
+        if (v.Producer is { OpType: "Constant" } c && c.Attributes["value"] is { Kind: AttributeKind.Tensor } a) return a.AsTensor();
+        return Shapes.TryGetConstant(v, out var t) ? t : null;
+    }
+
+    /// <summary>True when the tensor can be sliced by the rewrite: an initializer or a Constant node's value.</summary>
+    public bool IsSliceableParameter(Value? v) =>
+        v is not null && ((v.ConstValue is not null && v.Producer is null && !v.IsGraphInput) ||
+                          (v.Producer is { OpType: "Constant" } c && c.Attributes["value"] is { Kind: AttributeKind.Tensor }));
+}
+
+/// <summary>An op that stopped channels from being pruned, and the units it pinned.</summary>
+public sealed record Barrier(string NodeName, string OpType, string Reason, IReadOnlyList<int> Units);

@@ -1,0 +1,257 @@
+using OnnxPrune.IR;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Pruning.Channels;
+
+/// <summary>Slice: a step-1 range along the channel axis keeps those channels; its bounds are
+/// rewritten after removal. Slicing other axes leaves the channels alone.</summary>
+internal sealed class SliceRule : IChannelRule
+{
+    public void Propagate(Node node, AnalysisContext ctx)
+    {
+        var input = ctx.CarrierOf(node.Input(0));
+        if (input is null) return;
+        int rank = ctx.RankOf(node.Input(0)) ?? -1;
+        bool fromAttributes = node.Inputs.Count == 1;
+        long[]? starts = fromAttributes ? node.Attributes.GetInts("starts") : ctx.ConstantOf(node.Input(1))?.ToInt64Array();
+        long[]? ends = fromAttributes ? node.Attributes.GetInts("ends") : ctx.ConstantOf(node.Input(2))?.ToInt64Array();
+        long[]? axes = fromAttributes ? node.Attributes.GetInts("axes") : node.Input(3) is { } a ? ctx.ConstantOf(a)?.ToInt64Array() : null;
+        long[]? steps = !fromAttributes && node.Input(4) is { } s ? ctx.ConstantOf(s)?.ToInt64Array() : null;
+        if (rank < 0 || starts is null || ends is null || (!fromAttributes && node.Input(3) is not null && axes is null) || (node.Input(4) is not null && steps is null))
+        {
+            ctx.Pin(input, node, "its bounds are not constant");
+            return;
+        }
+        axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        int k = Array.FindIndex(axes, x => (x < 0 ? x + rank : x) == input.Axis);
+        if (k < 0)
+        {
+            ctx.SetCarrier(node.Outputs[0], input.Axis, input.Units, input.MayBeNonZero);
+            return;
+        }
+        if (steps is not null && steps[k] != 1) { ctx.Pin(input, node, "it slices channels with a step other than 1"); return; }
+        if (!fromAttributes && (!ctx.IsSliceableParameter(node.Input(1)) || !ctx.IsSliceableParameter(node.Input(2))))
+        {
+            ctx.Pin(input, node, "its bounds are computed");
+            return;
+        }
+        int n = input.Length;
+        int Clamp(long v) => (int)Math.Clamp(v < 0 ? v + n : v, 0, n);
+        int start = Clamp(starts[k]), end = Math.Max(start, Clamp(ends[k]));
+        var units = input.Units;
+        ctx.SetCarrier(node.Outputs[0], input.Axis, units[start..end], input.MayBeNonZero);
+        ctx.AddFixup(node, r =>
+        {
+            var newStarts = starts.ToArray();
+            var newEnds = ends.ToArray();
+            newStarts[k] = r.KeptBefore(units, start);
+            newEnds[k] = r.KeptBefore(units, end);
+            if (fromAttributes)
+            {
+                node.Attributes.Set(Attribute.Ints("starts", newStarts));
+                node.Attributes.Set(Attribute.Ints("ends", newEnds));
+            }
+            else
+            {
+                var type = ctx.ConstantOf(node.Input(1))!.DataType;
+                r.ReplaceConstantInput(node, 1, DenseTensor.FromInt64s(type, [newStarts.Length], newStarts));
+                r.ReplaceConstantInput(node, 2, DenseTensor.FromInt64s(type, [newEnds.Length], newEnds));
+            }
+        });
+    }
+}
+
+/// <summary>
+/// Flatten and Reshape. Two forms keep channels prunable: the channel axis survives whole
+/// ([N,C,1,1] -> [N,C]), or it and all later axes merge into the last one ([N,C,H,W] ->
+/// [N,C*H*W], where each channel owns a block of H*W features). A constant target shape is
+/// rewritten; a computed one must say -1 for that axis. Anything else is a barrier.
+/// </summary>
+internal sealed class FlattenRule : IChannelRule
+{
+    public void Propagate(Node node, AnalysisContext ctx)
+    {
+        var input = ctx.CarrierOf(node.Input(0));
+        if (input is null) return;
+        var inShape = ctx.ShapeOf(node.Input(0));
+        var outShape = ctx.ShapeOf(node.Outputs[0]);
+        if (inShape is null || outShape is null) { ctx.Pin(input, node, "its shapes are unknown"); return; }
+        int a = input.Axis;
+        // Leading axes must be the same, so the channel axis lines up.
+        if (outShape.Rank <= a || !inShape.Dims.Take(a).SequenceEqual(outShape.Dims.Take(a)))
+        {
+            ctx.Pin(input, node, "it reshapes the axes before the channels");
+            return;
+        }
+        long? trailing = 1;
+        for (int d = a + 1; d < inShape.Rank; d++) trailing = inShape[d].Value is { } v ? trailing * v : null;
+        int[] units;
+        if (outShape[a].Value == input.Length && inShape.Dims.Skip(a + 1).All(d => d.Value == 1) && outShape.Dims.Skip(a + 1).All(d => d.Value == 1))
+        {
+            units = input.Units; // channel axis unchanged; only unit axes come or go
+        }
+        else if (outShape.Rank == a + 1 && trailing is { } t && outShape[a].Value == input.Length * t)
+        {
+            units = new int[input.Length * t];
+            for (int c = 0; c < input.Length; c++)
+                for (long k = 0; k < t; k++) units[c * t + k] = input.Units[c];
+        }
+        else
+        {
+            ctx.Pin(input, node, "it mixes the channel axis with others");
+            return;
+        }
+        if (node.OpType == "Reshape" && !TargetFollows(node, a, ctx, units))
+        {
+            ctx.Pin(input, node, "its target shape is computed with an explicit channel size");
+            return;
+        }
+        ctx.SetCarrier(node.Outputs[0], a, units, input.MayBeNonZero);
+    }
+
+    /// <summary>Whether the Reshape target adapts: -1 at the axis, or a constant we rewrite.</summary>
+    private static bool TargetFollows(Node node, int axis, AnalysisContext ctx, int[] units)
+    {
+        var target = ctx.ConstantOf(node.Input(1))?.ToInt64Array();
+        if (target is not null && axis < target.Length)
+        {
+            if (target[axis] == -1) return true;
+            if (target[axis] == 0) return true; // copies the input dim, which shrinks with the channels
+            if (!ctx.IsSliceableParameter(node.Input(1))) return ctx.Shapes.TryGetShapeValue(node.Input(1)!, out var computed) && computed[axis].Value == -1;
+            var type = ctx.ConstantOf(node.Input(1))!.DataType;
+            ctx.AddFixup(node, r =>
+            {
+                var t = target.ToArray();
+                t[axis] = r.KeptCount(units);
+                r.ReplaceConstantInput(node, 1, DenseTensor.FromInt64s(type, [t.Length], t));
+            });
+            return true;
+        }
+        if (ctx.Shapes.TryGetShapeValue(node.Input(1)!, out var dims) && axis < dims.Count && dims[axis].Value == -1) return true;
+        // paddle2onnx computes [batch, C] by concatenating the batch size with a constant C:
+        // rewrite that constant.
+        if (TraceElement(node.Input(1)!, axis, ctx, 0) is not { } source) return false;
+        var (holder, inputIndex, element) = source;
+        var original = ctx.ConstantOf(holder.Inputs.Count > inputIndex ? holder.Inputs[inputIndex] : null);
+        if (holder.OpType == "Constant")
+        {
+            var tensor = holder.Attributes["value"]!.AsTensor();
+            ctx.AddFixup(node, r =>
+            {
+                var values = tensor.ToInt64Array();
+                values[element] = r.KeptCount(units);
+                holder.Attributes.Set(Attribute.FromTensor("value", DenseTensor.FromInt64s(tensor.DataType, tensor.Dims.ToArray(), values)));
+            });
+            return true;
+        }
+        if (original is null) return false;
+        ctx.AddFixup(node, r =>
+        {
+            var values = original.ToInt64Array();
+            values[element] = r.KeptCount(units);
+            r.ReplaceConstantInput(holder, inputIndex, DenseTensor.FromInt64s(original.DataType, original.Dims.ToArray(), values));
+        });
+        return true;
+    }
+
+    /// <summary>Follows element <paramref name="index"/> of a computed shape back through Concat
+    /// and Cast to the constant it comes from: (node holding it, its input index or the Constant
+    /// node itself, element). Every value on the way must have this one use.</summary>
+    private static (Node Holder, int InputIndex, int Element)? TraceElement(Value v, int index, AnalysisContext ctx, int depth)
+    {
+        if (depth > 6 || v.Uses.Count != 1 || v.Producer is not { } p) return null;
+        switch (p.OpType)
+        {
+            case "Constant" when p.Attributes["value"] is { Kind: AttributeKind.Tensor } a && index < a.AsTensor().ElementCount:
+                return (p, -1, index);
+            case "Cast" or "Identity":
+                return p.Input(0) is { } src && src.Producer is null && ctx.IsSliceableParameter(src) && src.Uses.Count == 1
+                    ? (p, 0, index)
+                    : p.Input(0) is { } inner ? TraceElement(inner, index, ctx, depth + 1) : null;
+            case "Concat":
+                int offset = 0;
+                for (int i = 0; i < p.Inputs.Count; i++)
+                {
+                    var count = ctx.ShapeOf(p.Inputs[i])?.ElementCount();
+                    if (count is null) return null;
+                    if (index < offset + count)
+                    {
+                        var input = p.Inputs[i]!;
+                        if (input.Producer is null) return ctx.IsSliceableParameter(input) && input.Uses.Count == 1 ? (p, i, index - offset) : null;
+                        return TraceElement(input, index - offset, ctx, depth + 1);
+                    }
+                    offset += (int)count;
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+}
+
+/// <summary>Shape of a value that carries channels: harmless when only other axes are read
+/// (torch's and paddle's flatten read the batch size this way).</summary>
+internal sealed class ShapeRule : IChannelRule
+{
+    public void Propagate(Node node, AnalysisContext ctx)
+    {
+        var input = ctx.CarrierOf(node.Input(0));
+        if (input is null) return;
+        if (!OnlyOtherAxesRead(node.Outputs[0], input.Axis, ctx, 0))
+            ctx.Pin(input, node, "the channel count is read as a number");
+    }
+
+    private static bool OnlyOtherAxesRead(Value shape, int channelAxis, AnalysisContext ctx, int depth)
+    {
+        if (depth > 4 || shape.IsGraphOutput) return false;
+        foreach (var use in shape.Uses)
+        {
+            var n = use.Node;
+            switch (n.OpType)
+            {
+                case "Cast":
+                    if (!OnlyOtherAxesRead(n.Outputs[0], channelAxis, ctx, depth + 1)) return false;
+                    break;
+                case "Gather" when use.InputIndex == 0 && n.Attributes.GetInt("axis", 0) == 0:
+                    if (ctx.ConstantOf(n.Input(1))?.ToInt64Array() is not { } idx || idx.Contains(channelAxis)) return false;
+                    break;
+                case "Slice" when use.InputIndex == 0:
+                    var starts = n.Inputs.Count > 1 ? ctx.ConstantOf(n.Input(1))?.ToInt64Array() : n.Attributes.GetInts("starts");
+                    var ends = n.Inputs.Count > 1 ? ctx.ConstantOf(n.Input(2))?.ToInt64Array() : n.Attributes.GetInts("ends");
+                    if (starts is not { Length: 1 } || ends is not { Length: 1 } || starts[0] < 0 || ends[0] < 0) return false;
+                    if (channelAxis >= starts[0] && channelAxis < ends[0]) return false;
+                    break;
+                default:
+                    return false;
+            }
+        }
+        return true;
+    }
+}
+
+/// <summary>Pad: zero padding of other axes leaves channels alone; padding the channel axis is a barrier.</summary>
+internal sealed class PadRule : IChannelRule
+{
+    public void Propagate(Node node, AnalysisContext ctx)
+    {
+        var input = ctx.CarrierOf(node.Input(0));
+        if (input is null) return;
+        int rank = ctx.RankOf(node.Input(0)) ?? -1;
+        var pads = node.Attributes.GetInts("pads") ?? node.Attributes.GetInts("paddings") ?? ctx.ConstantOf(node.Input(1))?.ToInt64Array();
+        long[]? axes = node.Input(3) is { } ax ? ctx.ConstantOf(ax)?.ToInt64Array() : null;
+        if (rank < 0 || pads is null || (node.Input(3) is not null && axes is null))
+        {
+            ctx.Pin(input, node, "its pads are not constant");
+            return;
+        }
+        axes ??= Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        int k = Array.FindIndex(axes, x => (x < 0 ? x + rank : x) == input.Axis);
+        if (k >= 0 && (pads[k] != 0 || pads[k + axes.Length] != 0)) { ctx.Pin(input, node, "it pads the channel axis"); return; }
+        string mode = node.Attributes.GetString("mode", "constant");
+        bool nonZero = input.MayBeNonZero;
+        if (mode == "constant" && node.Input(2) is { } value)
+            nonZero |= ctx.ConstantOf(value) is not { } t || t.ToDoubleArray().Any(d => d != 0);
+        if (mode == "constant" && node.Attributes.GetFloat("value", 0) != 0) nonZero = true;
+        ctx.SetCarrier(node.Outputs[0], input.Axis, input.Units, nonZero);
+    }
+}

@@ -1,0 +1,77 @@
+using OnnxPrune.IR;
+
+namespace OnnxPrune.Pruning.Channels;
+
+/// <summary>Slicing and zeroing of tensors along one axis, on raw bytes (any element type).</summary>
+internal static class TensorSlicing
+{
+    /// <summary>The entries of <paramref name="t"/> whose index along <paramref name="axis"/> is kept.</summary>
+    public static Tensor Take(Tensor t, int axis, bool[] keep)
+    {
+        if (keep.Length != t.Dims[axis])
+            throw new InvalidOperationException($"keep mask of {keep.Length} for axis {axis} of {t}");
+        if (keep.All(k => k)) return t;
+        var (outer, inner) = Strides(t, axis);
+        int size = DataTypes.ElementSize(t.DataType);
+        long block = inner * size;
+        int kept = keep.Count(k => k);
+        var src = t.GetRawBytes().Span;
+        var result = new byte[outer * kept * block];
+        long o = 0;
+        for (long a = 0; a < outer; a++)
+            for (int i = 0; i < keep.Length; i++)
+            {
+                if (!keep[i]) continue;
+                src.Slice((int)((a * keep.Length + i) * block), (int)block).CopyTo(result.AsSpan((int)o, (int)block));
+                o += block;
+            }
+        var dims = t.Dims.ToArray();
+        dims[axis] = kept;
+        return new DenseTensor(t.DataType, dims, result);
+    }
+
+    /// <summary>A copy of <paramref name="t"/> with the entries at the zeroed indices along
+    /// <paramref name="axis"/> set to zero (bytes cleared: 0.0 for floats).</summary>
+    public static Tensor Zero(Tensor t, int axis, bool[] zero)
+    {
+        if (!zero.Any(z => z)) return t;
+        var (outer, inner) = Strides(t, axis);
+        int size = DataTypes.ElementSize(t.DataType);
+        long block = inner * size;
+        var bytes = t.GetRawBytes().ToArray();
+        for (long a = 0; a < outer; a++)
+            for (int i = 0; i < zero.Length; i++)
+                if (zero[i]) Array.Clear(bytes, (int)((a * zero.Length + i) * block), (int)block);
+        return new DenseTensor(t.DataType, t.Dims.ToArray(), bytes);
+    }
+
+    /// <summary>Per-index sums of |x| (p = 1) or x^2 (p = 2) along <paramref name="axis"/>.</summary>
+    public static double[] Norms(Tensor t, int axis, int p)
+    {
+        var (outer, inner) = Strides(t, axis);
+        var values = t.ToDoubleArray();
+        var n = (int)t.Dims[axis];
+        var result = new double[n];
+        for (long a = 0; a < outer; a++)
+            for (int i = 0; i < n; i++)
+            {
+                long start = (a * n + i) * inner;
+                double s = 0;
+                for (long k = 0; k < inner; k++)
+                {
+                    var v = values[start + k];
+                    s += p == 1 ? Math.Abs(v) : v * v;
+                }
+                result[i] += s;
+            }
+        return result;
+    }
+
+    private static (long Outer, long Inner) Strides(Tensor t, int axis)
+    {
+        long outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++) outer *= t.Dims[d];
+        for (int d = axis + 1; d < t.Dims.Length; d++) inner *= t.Dims[d];
+        return (outer, inner);
+    }
+}
