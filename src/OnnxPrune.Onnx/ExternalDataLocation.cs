@@ -32,7 +32,7 @@ public static class ExternalDataLocation
 
     /// <summary>The path with every symlink along it followed (like realpath(3)); components that
     /// do not exist are kept as they are.</summary>
-    internal static string RealPath(string fullPath)
+    public static string RealPath(string fullPath)
     {
         var root = Path.GetPathRoot(fullPath)!;
         var current = root;

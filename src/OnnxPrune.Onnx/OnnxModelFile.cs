@@ -96,6 +96,15 @@ public static class OnnxModelFile
             throw new OnnxFormatException($"the model's tensors take {total} bytes, more than one protobuf message can hold; save with external data");
 
         var dataName = Path.GetFileName(fullPath) + ".data";
+        if (external)
+        {
+            var dataPath = Path.Combine(directory, dataName);
+            if (Directory.Exists(dataPath)) throw new OnnxFormatException($"cannot write external data to '{dataPath}': it is a folder");
+            // Replacing a data file the model still reads from would break the model being saved (and its source).
+            var real = ExternalDataLocation.RealPath(dataPath);
+            if (ExternalFiles(model.Graph).Any(f => ExternalDataLocation.RealPath(f) == real))
+                throw new OnnxFormatException($"cannot write external data to '{dataPath}': the model reads its own tensors from that file; choose another output name");
+        }
         var tempModel = TempPath(directory, Path.GetFileName(fullPath));
         string? tempData = null;
         try
@@ -136,6 +145,10 @@ public static class OnnxModelFile
         data.Write(bytes.Span);
         return TensorWriter.External(name, t, location, offset, bytes.Length);
     }
+
+    private static IEnumerable<string> ExternalFiles(Graph graph) =>
+        graph.InitializersInOrder().Select(v => v.ConstValue).OfType<ProtoTensor>().Where(t => t.ExternalPath is not null).Select(t => t.ExternalPath!)
+            .Concat(graph.Nodes.SelectMany(n => n.Attributes).SelectMany(a => a.Subgraphs()).SelectMany(ExternalFiles));
 
     private static long InitializerBytes(Graph graph) =>
         graph.InitializersInOrder().Sum(v => v.ConstValue!.ByteCount) +

@@ -42,6 +42,7 @@ internal sealed class ProtoReader
         };
         foreach (var op in proto.OpsetImport) model.OpsetImports[op.Domain] = op.Version;
         foreach (var kv in proto.MetadataProps) model.MetadataProps.Add(new(kv.Key, kv.Value));
+        ModelValidator.Check(proto, model, _fileLabel);
         return model;
     }
 

@@ -24,10 +24,16 @@ internal sealed class ProtoTensor : Tensor
         _externalOffset = externalOffset;
     }
 
+    /// <summary>1 TiB: beyond this a tensor's dims are corrupt, not a model.</summary>
+    private const long MaxTensorBytes = 1L << 40;
+
     /// <summary>The proto as read (never modified).</summary>
     public TensorProto Proto { get; }
 
     public bool IsExternal => _externalPath is not null;
+
+    /// <summary>The resolved file the data is read from, for external tensors.</summary>
+    public string? ExternalPath => _externalPath;
 
     /// <summary>Checks the tensor's header against its data size (cheap: no decoding) and wraps it.</summary>
     /// <param name="modelDirectory">Folder that external locations are resolved against; null
@@ -46,6 +52,11 @@ internal sealed class ProtoTensor : Tensor
             try { count = checked(count * d); }
             catch (OverflowException) { throw new OnnxFormatException($"{Where()} has dims [{string.Join(",", dims)}], whose product overflows"); }
         }
+        long byteCount;
+        try { byteCount = type == DataType.String ? 0 : checked(DataTypes.IsFourBit(type) ? (count + 1) / 2 : count * DataTypes.ElementSize(type)); }
+        catch (OverflowException) { throw new OnnxFormatException($"{Where()} has dims [{string.Join(",", dims)}], whose size in bytes overflows"); }
+        if (byteCount > MaxTensorBytes)
+            throw new OnnxFormatException($"{Where()} has dims [{string.Join(",", dims)}] ({byteCount:N0} bytes), larger than any model OnnxPrune handles; the dims are wrong");
         if (proto.Segment is not null)
             throw new OnnxFormatException($"{Where()} is a segment of a larger tensor; segmented tensors are not supported");
 
@@ -68,11 +79,11 @@ internal sealed class ProtoTensor : Tensor
             }
             externalPath = ExternalDataLocation.Resolve(modelDirectory, location ?? "", proto.Name);
             var fileLength = new FileInfo(externalPath).Length;
-            var needed = type == DataType.String ? 0 : DataTypes.RawByteCount(type, count);
+            var needed = byteCount;
             if (type == DataType.String) throw new OnnxFormatException($"{Where()} is a string tensor in external data, which ONNX does not allow");
             if (length is { } l && l != needed)
                 throw new OnnxFormatException($"{Where()} declares external length {l} bytes, but {DataTypes.Name(type)}[{string.Join(",", dims)}] needs {needed}");
-            if (offset < 0 || offset + needed > fileLength)
+            if (offset < 0 || needed > fileLength || offset > fileLength - needed)
                 throw new OnnxFormatException($"{Where()} reads bytes {offset}..{offset + needed} of '{externalPath}', which has only {fileLength} bytes");
         }
         else

@@ -15,13 +15,6 @@ internal static class OutputPaths
             throw new UsageException($"cannot write '{output}': folder '{dir}' does not exist");
     }
 
-    private static string Resolve(string path)
-    {
-        var full = Path.GetFullPath(path);
-        try
-        {
-            return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
-        }
-        catch (IOException) { return full; }
-    }
+    /// <summary>The path with every symlink along it followed, so that two spellings of one file compare equal.</summary>
+    private static string Resolve(string path) => OnnxPrune.Onnx.ExternalDataLocation.RealPath(Path.GetFullPath(path));
 }

@@ -23,7 +23,7 @@ internal sealed class AnalysisContext
     public UnitTable Units { get; } = new();
     public List<ParamBinding> Bindings { get; } = new();
     public List<(Node Node, Action<RewriteContext> Fixup)> Fixups { get; } = new();
-    public List<Barrier> Barriers { get; } = new();
+    public List<ChannelBarrier> Barriers { get; } = new();
     public IReadOnlyDictionary<Value, Carrier> Carriers => _carriers;
 
     public Carrier? CarrierOf(Value? v) => v is not null && _carriers.TryGetValue(v, out var c) ? c : null;
@@ -64,7 +64,7 @@ internal sealed class AnalysisContext
                 Units.Pin(u, reason);
                 pinned.Add(Units.Find(u));
             }
-        if (pinned.Count > 0) Barriers.Add(new Barrier(node?.Name ?? carrier.Value.Name, node?.OpType ?? "graph output", why, pinned.ToList()));
+        if (pinned.Count > 0) Barriers.Add(new ChannelBarrier(node?.Name ?? carrier.Value.Name, node?.OpType ?? "graph output", why, pinned.ToList()));
     }
 
     public void Bind(Node node, int inputIndex, int axis, int[] indexUnits, ParamRole role) =>
@@ -89,4 +89,4 @@ internal sealed class AnalysisContext
 }
 
 /// <summary>An op that stopped channels from being pruned, and the units it pinned.</summary>
-public sealed record Barrier(string NodeName, string OpType, string Reason, IReadOnlyList<int> Units);
+public sealed record ChannelBarrier(string NodeName, string OpType, string Reason, IReadOnlyList<int> Units);

@@ -21,7 +21,7 @@ public sealed class ChannelAnalysis
     public Model Model { get; }
     internal AnalysisContext Context { get; }
     public IReadOnlyList<ChannelGroup> Groups { get; }
-    public IReadOnlyList<Barrier> Barriers => Context.Barriers;
+    public IReadOnlyList<ChannelBarrier> Barriers => Context.Barriers;
 
     /// <summary>Analyzes <paramref name="model"/> (shape inference runs first and records shapes on it).</summary>
     public static ChannelAnalysis Run(Model model)

@@ -24,13 +24,13 @@ public static class CostModel
                 if (counted.Add(v)) p += ParameterCount(v);
             var (macs, isCounted) = MacsChecked(node);
             if (isCounted && macs is null) unknown++;
-            totalMacs += macs ?? 0;
-            totalParams += p;
+            try { totalMacs = checked(totalMacs + (macs ?? 0)); totalParams = checked(totalParams + p); }
+            catch (OverflowException) { throw new CostOverflowException($"the model's MAC or parameter count overflows 64 bits at node '{node.Name}' ({node.OpType}); its dims are wrong"); }
             costs.Add(new NodeCost(node, isCounted ? macs : 0, p, isCounted));
         }
         // Initializers read only by graph outputs or subgraphs still hold parameters.
         foreach (var init in graph.InitializersInOrder())
-            if (counted.Add(init)) totalParams += ParameterCount(init);
+            if (counted.Add(init)) totalParams = checked(totalParams + ParameterCount(init));
         return new ModelCost(costs, totalParams, totalMacs, unknown);
     }
 
@@ -69,7 +69,7 @@ public static class CostModel
                 var output = Sizes(node.Outputs[0]);
                 var weight = Sizes(node.Input(1));
                 if (output is null || weight is null) return (null, true);
-                return (Product(output) * Product(weight.AsSpan(1)), true);
+                return (checked(Product(output) * Product(weight.AsSpan(1))), true);
             }
             case "ConvTranspose":
             {
@@ -77,7 +77,7 @@ public static class CostModel
                 var input = Sizes(node.Input(0));
                 var weight = Sizes(node.Input(1));
                 if (input is null || weight is null) return (null, true);
-                return (Product(input) * Product(weight.AsSpan(1)), true);
+                return (checked(Product(input) * Product(weight.AsSpan(1))), true);
             }
             case "Gemm":
             {
@@ -85,21 +85,34 @@ public static class CostModel
                 var output = Sizes(node.Outputs[0]);
                 if (a is null || output is null || a.Length != 2) return (null, true);
                 long k = node.Attributes.GetInt("transA", 0) != 0 ? a[0] : a[1];
-                return (Product(output) * k, true);
+                return (checked(Product(output) * k), true);
             }
             case "MatMul":
             {
                 var a = Sizes(node.Input(0));
                 var output = Sizes(node.Outputs[0]);
                 if (a is null || output is null || a.Length == 0) return (null, true);
-                return (Product(output) * a[^1], true);
+                return (checked(Product(output) * a[^1]), true);
             }
             default:
                 return (0, false);
         }
     }
 
-    private static long[]? Sizes(Value? v) => v?.Shape?.TryGetSizes();
+    /// <summary>Static sizes of a value; a named (symbolic) dim such as the batch counts as 1, so
+    /// MACs are per sample. Unknown dims make the sizes unknown.</summary>
+    private static long[]? Sizes(Value? v)
+    {
+        if (v?.Shape is not { } shape) return null;
+        var sizes = new long[shape.Rank];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            if (shape[i].Value is { } d) sizes[i] = d;
+            else if (shape[i].Symbol is not null && i == 0) sizes[i] = 1;
+            else return null;
+        }
+        return sizes;
+    }
 
     private static long Product(ReadOnlySpan<long> dims)
     {

@@ -21,10 +21,14 @@ public static partial class NpyFile
         foreach (var entry in zip.Entries)
         {
             if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
-            using var stream = entry.Open();
-            using var buffer = new MemoryStream();
-            stream.CopyTo(buffer);
             var name = entry.FullName[..^4];
+            using var buffer = new MemoryStream();
+            try
+            {
+                using var stream = entry.Open();
+                stream.CopyTo(buffer);
+            }
+            catch (InvalidDataException e) { throw new NpyFormatException($"'{path}' array '{name}' cannot be decompressed: {e.Message}"); }
             result.Add(new(name, Parse(buffer.ToArray(), $"'{path}' array '{name}'")));
         }
         if (result.Count == 0) throw new NpyFormatException($"'{path}' holds no .npy arrays");
@@ -57,6 +61,12 @@ public static partial class NpyFile
     /// <summary>Parses one .npy image (header "\x93NUMPY", version, header length, dict, data).</summary>
     public static TensorData Parse(byte[] bytes, string label)
     {
+        try { return ParseUnchecked(bytes, label); }
+        catch (OverflowException) { throw new NpyFormatException($"{label} declares sizes too large to hold (corrupt header)"); }
+    }
+
+    private static TensorData ParseUnchecked(byte[] bytes, string label)
+    {
         if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
             throw new NpyFormatException($"{label} is not a .npy array (no NUMPY magic)");
         int major = bytes[6];
@@ -64,7 +74,7 @@ public static partial class NpyFile
         if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; }
         else if (major is 2 or 3 && bytes.Length >= 12) { headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))); headerStart = 12; }
         else throw new NpyFormatException($"{label} has .npy version {major}, which is not supported");
-        if (headerStart + headerLength > bytes.Length) throw new NpyFormatException($"{label} is truncated (header)");
+        if ((long)headerStart + headerLength > bytes.Length) throw new NpyFormatException($"{label} is truncated (header)");
         var header = Encoding.Latin1.GetString(bytes, headerStart, headerLength);
 
         var descr = DescrPattern().Match(header);
@@ -79,7 +89,7 @@ public static partial class NpyFile
 
         var (type, size) = ParseDescr(descr.Groups[1].Value, label);
         var dataStart = headerStart + headerLength;
-        if (bytes.Length - dataStart != count * size)
+        if (bytes.Length - dataStart != checked(count * size))
             throw new NpyFormatException($"{label} declares shape ({string.Join(",", dims)}) of {descr.Groups[1].Value} ({count * size} bytes) but holds {bytes.Length - dataStart} bytes");
         var raw = bytes.AsSpan(dataStart);
         return type switch

@@ -50,7 +50,7 @@ public class BadInputTests
         // Truncated copies of real models: inside a field (the protobuf is damaged) ...
         foreach (var (model, fraction) in new[] { (CachedModels.BlazeFaceFront, 0.5), (CachedModels.PpOcrClassifier, 0.33), (CachedModels.ResNet18, 0.5) })
         {
-            yield return new($"truncated {model} at {fraction:0.00} of its length", f =>
+            yield return new($"cut at {fraction:0.00} of its length: {Path.GetFileNameWithoutExtension(model)}", f =>
             {
                 var bytes = File.ReadAllBytes(CachedModels.PathOf(model));
                 File.WriteAllBytes(f.Model, bytes[..Math.Max(1, (int)(bytes.Length * fraction))]);
@@ -58,7 +58,7 @@ public class BadInputTests
         }
         foreach (var cut in new[] { 1, 7, 64, 1000, -1, -100 })
         {
-            yield return new($"truncated {CachedModels.BlazeFaceFront} at byte {cut}", f =>
+            yield return new($"cut at byte {cut}: {Path.GetFileNameWithoutExtension(CachedModels.BlazeFaceFront)}", f =>
             {
                 var bytes = File.ReadAllBytes(CachedModels.PathOf(CachedModels.BlazeFaceFront));
                 File.WriteAllBytes(f.Model, bytes[..(cut > 0 ? cut : bytes.Length + cut)]);
@@ -74,7 +74,7 @@ public class BadInputTests
             foreach (var end in ProtoModels.TopLevelFieldEnds(bytes).Where(e => e < bytes.Length))
             {
                 var missing = end < graphEnd ? "graph" : "opset";
-                yield return new($"{model} cut after its top-level field ending at byte {end} (no {missing})",
+                yield return new($"no {missing}: {Path.GetFileNameWithoutExtension(model)} cut at byte {end}",
                     f => File.WriteAllBytes(f.Model, File.ReadAllBytes(CachedModels.PathOf(model))[..end]),
                     missing, FileName);
             }
@@ -191,6 +191,11 @@ public class BadInputTests
             File.CreateSymbolicLink(Path.Combine(f.In, "w2.bin"), "../outside/w2.bin");
             return "w2.bin";
         }, "W2", "outside");
+        yield return External("external data through a dangling symlink", f =>
+        {
+            File.CreateSymbolicLink(Path.Combine(f.In, "w2.bin"), Path.Combine(f.Outside, "not-there.bin"));
+            return "w2.bin";
+        }, "W2");
         yield return External("external data in a symlinked folder that leads outside", f =>
         {
             File.WriteAllBytes(Path.Combine(f.Outside, "w2.bin"), W2Bytes);
@@ -218,7 +223,7 @@ public class BadInputTests
             File.WriteAllBytes(Path.Combine(f.In, "w2.bin"), W2Bytes);
             return "w2.bin";
         }, offset: -4, length: null, patterns: ["W2"]);
-        yield return new("external data whose dims [3e9,1e9] overflow the byte count", f =>
+        yield return new("external W2 dims [3e9,1e9]: byte count overflows", f =>
         {
             var m = ProtoModels.ConvReluConv();
             File.WriteAllBytes(Path.Combine(f.In, "w2.bin"), W2Bytes);

@@ -212,6 +212,46 @@ public class UsageErrorTests : IDisposable
         File.ReadAllBytes(_model).Should().Equal(bytes, "the input's bytes must never change");
     }
 
+    /// <summary>IN keeps W1 (64x3x3x3 floats) at offset 128 of "b.onnx.data"; converting IN to
+    /// b.onnx with external data would write b.onnx.data, the input's own data file.</summary>
+    [Fact]
+    public void Convert_never_overwrites_the_external_data_file_of_its_input()
+    {
+        var folder = Directory.CreateDirectory(_temp.File("ext")).FullName;
+        var weights = new float[64 * 3 * 3 * 3];
+        var random = new Random(3);
+        for (int i = 0; i < weights.Length; i++) weights[i] = (float)random.NextDouble();
+        var raw = System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()).ToArray();
+        File.WriteAllBytes(Path.Combine(folder, "b.onnx.data"), new byte[128].Concat(raw).ToArray());
+        var g = new GraphProto { Name = "external" };
+        g.Input.Add(ProtoModels.ValueInfo("x", TensorProto.Types.DataType.Float, 1, 3, 8, 8));
+        g.Output.Add(ProtoModels.ValueInfo("y", TensorProto.Types.DataType.Float, 1, 64, 8, 8));
+        g.Initializer.Add(ProtoModels.ExternalTensor("W1", TensorProto.Types.DataType.Float, "b.onnx.data", 128, raw.Length, 64, 3, 3, 3));
+        g.Node.Add(ProtoModels.Node("conv1", "Conv", ["x", "W1"], ["y"], ProtoModels.Ints("pads", 1, 1, 1, 1)));
+        var input = Path.Combine(folder, "a.onnx");
+        ProtoModels.Model(g).Save(input);
+        CliRunner.Run("inspect", input).ExitCode.Should().Be(0, "the input is a valid model");
+        var before = File.ReadAllBytes(Path.Combine(folder, "b.onnx.data"));
+
+        var r = CliRunner.Run("convert", input, Path.Combine(folder, "b.onnx"), "--external-data", "always");
+
+        r.ShouldBeClean();
+        r.ExitCode.Should().BeOneOf([0, 2], $"{r}");
+        File.ReadAllBytes(Path.Combine(folder, "b.onnx.data")).SequenceEqual(before).Should().BeTrue($"the input's data file is part of the input and must not be overwritten\n{r}");
+        var again = CliRunner.Run("inspect", input);
+        again.ExitCode.Should().Be(0, $"the input must still load after convert\n{again}");
+    }
+
+    [Fact]
+    public void Convert_with_external_data_onto_a_folder_named_like_the_data_file_is_bad_input()
+    {
+        var folder = Directory.CreateDirectory(_temp.File("ext")).FullName;
+        Directory.CreateDirectory(Path.Combine(folder, "out.onnx.data"));
+        var r = CliRunner.Run("convert", CachedModels.PathOf(CachedModels.BlazeFaceFront), Path.Combine(folder, "out.onnx"), "--external-data", "always");
+        r.ShouldFailWithBadInput("out\\.onnx\\.data");
+        Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).Should().Equal(["out.onnx.data"], "nothing written, no temp file left");
+    }
+
     [Fact]
     public void Convert_into_a_folder_that_does_not_exist_is_named()
     {

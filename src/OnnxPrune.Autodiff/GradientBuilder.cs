@@ -1,0 +1,242 @@
+using OnnxPrune.IR;
+using OnnxPrune.IR.Passes;
+using OnnxPrune.Onnx;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Autodiff;
+
+/// <summary>
+/// Turns an inference model into a training graph: the forward pass, a loss and the gradient of
+/// the loss with respect to every trainable initializer (and requested intermediate values), in
+/// standard ONNX ops. Gradients come from the rule table (<see cref="SupportedOps"/>) applied by
+/// one reverse walk; see <see cref="GradientOptions"/> for the choices.
+/// </summary>
+public static class GradientBuilder
+{
+    /// <summary>Operator types (default domain) that have a gradient rule.</summary>
+    public static IReadOnlyCollection<string> SupportedOps => GradientRules.Table.Keys;
+
+    /// <summary>
+    /// Builds the training graph. The input model is not modified (it is copied through its
+    /// serialized form). Cost: one serialization round trip plus O(nodes) graph work.
+    /// </summary>
+    /// <exception cref="NoGradientRuleException">An op on a path from a parameter to the loss has no rule.</exception>
+    /// <exception cref="GradientException">The model or the options cannot be trained as asked
+    /// (opset below 13, unknown names, shapes a rule needs static, unsupported attributes).</exception>
+    public static TrainingGraph Build(Model model, GradientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= GradientOptions.Default;
+        long opset = model.DefaultOpset;
+        if (opset < 13)
+            throw new GradientException(opset == 0
+                ? "the model does not import the default ONNX opset"
+                : $"the model uses opset {opset}; training graphs need opset 13 or newer (convert the model first)");
+
+        var copy = OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "the model copy");
+        long target = Math.Max(opset, options.MinimumOpset);
+        var domainKey = copy.OpsetImports.ContainsKey("") ? "" : "ai.onnx";
+        copy.OpsetImports[domainKey] = target;
+        copy.IrVersion = Math.Max(copy.IrVersion, 8);
+        var graph = copy.Graph;
+        var ctx = new GradientContext(graph, target, options);
+        var originalOutputs = graph.Outputs.ToList();
+        var originalInputs = graph.Inputs.Where(i => !graph.Initializers.ContainsKey(i.Name)).Select(i => i.Name).ToList();
+
+        // Parameters: select, then (by default) turn them into graph inputs.
+        PromoteConstantWeights(ctx, options.Trainable);
+        var selected = SelectTrainable(graph, options.Trainable);
+        var parameters = new List<(Value Value, string Name, Tensor Initial)>();
+        foreach (var init in selected)
+        {
+            var initial = init.ConstValue!;
+            Value parameter = init;
+            if (options.WeightsAsInputs)
+            {
+                parameter = new Value(init.Name, initial.DataType, initial.Shape);
+                init.ReplaceAllUsesWith(parameter);
+                if (graph.Inputs.Contains(init)) graph.RemoveInput(init);
+                graph.RemoveInitializer(init);
+                graph.AddInput(parameter);
+            }
+            parameters.Add((parameter, init.Name, initial));
+        }
+
+        ctx.InferShapes();
+        TrainingLowering.MaxPoolIndices(ctx);
+        var lowered = new Dictionary<Node, GradNode>(ReferenceEqualityComparer.Instance);
+        var statistics = new List<BatchNormStatistics>();
+        if (options.BatchNorm == BatchNormMode.BatchStatistics) TrainingLowering.BatchNormalization(ctx, lowered, statistics);
+        var (loss, addedInput) = LossBuilder.Append(ctx, options.Loss, ValuesByName(graph));
+        graph.SortTopologically();
+        ctx.InferShapes();
+
+        var values = ValuesByName(graph);
+        var requested = new List<Value>();
+        foreach (var name in options.ValueGradients)
+        {
+            if (!values.TryGetValue(name, out var v)) throw new GradientException($"the model has no value named '{name}' to take the gradient of");
+            if (!GradientContext.IsFloating(ctx.TypeOf(v))) throw new GradientException($"'{name}' is not a floating-point value; it has no gradient");
+            requested.Add(v);
+        }
+        var sources = parameters.Select(p => p.Value).Concat(requested).Distinct<Value>(ReferenceEqualityComparer.Instance).ToList();
+        var gradients = GradientDriver.Run(ctx, loss, sources, lowered);
+
+        // Outputs: loss, model outputs, parameter gradients, value gradients, batch statistics.
+        ctx.Scope = "grad/out";
+        graph.ClearOutputs();
+        if (loss.ElementType == DataType.Undefined) loss.ElementType = ctx.TypeOf(loss);
+        graph.AddOutput(loss);
+        var modelOutputs = new List<string>();
+        if (options.KeepModelOutputs)
+        {
+            foreach (var o in originalOutputs)
+            {
+                if (ReferenceEquals(o, loss) || graph.Outputs.Contains(o)) continue;
+                graph.AddOutput(o);
+                modelOutputs.Add(o.Name);
+            }
+        }
+        var named = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+        var trainable = new List<TrainableParameter>();
+        foreach (var (value, name, initial) in parameters)
+        {
+            var output = NameGradient(ctx, gradients.GetValueOrDefault(value), value, $"grad/{name}", named, initial.Dims);
+            trainable.Add(new TrainableParameter(name, output.Name, initial));
+        }
+        var valueGradients = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in requested)
+        {
+            if (valueGradients.ContainsKey(v.Name)) continue;
+            var output = NameGradient(ctx, gradients.GetValueOrDefault(v), v, $"grad/{v.Name}", named, null);
+            valueGradients[v.Name] = output.Name;
+        }
+        foreach (var s in statistics)
+        {
+            foreach (var name in new[] { s.BatchMeanOutput, s.BatchVarianceOutput })
+            {
+                var v = ValuesByName(graph)[name];
+                graph.AddOutput(v);
+            }
+        }
+
+        new EliminateDeadCode().Run(copy);
+        Verifier.Verify(graph);
+        var dataInputs = originalInputs.Where(n => parameters.All(p => p.Name != n)).ToList();
+        if (addedInput is not null) dataInputs.Add(addedInput);
+        return new TrainingGraph(copy, loss.Name, trainable, dataInputs, modelOutputs, valueGradients, statistics, options.WeightsAsInputs);
+    }
+
+    /// <summary>Makes <paramref name="gradient"/> a graph output called <paramref name="name"/>
+    /// (renaming a value the builder emitted, else through an Identity); zeros when the loss does
+    /// not depend on <paramref name="of"/>.</summary>
+    private static Value NameGradient(GradientContext ctx, Value? gradient, Value of, string name, HashSet<Value> named, long[]? dims)
+    {
+        var graph = ctx.Graph;
+        Value output;
+        if (gradient is null)
+        {
+            output = ctx.ZerosLike(of);
+            output.Name = ctx.FreshName(name);
+        }
+        else if (gradient.Producer is { } producer && ReferenceEquals(producer.Graph, graph) && producer.Name.StartsWith("grad/", StringComparison.Ordinal)
+                 && !named.Contains(gradient) && !gradient.IsGraphOutput)
+        {
+            gradient.Name = ctx.FreshName(name);
+            output = gradient;
+        }
+        else
+        {
+            output = ctx.Op("Identity", [gradient]);
+            output.Name = ctx.FreshName(name);
+        }
+        named.Add(output);
+        output.ElementType = ctx.TypeOf(of);
+        if (dims is not null) output.Shape = new Shape(dims);
+        graph.AddOutput(output);
+        return output;
+    }
+
+    /// <summary>Every value of the graph by name: inputs, initializers, node outputs.</summary>
+    private static Dictionary<string, Value> ValuesByName(Graph graph)
+    {
+        var map = new Dictionary<string, Value>(StringComparer.Ordinal);
+        foreach (var v in graph.InitializersInOrder()) map[v.Name] = v;
+        foreach (var v in graph.Inputs) map[v.Name] = v;
+        foreach (var n in graph.Nodes)
+            foreach (var o in n.Outputs)
+                if (o.Name.Length > 0) map[o.Name] = o;
+        return map;
+    }
+
+    /// <summary>Input positions that hold weights, by operator.</summary>
+    private static int[] WeightSlots(Node node) => !node.IsOnnxDomain ? Array.Empty<int>() : node.OpType switch
+    {
+        "Conv" or "ConvTranspose" => [1, 2],
+        "Gemm" => [0, 1, 2],
+        "MatMul" => [0, 1],
+        "BatchNormalization" => [1, 2],
+        "PRelu" => [1],
+        "Add" or "Mul" => [0, 1],
+        _ => Array.Empty<int>(),
+    };
+
+    private static bool IsWeight(Node node, int slot, Tensor data) =>
+        DataTypes.IsFloatingPoint(data.DataType) && (node.OpType is not ("Add" or "Mul") || data.ElementCount > 1);
+
+    /// <summary>Constant nodes holding weights (in the default selection's positions, or named
+    /// in an explicit selection) become initializers of the same name.</summary>
+    private static void PromoteConstantWeights(GradientContext ctx, IReadOnlyList<string>? explicitNames)
+    {
+        var graph = ctx.Graph;
+        var wanted = explicitNames is null ? null : new HashSet<string>(explicitNames, StringComparer.Ordinal);
+        var constants = new List<Node>();
+        foreach (var node in graph.Nodes)
+        {
+            if (!node.IsOnnxDomain || node.OpType != "Constant" || node.Attributes["value"] is not { Kind: AttributeKind.Tensor } a) continue;
+            var output = node.Outputs[0];
+            if (output.IsGraphOutput) continue;
+            var data = a.AsTensor();
+            bool take = wanted is not null
+                ? wanted.Contains(output.Name)
+                : output.Uses.Any(u => WeightSlots(u.Node).Contains(u.InputIndex) && IsWeight(u.Node, u.InputIndex, data));
+            if (take && DataTypes.IsFloatingPoint(data.DataType)) constants.Add(node);
+        }
+        foreach (var node in constants)
+        {
+            var output = node.Outputs[0];
+            var name = output.Name;
+            var init = graph.AddInitializer(new Value(ctx.FreshName(name + "/constant")) { ConstValue = node.Attributes["value"]!.AsTensor() });
+            output.ReplaceAllUsesWith(init);
+            graph.RemoveNode(node);
+            output.Name = name + "/removed";
+            graph.RenameInitializer(init, name);
+        }
+    }
+
+    private static List<Value> SelectTrainable(Graph graph, IReadOnlyList<string>? explicitNames)
+    {
+        if (explicitNames is not null)
+        {
+            var list = new List<Value>();
+            foreach (var name in explicitNames.Distinct())
+            {
+                if (!graph.Initializers.TryGetValue(name, out var v))
+                    throw new GradientException($"'{name}' is not an initializer of the model, so it cannot be trained");
+                if (!DataTypes.IsFloatingPoint(v.ConstValue!.DataType))
+                    throw new GradientException($"initializer '{name}' is {DataTypes.Name(v.ConstValue.DataType)}, not floating point, so it cannot be trained");
+                list.Add(v);
+            }
+            return list;
+        }
+        var chosen = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var slot in WeightSlots(node))
+            {
+                if (node.Input(slot) is { IsInitializer: true } v && IsWeight(node, slot, v.ConstValue!)) chosen.Add(v);
+            }
+        }
+        return graph.InitializersInOrder().Where(chosen.Contains).ToList();
+    }
+}

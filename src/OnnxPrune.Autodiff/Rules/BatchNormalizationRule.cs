@@ -1,0 +1,60 @@
+using OnnxPrune.IR;
+
+namespace OnnxPrune.Autodiff.Rules;
+
+/// <summary>
+/// BatchNormalization. On batch statistics (the builder lowered the node and saved x̂, 1/σ and
+/// the reshaped scale): dB = Σ dY, dγ = Σ dY x̂, dX = γ/σ (dY − (x̂ dγ + dB)/n), sums over batch
+/// and spatial axes. On running statistics (inference mode): dX = dY γ/σ_running.
+/// </summary>
+internal sealed class BatchNormalizationRule : IGradientRule
+{
+    /// <summary>Names of the values the lowering saves for this rule.</summary>
+    public const string SavedNormalized = "xhat", SavedInvStd = "invstd", SavedScale = "scale", SavedInvCount = "invcount";
+
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy) return result;
+        var x = node.RequireInput(0);
+        var scale = node.RequireInput(1);
+        var bias = node.RequireInput(2);
+        int rank = ctx.RankOf(x);
+        var axes = ConvRule.SpatialAndBatchAxes(rank - 2);
+        var channelAxes = Enumerable.Range(1, rank - 2).Select(i => (long)i).ToArray();
+        bool needX = ctx.NeedsGradient(x), needScale = ctx.NeedsGradient(scale), needBias = ctx.NeedsGradient(bias);
+
+        if (node.IsLowered)
+        {
+            var xhat = node.Saved[SavedNormalized];
+            var invStd = node.Saved[SavedInvStd];
+            var scaleR = node.Saved[SavedScale];
+            var invCount = node.Saved[SavedInvCount];
+            Value? dBias = needX || needBias ? ctx.ReduceSum(dy, axes, keepDims: true) : null;
+            Value? dScale = needX || needScale ? ctx.ReduceSum(ctx.Mul(dy, xhat), axes, keepDims: true) : null;
+            if (needX)
+            {
+                var a = ctx.Mul(dScale!, invCount);
+                var b = ctx.Mul(dBias!, invCount);
+                var centered = ctx.Add(ctx.Mul(xhat, a), b);
+                result[0] = ctx.Mul(ctx.Sub(dy, centered), ctx.Mul(scaleR, invStd));
+            }
+            if (needScale) result[1] = ctx.Reshape(dScale!, -1);
+            if (needBias) result[2] = ctx.Reshape(dBias!, -1);
+            return result;
+        }
+
+        var mean = node.RequireInput(3);
+        var variance = node.RequireInput(4);
+        var epsilon = node.Attributes.GetFloat("epsilon", 1e-5f);
+        var invStdRunning = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, ctx.TypeOf(variance)))])]);
+        if (needX) result[0] = ctx.Mul(dy, ctx.Unsqueeze(ctx.Mul(scale, invStdRunning), channelAxes));
+        if (needScale)
+        {
+            var normalized = ctx.Mul(ctx.Sub(x, ctx.Unsqueeze(mean, channelAxes)), ctx.Unsqueeze(invStdRunning, channelAxes));
+            result[1] = ctx.ReduceSum(ctx.Mul(dy, normalized), axes, keepDims: false);
+        }
+        if (needBias) result[2] = ctx.ReduceSum(dy, axes, keepDims: false);
+        return result;
+    }
+}

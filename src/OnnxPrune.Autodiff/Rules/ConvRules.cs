@@ -1,0 +1,301 @@
+using OnnxPrune.IR;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Autodiff.Rules;
+
+/// <summary>Static geometry of a convolution or pooling window along its spatial axes.</summary>
+internal sealed record WindowGeometry(long[] Kernel, long[] Strides, long[] Dilations, long[] PadsBegin, long[] PadsEnd)
+{
+    public int Rank => Kernel.Length;
+
+    /// <summary>Extent of the dilated kernel along axis i.</summary>
+    public long Extent(int i) => (Kernel[i] - 1) * Dilations[i] + 1;
+
+    /// <summary>Reads kernel/strides/dilations/pads, resolving auto_pad against the input's
+    /// static spatial size (SAME_UPPER/SAME_LOWER/VALID as ONNX defines them).</summary>
+    public static WindowGeometry FromAttributes(GradNode node, long[] kernel, long[] inputSpatial)
+    {
+        int r = kernel.Length;
+        var strides = node.Attributes.GetInts("strides") ?? Ones(r);
+        var dilations = node.Attributes.GetInts("dilations") ?? Ones(r);
+        var pads = node.Attributes.GetInts("pads") ?? new long[2 * r];
+        var begin = pads.Take(r).ToArray();
+        var end = pads.Skip(r).Take(r).ToArray();
+        var autoPad = node.Attributes.GetString("auto_pad", "NOTSET");
+        if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            for (int i = 0; i < r; i++)
+            {
+                long output = (inputSpatial[i] + strides[i] - 1) / strides[i];
+                long total = Math.Max(0, (output - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - inputSpatial[i]);
+                long small = total / 2;
+                (begin[i], end[i]) = autoPad == "SAME_UPPER" ? (small, total - small) : (total - small, small);
+            }
+        }
+        else if (autoPad == "VALID")
+        {
+            begin = new long[r];
+            end = new long[r];
+        }
+        return new WindowGeometry(kernel, strides, dilations, begin, end);
+    }
+
+    public static long[] Ones(int r) => Enumerable.Repeat(1L, r).ToArray();
+
+    /// <summary>
+    /// Attributes of a ConvTranspose that spreads a gradient of spatial size
+    /// <paramref name="outputSpatial"/> back onto an input of size <paramref name="inputSpatial"/>:
+    /// same kernel, strides, dilations and leading pads; the trailing pads (or output_padding)
+    /// chosen so the result is exactly the input's size (rows no window reached get zeros).
+    /// </summary>
+    public List<Attribute> TransposeAttributes(long[] inputSpatial, long[] outputSpatial, long group)
+    {
+        var padsEnd = new long[Rank];
+        var outputPadding = new long[Rank];
+        for (int i = 0; i < Rank; i++)
+        {
+            long full = Strides[i] * (outputSpatial[i] - 1) + Extent(i);
+            long end = full - PadsBegin[i] - inputSpatial[i];
+            if (end >= 0) padsEnd[i] = end;
+            else outputPadding[i] = -end;
+        }
+        var attributes = new List<Attribute>
+        {
+            Attribute.Ints("kernel_shape", Kernel),
+            Attribute.Ints("strides", Strides),
+            Attribute.Ints("pads", PadsBegin.Concat(padsEnd).ToArray()),
+        };
+        if (Dilations.Any(d => d != 1)) attributes.Add(Attribute.Ints("dilations", Dilations));
+        if (outputPadding.Any(p => p != 0)) attributes.Add(Attribute.Ints("output_padding", outputPadding));
+        if (group != 1) attributes.Add(Attribute.Int("group", group));
+        return attributes;
+    }
+}
+
+/// <summary>
+/// Conv Y = X * W + B. dX is a ConvTranspose of dY with W and the same attributes; dW is
+/// computed per <see cref="GradientOptions.ConvWeightGradient"/>; dB sums dY over batch and
+/// spatial axes. Needs static channel and spatial sizes (the batch may be symbolic).
+/// </summary>
+internal sealed class ConvRule : IGradientRule
+{
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy) return result;
+        var x = node.RequireInput(0);
+        var w = node.RequireInput(1);
+        var why = $"the gradient of Conv '{node.Name}'";
+        var wDims = ctx.StaticDims(w, why);
+        int r = wDims.Length - 2;
+        var kernel = wDims[2..];
+        var xSpatial = Enumerable.Range(2, r).Select(i => ctx.StaticDim(x, i, why)).ToArray();
+        long channels = ctx.StaticDim(x, 1, why);
+        long group = node.Attributes.GetInt("group", 1);
+        var geometry = WindowGeometry.FromAttributes(node, kernel, xSpatial);
+        var ySpatial = Enumerable.Range(0, r)
+            .Select(i => (xSpatial[i] + geometry.PadsBegin[i] + geometry.PadsEnd[i] - geometry.Extent(i)) / geometry.Strides[i] + 1)
+            .ToArray();
+
+        if (ctx.NeedsGradient(x))
+        {
+            var attributes = geometry.TransposeAttributes(xSpatial, ySpatial, group);
+            result[0] = ctx.Op("ConvTranspose", [dy, w], attributes.ToArray());
+        }
+        if (ctx.NeedsGradient(w))
+            result[1] = ConvWeightGradients.Compute(ctx, x, channels, xSpatial, dy, ySpatial, wDims, geometry, group);
+        if (node.Input(2) is { } b && ctx.NeedsGradient(b))
+            result[2] = ctx.ReduceSum(dy, SpatialAndBatchAxes(r), keepDims: false);
+        return result;
+    }
+
+    public static long[] SpatialAndBatchAxes(int spatialRank) =>
+        new long[] { 0 }.Concat(Enumerable.Range(2, spatialRank).Select(i => (long)i)).ToArray();
+}
+
+/// <summary>
+/// ConvTranspose Y = convT(X, W) + B: dX is a Conv of dY with W and the same attributes (the
+/// adjoint); dW is the Conv weight gradient with the roles of input and output exchanged.
+/// </summary>
+internal sealed class ConvTransposeRule : IGradientRule
+{
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy) return result;
+        var x = node.RequireInput(0);
+        var w = node.RequireInput(1);
+        var why = $"the gradient of ConvTranspose '{node.Name}'";
+        var wDims = ctx.StaticDims(w, why);
+        int r = wDims.Length - 2;
+        var kernel = wDims[2..];
+        long group = node.Attributes.GetInt("group", 1);
+        var xSpatial = Enumerable.Range(2, r).Select(i => ctx.StaticDim(x, i, why)).ToArray();
+        var ySpatial = Enumerable.Range(2, r).Select(i => ctx.StaticDim(node.Outputs[0], i, why)).ToArray();
+        long outChannels = ctx.StaticDim(node.Outputs[0], 1, why);
+        var strides = node.Attributes.GetInts("strides") ?? WindowGeometry.Ones(r);
+        var dilations = node.Attributes.GetInts("dilations") ?? WindowGeometry.Ones(r);
+        var outputPadding = node.Attributes.GetInts("output_padding") ?? new long[r];
+        var autoPad = node.Attributes.GetString("auto_pad", "NOTSET");
+        var pads = node.Attributes.GetInts("pads") ?? new long[2 * r];
+        var begin = new long[r];
+        for (int i = 0; i < r; i++)
+        {
+            long extent = (kernel[i] - 1) * dilations[i] + 1;
+            if (autoPad is "SAME_UPPER" or "SAME_LOWER" || node.Attributes.Contains("output_shape"))
+            {
+                long total = strides[i] * (xSpatial[i] - 1) + outputPadding[i] + extent - ySpatial[i];
+                begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+            }
+            else if (autoPad != "VALID") begin[i] = pads[i];
+        }
+        // The Conv that reads dY back: leading pads as the forward's, trailing pads so that
+        // exactly xSpatial windows fit (extra rows of dY from output_padding are never read).
+        var end = new long[r];
+        for (int i = 0; i < r; i++)
+        {
+            long extent = (kernel[i] - 1) * dilations[i] + 1;
+            end[i] = Math.Max(0, strides[i] * (xSpatial[i] - 1) + extent - ySpatial[i] - begin[i]);
+        }
+        var geometry = new WindowGeometry(kernel, strides, dilations, begin, end);
+
+        if (ctx.NeedsGradient(x))
+        {
+            var attributes = new List<Attribute>
+            {
+                Attribute.Ints("kernel_shape", kernel),
+                Attribute.Ints("strides", strides),
+                Attribute.Ints("pads", begin.Concat(end).ToArray()),
+            };
+            if (dilations.Any(d => d != 1)) attributes.Add(Attribute.Ints("dilations", dilations));
+            if (group != 1) attributes.Add(Attribute.Int("group", group));
+            var dx = ctx.Op("Conv", [dy, w], attributes.ToArray());
+            // A Conv over dY can produce more positions than X has when output_shape added rows.
+            var produced = Enumerable.Range(0, r)
+                .Select(i => (ySpatial[i] + begin[i] + end[i] - geometry.Extent(i)) / strides[i] + 1).ToArray();
+            if (!produced.SequenceEqual(xSpatial))
+                dx = ctx.Slice(dx, new long[r], xSpatial, Enumerable.Range(2, r).Select(i => (long)i).ToArray());
+            result[0] = dx;
+        }
+        if (ctx.NeedsGradient(w))
+            result[1] = ConvWeightGradients.Compute(ctx, dy, outChannels, ySpatial, x, xSpatial, wDims, geometry, group);
+        if (node.Input(2) is { } b && ctx.NeedsGradient(b))
+            result[2] = ctx.ReduceSum(dy, ConvRule.SpatialAndBatchAxes(r), keepDims: false);
+        return result;
+    }
+}
+
+/// <summary>
+/// dW[m, c, tap] = sum over batch and output positions of dY[n, m, o] * Xpad[n, c, o*s + tap*d],
+/// for a Conv whose input is <c>input</c> (N, C, spatial) and whose output gradient is
+/// <c>outGrad</c> (N, M, outSpatial); W is (M, C/group, kernel).
+/// </summary>
+internal static class ConvWeightGradients
+{
+    public static Value Compute(GradientContext ctx, Value input, long channels, long[] inputSpatial,
+        Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long group)
+    {
+        if (ctx.Options.ConvWeightGradient == ConvWeightGradient.TransposedConv && group == 1)
+            return TransposedConv(ctx, input, inputSpatial, outGrad, outSpatial, wDims, g);
+        return ShiftedMatMul(ctx, input, channels, inputSpatial, outGrad, outSpatial, wDims, g, group);
+    }
+
+    /// <summary>One Slice of the padded input per kernel tap, one GEMM per tap, a Concat.</summary>
+    private static Value ShiftedMatMul(GradientContext ctx, Value input, long channels, long[] inputSpatial,
+        Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long group)
+    {
+        int r = g.Rank;
+        long m = wDims[0];
+        long cg = channels / group, mg = m / group;
+        var padded = input;
+        if (g.PadsBegin.Any(p => p != 0) || g.PadsEnd.Any(p => p != 0))
+        {
+            var pads = new long[] { 0, 0 }.Concat(g.PadsBegin).Concat(new long[] { 0, 0 }).Concat(g.PadsEnd).ToArray();
+            padded = ctx.Op("Pad", [input, ctx.Int64s(pads)]);
+        }
+        var paddedSpatial = Enumerable.Range(0, r).Select(i => inputSpatial[i] + g.PadsBegin[i] + g.PadsEnd[i]).ToArray();
+        var spatialRange = Enumerable.Range(0, r).Select(i => (long)i);
+
+        // Layouts: group == 1: X as (C, N, spatial), dY as (M, N*P) for Gemm(dY, patch^T).
+        //          group > 1:  X as (g, C/g, N, spatial), dY as (g, N*P, M/g) for a batched MatMul.
+        Value xt, dyt;
+        int firstSpatialAxis;
+        if (group == 1)
+        {
+            xt = ctx.Transpose(padded, new long[] { 1, 0 }.Concat(spatialRange.Select(i => i + 2)).ToArray());
+            dyt = ctx.Reshape(ctx.Transpose(outGrad, new long[] { 1, 0 }.Concat(spatialRange.Select(i => i + 2)).ToArray()), m, -1);
+            firstSpatialAxis = 2;
+        }
+        else
+        {
+            var grouped = ctx.Reshape(padded, new long[] { 0, group, cg }.Concat(paddedSpatial).ToArray());
+            xt = ctx.Transpose(grouped, new long[] { 1, 2, 0 }.Concat(spatialRange.Select(i => i + 3)).ToArray());
+            var dyGrouped = ctx.Reshape(outGrad, new long[] { 0, group, mg }.Concat(outSpatial).ToArray());
+            var perm = new long[] { 1, 0 }.Concat(spatialRange.Select(i => i + 3)).Append(2).ToArray();
+            dyt = ctx.Reshape(ctx.Transpose(dyGrouped, perm), group, -1, mg);
+            firstSpatialAxis = 3;
+        }
+
+        var kernel = g.Kernel;
+        long taps = kernel.Aggregate(1L, (a, b) => a * b);
+        var parts = new List<Value>();
+        var tap = new long[r];
+        for (long t = 0; t < taps; t++)
+        {
+            long rest = t;
+            for (int i = r - 1; i >= 0; i--)
+            {
+                tap[i] = rest % kernel[i];
+                rest /= kernel[i];
+            }
+            var starts = Enumerable.Range(0, r).Select(i => tap[i] * g.Dilations[i]).ToArray();
+            var ends = Enumerable.Range(0, r).Select(i => starts[i] + (outSpatial[i] - 1) * g.Strides[i] + 1).ToArray();
+            bool whole = Enumerable.Range(0, r).All(i => starts[i] == 0 && g.Strides[i] == 1 && ends[i] == paddedSpatial[i]);
+            var patch = whole
+                ? xt
+                : ctx.Slice(xt, starts, ends, spatialRange.Select(i => i + firstSpatialAxis).ToArray(),
+                    g.Strides.All(s => s == 1) ? null : g.Strides);
+            Value product;
+            if (group == 1)
+            {
+                var flat = ctx.Reshape(patch, channels, -1);
+                product = ctx.Op("Gemm", [dyt, flat], Attribute.Int("transB", 1)); // (M, C)
+            }
+            else
+            {
+                var flat = ctx.Reshape(patch, group, cg, -1);
+                product = ctx.Op("MatMul", [flat, dyt]); // (g, C/g, M/g)
+            }
+            parts.Add(taps == 1 ? product : ctx.Unsqueeze(product, group == 1 ? 2 : 3));
+        }
+        var stacked = ctx.Concat(parts, group == 1 ? 2 : 3);
+        if (group == 1) return ctx.Reshape(stacked, wDims);
+        if (taps == 1) stacked = ctx.Unsqueeze(stacked, 3);
+        var ordered = ctx.Transpose(stacked, 0, 2, 1, 3); // (g, M/g, C/g, taps)
+        return ctx.Reshape(ordered, wDims);
+    }
+
+    /// <summary>A Conv of X^T (C, N, spatial) with dY^T (M, N, outSpatial) as its kernel,
+    /// strides and dilations exchanged, then transposed back (group 1).</summary>
+    private static Value TransposedConv(GradientContext ctx, Value input, long[] inputSpatial,
+        Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g)
+    {
+        int r = g.Rank;
+        var perm = new long[] { 1, 0 }.Concat(Enumerable.Range(2, r).Select(i => (long)i)).ToArray();
+        var xt = ctx.Transpose(input, perm);
+        var dyt = ctx.Transpose(outGrad, perm);
+        var attributes = new List<Attribute>
+        {
+            Attribute.Ints("kernel_shape", outSpatial),
+            Attribute.Ints("pads", g.PadsBegin.Concat(g.PadsEnd).ToArray()),
+        };
+        if (g.Dilations.Any(d => d != 1)) attributes.Add(Attribute.Ints("strides", g.Dilations));
+        if (g.Strides.Any(s => s != 1)) attributes.Add(Attribute.Ints("dilations", g.Strides));
+        var conv = ctx.Op("Conv", [xt, dyt], attributes.ToArray()); // (C, M, K')
+        var produced = Enumerable.Range(0, r).Select(i =>
+            (inputSpatial[i] + g.PadsBegin[i] + g.PadsEnd[i] - ((outSpatial[i] - 1) * g.Strides[i] + 1)) / g.Dilations[i] + 1).ToArray();
+        if (!produced.SequenceEqual(g.Kernel))
+            conv = ctx.Slice(conv, new long[r], g.Kernel, Enumerable.Range(2, r).Select(i => (long)i).ToArray());
+        return ctx.Transpose(conv, perm);
+    }
+}

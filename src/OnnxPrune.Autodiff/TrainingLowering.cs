@@ -1,0 +1,106 @@
+using OnnxPrune.Autodiff.Rules;
+using OnnxPrune.IR;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Autodiff;
+
+/// <summary>
+/// Rewrites the forward graph for training before it is differentiated: MaxPool gains its
+/// Indices output (the gradient routes through it), and BatchNormalization on batch statistics
+/// becomes ReduceMean/Sub/Mul/... nodes whose batch mean and variance are extra outputs.
+/// </summary>
+internal static class TrainingLowering
+{
+    public static void MaxPoolIndices(GradientContext ctx)
+    {
+        var graph = ctx.Graph;
+        foreach (var node in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "MaxPool").ToList())
+        {
+            bool hasIndices = node.Outputs.Count > 1 && node.Outputs[1].Name.Length > 0;
+            bool columnMajor = node.Attributes.GetInt("storage_order", 0) != 0;
+            if (hasIndices && !columnMajor) continue;
+            if (hasIndices && node.Outputs[1].Uses.Count > 0 || hasIndices && node.Outputs[1].IsGraphOutput)
+                throw new GradientException($"MaxPool '{node.Name}' uses column-major indices (storage_order=1) elsewhere in the model; its gradient needs row-major ones");
+            var attributes = node.Attributes.Where(a => a.Name != "storage_order").ToList();
+            var name = node.Name.Length > 0 ? node.Name : node.Outputs[0].Name;
+            var replacement = new Node("", "MaxPool", node.Inputs, new[] { ctx.FreshName($"{node.Outputs[0].Name}/train"), ctx.FreshName($"{name}/indices") },
+                attributes, node.Name);
+            graph.InsertNodeAfter(node, replacement);
+            ReplaceNode(node, replacement.Outputs[0]);
+        }
+    }
+
+    /// <summary>Replaces <paramref name="node"/>'s first output by <paramref name="replacement"/>
+    /// (which takes over its name) and removes the node.</summary>
+    private static void ReplaceNode(Node node, Value replacement)
+    {
+        var old = node.Outputs[0];
+        var name = old.Name;
+        for (int i = 1; i < node.Outputs.Count; i++)
+            if (node.Outputs[i].Uses.Count > 0 || node.Outputs[i].IsGraphOutput)
+                throw new GradientException($"{node.OpType} '{node.Name}': output '{node.Outputs[i].Name}' is used; only the first output of a node lowered for training may be");
+        old.ReplaceAllUsesWith(replacement);
+        node.Graph!.RemoveNode(node);
+        old.Name = name + "/removed";
+        replacement.Name = name;
+    }
+
+    /// <summary>
+    /// BatchNormalization on batch statistics: mean = ReduceMean(x), xc = x − mean,
+    /// var = ReduceMean(xc²), x̂ = xc / sqrt(var + ε), y = γ x̂ + β, all over the batch and spatial
+    /// axes. The returned views let <see cref="BatchNormalizationRule"/> differentiate the whole
+    /// in one step.
+    /// </summary>
+    public static void BatchNormalization(GradientContext ctx, Dictionary<Node, GradNode> lowered, List<BatchNormStatistics> statistics)
+    {
+        var graph = ctx.Graph;
+        foreach (var node in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "BatchNormalization").ToList())
+        {
+            var view = new GradNode(node);
+            var x = view.RequireInput(0);
+            var scale = view.RequireInput(1);
+            var bias = view.RequireInput(2);
+            var runningMean = view.RequireInput(3);
+            var runningVar = view.RequireInput(4);
+            var name = view.Name;
+            ctx.Scope = $"train/{name}";
+            int rank = ctx.RankOf(x);
+            var type = ctx.TypeOf(x);
+            var axes = ConvRule.SpatialAndBatchAxes(rank - 2);
+            var channelAxes = Enumerable.Range(1, rank - 2).Select(i => (long)i).ToArray();
+            float epsilon = node.Attributes.GetFloat("epsilon", 1e-5f);
+            float momentum = node.Attributes.GetFloat("momentum", 0.9f);
+
+            var mean = ctx.ReduceMean(x, axes, keepDims: true);
+            var centered = ctx.Sub(x, mean);
+            var variance = ctx.ReduceMean(ctx.Mul(centered, centered), axes, keepDims: true);
+            var invStd = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, type))])]);
+            var normalized = ctx.Mul(centered, invStd);
+            var scaleR = ctx.Unsqueeze(scale, channelAxes);
+            var biasR = ctx.Unsqueeze(bias, channelAxes);
+            var y = ctx.Add(ctx.Mul(normalized, scaleR), biasR);
+
+            // n = elements per channel; 1/n for the rule, n/(n-1) for the unbiased variance.
+            var channelCount = ctx.Op("Shape", [x], Attribute.Int("start", 1), Attribute.Int("end", 2));
+            var perChannel = ctx.Cast(ctx.Div(ctx.Op("Size", [x]), ctx.Squeeze(channelCount, 0)), type);
+            var invCount = ctx.Op("Reciprocal", [perChannel]);
+            var bessel = ctx.Div(perChannel, ctx.Sub(perChannel, ctx.Scalar(1, type)));
+            var batchMean = ctx.Reshape(mean, -1);
+            var batchVar = ctx.Mul(ctx.Reshape(variance, -1), bessel);
+            var meanName = ctx.FreshName($"batchnorm/{name}/mean");
+            var varName = ctx.FreshName($"batchnorm/{name}/var");
+            batchMean.Name = meanName;
+            batchVar.Name = varName;
+
+            ReplaceNode(node, y);
+            lowered[y.Producer!] = new GradNode(node, new[] { y }, new Dictionary<string, Value>
+            {
+                [BatchNormalizationRule.SavedNormalized] = normalized,
+                [BatchNormalizationRule.SavedInvStd] = invStd,
+                [BatchNormalizationRule.SavedScale] = scaleR,
+                [BatchNormalizationRule.SavedInvCount] = invCount,
+            });
+            statistics.Add(new BatchNormStatistics(name, runningMean.Name, runningVar.Name, meanName, varName, momentum, epsilon));
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using OnnxPrune.Pruning.Policy;
+
+namespace OnnxPrune.Pruning.Pipeline;
+
+/// <summary>Settings of one data-free pruning run.</summary>
+public sealed record DataFreePruneOptions
+{
+    public required TargetSpec Target { get; init; }
+    public string Criterion { get; init; } = "l1";
+    public Allocation Allocation { get; init; } = Allocation.Global;
+    public GroupConstraints Constraints { get; init; } = new();
+    public int Seed { get; init; }
+
+    /// <summary>Shapes for inputs with dynamic dims other than the batch, by input name.</summary>
+    public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+}
+
+/// <summary>A target as the user wrote it; resolved against the model once its cost is known.</summary>
+public abstract record TargetSpec
+{
+    public sealed record Flops(string Text) : TargetSpec;
+    public sealed record Params(string Text) : TargetSpec;
+    public sealed record Ratio(double Value) : TargetSpec;
+
+    public PruneTarget Resolve(long macs, long parameters) => this switch
+    {
+        Flops f => new PruneTarget.Macs(PruneTarget.ParseLimit(f.Text, macs, "--target-flops"), f.Text),
+        Params p => new PruneTarget.Params(PruneTarget.ParseLimit(p.Text, parameters, "--target-params"), p.Text),
+        Ratio r => new PruneTarget.ChannelRatio(r.Value),
+        _ => throw new ArgumentOutOfRangeException(),
+    };
+}

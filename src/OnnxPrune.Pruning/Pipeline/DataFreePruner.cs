@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using OnnxPrune.IR;
+using OnnxPrune.Pruning.Channels;
+using OnnxPrune.Pruning.Cost;
+using OnnxPrune.Pruning.Criteria;
+using OnnxPrune.Pruning.Policy;
+
+namespace OnnxPrune.Pruning.Pipeline;
+
+/// <summary>
+/// Prunes a model without data: cleanup passes, channel analysis, a weight criterion, an
+/// allocation that meets the target, and one removal step. The model's inputs and outputs keep
+/// their declared shapes; recorded intermediate shapes keep their symbolic dims and get the new
+/// channel counts.
+/// </summary>
+public static class DataFreePruner
+{
+    public static DataFreePruneResult Run(Model model, DataFreePruneOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        PreparePasses.Run(model);
+
+        // Analysis may bind dynamic input dims to concrete sizes; remember the recorded shapes.
+        var recorded = new Dictionary<Value, Shape?>(ReferenceEqualityComparer.Instance);
+        foreach (var v in model.Graph.Inputs.Concat(model.Graph.Nodes.SelectMany(n => n.Outputs))) recorded[v] = v.Shape;
+        foreach (var input in model.Graph.Inputs)
+            if (options.InputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new Shape(dims);
+
+        var analysis = ChannelAnalysis.Run(model);
+        var baseline = CostModel.Measure(model.Graph);
+        if (baseline.UnknownMacNodes > 0 && options.Target is TargetSpec.Flops)
+            throw new PruneInputException($"{baseline.UnknownMacNodes} layer(s) have shapes that depend on dynamic input sizes; give them with --input-shape NAME=D0xD1x...");
+        var prunable = analysis.Groups.Where(g => g.IsPrunable).ToList();
+        if (prunable.Count == 0)
+            throw new PruneInputException("nothing in this model can be pruned: " + DescribeBarriers(analysis));
+        if (options.Constraints.RoundTo > 1 && prunable.All(g => g.ChannelCount <= options.Constraints.RoundTo))
+            throw new PruneInputException($"--round-to {options.Constraints.RoundTo} is not smaller than any prunable layer (the widest has {prunable.Max(g => g.ChannelCount)} channels); choose a smaller multiple");
+
+        var target = options.Target.Resolve(baseline.Macs, baseline.Params);
+        var scores = Criteria.Criteria.Create(options.Criterion, options.Seed).Score(analysis);
+        var estimator = new PrunedCostEstimator(analysis, baseline);
+        var plan = new AllocationPlanner(analysis, scores, estimator, options.Constraints).Plan(target, options.Allocation);
+        var analysisTime = clock.Elapsed;
+
+        var rewrite = new RewriteContext(model, analysis.Context.Units, plan.Removed);
+        var outcomes = analysis.Groups.Select(g => new GroupOutcome(g.Id, g.Name, g.Producers.Select(p => p.Name).ToList(),
+            g.ChannelCount, g.Units.Count(u => !rewrite.IsRemoved(u)), g.PrunableUnits.Count, g.PinReasons)).ToList();
+        analysis.Remove(plan.Removed);
+        Verifier.Verify(model.Graph);
+        var after = CostModel.Measure(model.Graph);
+        RestoreRecordedShapes(analysis, recorded, rewrite);
+        return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
+            outcomes, analysis.Barriers, options.Criterion, options.Allocation.ToString().ToLowerInvariant(), options.Constraints.RoundTo,
+            analysisTime, clock.Elapsed - analysisTime);
+    }
+
+    /// <summary>Puts back the shapes the file recorded, with each carrier's channel dim set to what is kept.</summary>
+    private static void RestoreRecordedShapes(ChannelAnalysis analysis, Dictionary<Value, Shape?> recorded, RewriteContext rewrite)
+    {
+        foreach (var (value, shape) in recorded)
+        {
+            if (shape is not null && analysis.Context.CarrierOf(value) is { } c && c.Axis < shape.Rank)
+            {
+                var dims = shape.Dims.ToArray();
+                dims[c.Axis] = Dim.Known(rewrite.KeptCount(c.Units));
+                value.Shape = new Shape(dims);
+            }
+            else value.Shape = shape;
+        }
+    }
+
+    public static string DescribeBarriers(ChannelAnalysis analysis) =>
+        analysis.Barriers.Count == 0 ? "no layer has prunable channels"
+            : string.Join("; ", analysis.Barriers.GroupBy(b => (b.OpType, b.Reason)).Take(5).Select(g => $"{g.Key.OpType} ({g.Key.Reason}) at {g.First().NodeName}{(g.Count() > 1 ? $" and {g.Count() - 1} more" : "")}"));
+}
+
+/// <summary>The model or the options cannot be pruned as asked; the message says why and what to do.</summary>
+public sealed class PruneInputException(string message) : Exception(message);

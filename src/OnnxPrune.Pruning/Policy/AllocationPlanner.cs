@@ -1,0 +1,134 @@
+using OnnxPrune.Pruning.Channels;
+using OnnxPrune.Pruning.Cost;
+
+namespace OnnxPrune.Pruning.Policy;
+
+public enum Allocation
+{
+    /// <summary>One threshold on scores normalised per group (each group's mean is 1): layers
+    /// whose channels matter less lose more.</summary>
+    Global,
+    /// <summary>The same fraction from every group.</summary>
+    Uniform,
+}
+
+/// <summary>Per-group limits every plan respects.</summary>
+public sealed record GroupConstraints
+{
+    /// <summary>Kept channel counts are multiples of this (or the group's full count).</summary>
+    public int RoundTo { get; init; } = 1;
+
+    /// <summary>At most this fraction of a group's channels is removed.</summary>
+    public double MaxRatio { get; init; } = 0.9;
+}
+
+/// <summary>Which units to remove, and what the estimator says the model will cost.</summary>
+public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Params, bool TargetMet, string? Shortfall);
+
+/// <summary>
+/// Chooses the units to remove: ranks each group's prunable units by score, then searches the
+/// one knob of the allocation (global threshold or uniform ratio) for the least pruning that
+/// meets the target. Every group keeps at least one channel, at most MaxRatio goes, and kept
+/// counts are rounded up to a multiple of RoundTo. Deterministic for given scores.
+/// </summary>
+public sealed class AllocationPlanner
+{
+    private readonly ChannelAnalysis _analysis;
+    private readonly PrunedCostEstimator _estimator;
+    private readonly GroupConstraints _constraints;
+    private readonly List<(ChannelGroup Group, int[] Order, double[] Normalized)> _ranked = new();
+
+    public AllocationPlanner(ChannelAnalysis analysis, IReadOnlyDictionary<int, double> scores, PrunedCostEstimator estimator, GroupConstraints constraints)
+    {
+        _analysis = analysis;
+        _estimator = estimator;
+        _constraints = constraints;
+        foreach (var g in analysis.Groups.Where(g => g.IsPrunable))
+        {
+            // Lowest score first; ties by unit id so the plan is deterministic.
+            var order = g.PrunableUnits.OrderBy(u => scores.GetValueOrDefault(u)).ThenBy(u => u).ToArray();
+            var mean = g.Units.Average(u => scores.GetValueOrDefault(u));
+            var normalized = order.Select(u => mean > 0 ? scores.GetValueOrDefault(u) / mean : 0).ToArray();
+            _ranked.Add((g, order, normalized));
+        }
+    }
+
+    public PrunePlan Plan(PruneTarget target, Allocation allocation)
+    {
+        Func<double, List<int>> select = allocation == Allocation.Global ? SelectByThreshold : SelectByRatio;
+        double hi = allocation == Allocation.Global ? _ranked.Select(r => r.Normalized.LastOrDefault()).DefaultIfEmpty(0).Max() + 1e-9 : _constraints.MaxRatio;
+        int totalPrunable = _ranked.Sum(r => r.Order.Length);
+
+        bool Meets(List<int> removed, out long macs, out long parameters)
+        {
+            (macs, parameters) = _estimator.Estimate(removed);
+            return target switch
+            {
+                PruneTarget.Macs m => macs <= m.Limit,
+                PruneTarget.Params p => parameters <= p.Limit,
+                PruneTarget.ChannelRatio r => removed.Count >= r.Ratio * totalPrunable,
+                _ => throw new ArgumentOutOfRangeException(nameof(target)),
+            };
+        }
+
+        var most = select(hi);
+        if (!Meets(most, out var mostMacs, out var mostParams))
+            return new PrunePlan(most, mostMacs, mostParams, false, Shortfall(target, mostMacs, mostParams));
+        double lo = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            var mid = (lo + hi) / 2;
+            if (Meets(select(mid), out _, out _)) hi = mid; else lo = mid;
+        }
+        var chosen = select(hi);
+        Meets(chosen, out var macs, out var parameters);
+        return new PrunePlan(chosen, macs, parameters, true, null);
+    }
+
+    private List<int> SelectByThreshold(double threshold)
+    {
+        var removed = new List<int>();
+        foreach (var (group, order, normalized) in _ranked)
+        {
+            int n = 0;
+            while (n < order.Length && normalized[n] < threshold) n++;
+            removed.AddRange(order.Take(Constrain(group, n)));
+        }
+        return removed;
+    }
+
+    private List<int> SelectByRatio(double ratio)
+    {
+        var removed = new List<int>();
+        foreach (var (group, order, _) in _ranked)
+            removed.AddRange(order.Take(Constrain(group, (int)Math.Floor(ratio * group.ChannelCount + 1e-9))));
+        return removed;
+    }
+
+    /// <summary>How many of the group's lowest units may go, given the wish <paramref name="wanted"/>.</summary>
+    private int Constrain(ChannelGroup group, int wanted)
+    {
+        int c = group.ChannelCount;
+        int limit = Math.Min(group.PrunableUnits.Count, Math.Min(c - 1, (int)Math.Floor(_constraints.MaxRatio * c + 1e-9)));
+        int n = Math.Clamp(wanted, 0, limit);
+        int r = _constraints.RoundTo;
+        if (r > 1 && n > 0)
+        {
+            // Keep a multiple of r (rounding the kept count up), never fewer than r.
+            int kept = (c - n + r - 1) / r * r;
+            if (kept >= c) return 0;
+            n = c - Math.Max(kept, r);
+            if (n > limit) n = c - ((c - limit + r - 1) / r * r);
+            if (n <= 0) return 0;
+        }
+        return n;
+    }
+
+    private static string Shortfall(PruneTarget target, long macs, long parameters) => target switch
+    {
+        PruneTarget.Macs m => $"the closest reachable model has {macs:N0} MACs, above the target {m.Limit:N0} ({m.Text})",
+        PruneTarget.Params p => $"the closest reachable model has {parameters:N0} parameters, above the target {p.Limit:N0} ({p.Text})",
+        PruneTarget.ChannelRatio r => $"fewer than {r.Ratio:P0} of the channels can be removed",
+        _ => "",
+    };
+}
