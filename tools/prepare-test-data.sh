@@ -9,7 +9,7 @@ source "$here/common.sh"
 "$here/bootstrap-ort.sh" >/dev/null
 models="$("$here/fetch-models.sh")"
 need=()
-for m in resnet18 mobilenet_v2; do [ -s "$models/$m.onnx" ] || need+=("$m"); done
+for m in resnet18 mobilenet_v2 resnet50 resnext50_32x4d mobilenet_v3_small efficientnet_b0 densenet121 shufflenet_v2_x1_0 squeezenet1_1 googlenet mnasnet1_0 regnet_x_400mf regnet_y_400mf; do [ -s "$models/$m.onnx" ] || need+=("$m"); done
 if [ ${#need[@]} -gt 0 ]; then
   log "exporting torchvision models: ${need[*]}"
   /usr/bin/python3 "$here/export_torchvision.py" "$models" "${need[@]}" >/dev/null 2>"$ONNXPRUNE_CACHE/export.log" \

@@ -40,7 +40,6 @@ public static class GradientBuilder
         copy.IrVersion = Math.Max(copy.IrVersion, 8);
         var graph = copy.Graph;
         var ctx = new GradientContext(graph, target, options);
-        var originalOutputs = graph.Outputs.ToList();
         var originalInputs = graph.Inputs.Where(i => !graph.Initializers.ContainsKey(i.Name)).Select(i => i.Name).ToList();
 
         // Parameters: select, then (by default) turn them into graph inputs.
@@ -67,6 +66,9 @@ public static class GradientBuilder
         var lowered = new Dictionary<Node, GradNode>(ReferenceEqualityComparer.Instance);
         var statistics = new List<BatchNormStatistics>();
         if (options.BatchNorm == BatchNormMode.BatchStatistics) TrainingLowering.BatchNormalization(ctx, lowered, statistics);
+        graph.SortTopologically();
+        ctx.InferShapes(); // the loss reads the lowered outputs' shapes
+        var originalOutputs = graph.Outputs.ToList(); // after lowering replaced some of them
         var (loss, addedInput) = LossBuilder.Append(ctx, options.Loss, ValuesByName(graph));
         graph.SortTopologically();
         ctx.InferShapes();

@@ -292,7 +292,6 @@ internal sealed class GradientContext
         var targetShape = ShapeOf(target);
         if (gradShape is not null && targetShape is not null)
         {
-            if (gradShape.Equals(targetShape)) return grad;
             int lead = gradShape.Rank - targetShape.Rank;
             if (lead < 0) throw new GradientException($"gradient of shape {gradShape} cannot be reduced to '{target.Name}' of shape {targetShape}");
             var axes = new List<long>();
@@ -308,6 +307,7 @@ internal sealed class GradientContext
                 else if (td.Equals(gd) && (td.IsKnown || td.Symbol is not null)) { }
                 else decided = false;
             }
+            if (decided && axes.Count == 0) return grad;
             if (decided)
             {
                 var reduced = ReduceSum(grad, axes.ToArray(), keepDims: true);

@@ -10,6 +10,8 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("OnnxPrune: structured pruning of ONNX models, measured with ONNX Runtime");
+        PruneCommand.Attach(root, modelOptional: true);
+        root.Subcommands.Add(PruneCommand.CreateSubcommand());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
@@ -47,7 +49,7 @@ public static class CliApp
     /// <summary>The message to show for failures caused by the user's input; null for bugs.</summary>
     private static string? UserMessage(Exception e) => e switch
     {
-        UsageException or OnnxFormatException or Pruning.Cost.CostOverflowException => e.Message,
+        UsageException or OnnxFormatException or Pruning.Cost.CostOverflowException or Pruning.Pipeline.PruneInputException => e.Message,
         IR.GraphVerificationException => e.Message,
         Runtime.OrtException ort => $"ONNX Runtime rejected the model: {ort.Message}",
         Runtime.OrtLibraryException => e.Message,

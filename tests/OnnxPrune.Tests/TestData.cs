@@ -36,6 +36,15 @@ internal static class TestData
 
     public static readonly string[] RealModelNames = ["resnet18", "mobilenet_v2", "blazeface-front-128", "blazeface-back-256", "ppocr-mobile-v2-cls"];
 
+    /// <summary>The torchvision exports of the pruning coverage list small enough for the test
+    /// suite (the three largest, wide_resnet50_2, vgg11_bn and alexnet, are covered by
+    /// tools/prune-table.sh, which runs the same exactness check).</summary>
+    public static readonly string[] TorchvisionTestModels =
+    [
+        "resnet18", "resnet50", "resnext50_32x4d", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121",
+        "shufflenet_v2_x1_0", "squeezenet1_1", "googlenet", "mnasnet1_0", "regnet_x_400mf", "regnet_y_400mf",
+    ];
+
     /// <summary>A fresh empty folder under the system temp folder, deleted with the returned scope.</summary>
     public static TempFolder NewTempFolder() => new();
 }

@@ -49,19 +49,27 @@ internal static class TensorSlicing
     public static double[] Norms(Tensor t, int axis, int p)
     {
         var (outer, inner) = Strides(t, axis);
-        var values = t.ToDoubleArray();
         var n = (int)t.Dims[axis];
         var result = new double[n];
+        if (t.DataType == DataType.Float)
+        {
+            // Weights are float32 almost always: read them in place, no widened copy.
+            var values = t.AsSpan<float>();
+            for (long a = 0; a < outer; a++)
+                for (int i = 0; i < n; i++)
+                {
+                    var slice = values.Slice((int)((a * n + i) * inner), (int)inner);
+                    result[i] += p == 1 ? System.Numerics.Tensors.TensorPrimitives.SumOfMagnitudes(slice) : System.Numerics.Tensors.TensorPrimitives.SumOfSquares(slice);
+                }
+            return result;
+        }
+        var all = t.ToDoubleArray();
         for (long a = 0; a < outer; a++)
             for (int i = 0; i < n; i++)
             {
                 long start = (a * n + i) * inner;
                 double s = 0;
-                for (long k = 0; k < inner; k++)
-                {
-                    var v = values[start + k];
-                    s += p == 1 ? Math.Abs(v) : v * v;
-                }
+                for (long k = 0; k < inner; k++) s += p == 1 ? Math.Abs(all[start + k]) : all[start + k] * all[start + k];
                 result[i] += s;
             }
         return result;

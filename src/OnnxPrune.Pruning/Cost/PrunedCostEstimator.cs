@@ -13,13 +13,19 @@ namespace OnnxPrune.Pruning.Cost;
 public sealed class PrunedCostEstimator
 {
     private readonly ChannelAnalysis _analysis;
+    private readonly int _unitCount;
+    private readonly int[] _roots;
     private readonly List<(long Macs, Carrier? In, Carrier? Out)> _layers = new();
-    private readonly List<(long Elements, long[] Dims, List<ParamBinding> Bindings)> _tensors = new();
+    /// <summary>Per bound tensor: its size, and per node input that reads it, the bindings there.</summary>
+    private readonly List<(long Elements, List<List<ParamBinding>> Slots)> _tensors = new();
 
     public PrunedCostEstimator(ChannelAnalysis analysis, ModelCost baseline)
     {
         _analysis = analysis;
         Baseline = baseline;
+        _unitCount = analysis.Context.Units.Count;
+        _roots = new int[_unitCount];
+        for (int u = 0; u < _unitCount; u++) _roots[u] = analysis.Root(u);
         var ctx = analysis.Context;
         foreach (var c in baseline.Nodes)
         {
@@ -29,11 +35,14 @@ public sealed class PrunedCostEstimator
             bool depthwise = node.OpType == "Conv" && node.Attributes.GetInt("group", 1) > 1 && ctx.ConstantOf(node.Input(1)) is { } w && w.Dims.Length > 1 && w.Dims[1] == 1;
             _layers.Add((c.Macs.Value, depthwise ? null : input, ctx.CarrierOf(node.Outputs[0])));
         }
-        foreach (var slot in analysis.Bindings.GroupBy(b => (b.Node, b.InputIndex)))
+        // A tensor read by several bound inputs (torch shares equal biases) gets one copy per input
+        // that changes, as the rewrite does.
+        foreach (var byValue in analysis.Bindings.GroupBy(b => b.Node.Inputs[b.InputIndex]!, ReferenceEqualityComparer.Instance))
         {
-            var t = ctx.ConstantOf(slot.Key.Node.Inputs[slot.Key.InputIndex])!;
+            var first = byValue.First();
+            var t = ctx.ConstantOf(first.Node.Inputs[first.InputIndex])!;
             if (!DataTypes.IsFloatingPoint(t.DataType)) continue;
-            _tensors.Add((t.ElementCount, t.Dims, slot.ToList()));
+            _tensors.Add((t.ElementCount, byValue.GroupBy(b => (b.Node, b.InputIndex)).Select(g => g.ToList()).ToList()));
         }
     }
 
@@ -41,23 +50,33 @@ public sealed class PrunedCostEstimator
 
     public (long Macs, long Params) Estimate(IReadOnlyCollection<int> removedRoots)
     {
-        var removed = removedRoots as IReadOnlySet<int> ?? removedRoots.ToHashSet();
+        // One pass over all units answers "removed?" for any unit id in O(1) below.
+        var removedRoot = new bool[_unitCount];
+        foreach (var r in removedRoots) removedRoot[r] = true;
+        var removed = new bool[_unitCount];
+        for (int u = 0; u < _unitCount; u++) removed[u] = removedRoot[_roots[u]];
         double Fraction(int[] units)
         {
             if (units.Length == 0) return 1;
             int kept = 0;
-            foreach (var u in units) if (u < 0 || !removed.Contains(_analysis.Root(u))) kept++;
+            foreach (var u in units) if (u < 0 || !removed[u]) kept++;
             return (double)kept / units.Length;
         }
         double macs = Baseline.Macs - _layers.Sum(l => l.Macs);
         foreach (var (m, input, output) in _layers)
             macs += m * (input is null ? 1 : Fraction(input.Units)) * (output is null ? 1 : Fraction(output.Units));
         double parameters = Baseline.Params;
-        foreach (var (elements, dims, bindings) in _tensors)
+        foreach (var (elements, slots) in _tensors)
         {
-            double kept = elements;
-            foreach (var b in bindings) kept *= Fraction(b.IndexUnits);
-            parameters -= elements - kept;
+            bool originalStays = false;
+            double copies = 0;
+            foreach (var slot in slots)
+            {
+                double kept = elements;
+                foreach (var b in slot) kept *= Fraction(b.IndexUnits);
+                if (kept == elements) originalStays = true; else copies += kept;
+            }
+            parameters += copies - (originalStays ? 0 : elements);
         }
         return ((long)Math.Round(macs), (long)Math.Round(parameters));
     }

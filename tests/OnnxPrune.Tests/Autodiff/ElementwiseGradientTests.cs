@@ -43,9 +43,14 @@ public class ElementwiseGradientTests
             case "ThresholdedRelu": attributes.Add(Attribute.Float("alpha", 0.5f)); break;
         }
         var y = net.Op(op, inputs.ToArray(), attributes.ToArray());
+        if (!inDouble)
+        {
+            GradientCheck.VerifyProjected(net, y, 1e-2, ["w"], ["x"]);
+            return;
+        }
         var model = net.Finish(y);
         net.Target([3, 5]);
-        GradientCheck.Verify(model, net.Data, GradientCheck.Mse("w"), inDouble ? 1e-6 : 1e-2, inputs: ["x"]);
+        GradientCheck.Verify(model, net.Data, GradientCheck.Mse("w"), 1e-6, inputs: ["x"]);
     }
 
     public static TheoryData<string, long[], long[]> Binary()

@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Diagnostics;
+using OnnxPrune.Cli.Output;
+using OnnxPrune.Onnx;
+using OnnxPrune.Pruning.Pipeline;
+using OnnxPrune.Pruning.Policy;
+using OnnxPrune.Pruning.Reports;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>
+/// `onnxprune MODEL -o OUT (--target-flops 50% | --target-params 40% | --ratio 0.3)`: data-free
+/// structured pruning. Also reachable as `onnxprune prune ...`. After pruning, both models are
+/// timed side by side; if the pruned one is slower, the widths are rounded more coarsely and the
+/// model is pruned again, because fewer MACs at awkward widths can run slower on CPU kernels.
+/// </summary>
+internal static class PruneCommand
+{
+    /// <summary>Width multiple chosen from tools/bench/results/width-latency.md.</summary>
+    public const int DefaultRoundTo = 8;
+
+    private sealed record Options(
+        Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
+        Option<string> Criterion, Option<string> Allocation, Option<int> RoundTo, Option<double> MaxRatio, Option<int> Seed,
+        Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<bool> SkipLatency, Option<bool> Json);
+
+    public static Command CreateSubcommand()
+    {
+        var command = new Command("prune", "Remove channels until the model meets a FLOPs or parameter target (same as 'onnxprune MODEL ...')");
+        Attach(command);
+        return command;
+    }
+
+    /// <summary>Adds the prune argument and options to <paramref name="command"/> and makes it run pruning.</summary>
+    public static void Attach(Command command, bool modelOptional = false)
+    {
+        var o = new Options(
+            new Argument<string>("MODEL") { Description = "The .onnx model to prune", Arity = modelOptional ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne },
+            new Option<string>("--output", "-o") { Description = "Where to write the pruned model (never the input)" },
+            new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
+            new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
+            new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" },
+            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" },
+            new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" },
+            new Option<int>("--round-to") { Description = $"Keep channel counts multiples of N (default {DefaultRoundTo}, measured on CPU: see tools/bench/results/width-latency.md)", DefaultValueFactory = _ => DefaultRoundTo },
+            new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 },
+            new Option<int>("--seed") { Description = "Seed for the random criterion and the latency inputs", DefaultValueFactory = _ => 0 },
+            new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
+            InputShapes.Option(),
+            new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 },
+            new Option<bool>("--skip-latency") { Description = "Do not time the models before and after" },
+            CommonOptions.Json());
+        command.Arguments.Add(o.Model);
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.SkipLatency, o.Json })
+            command.Options.Add(option);
+        command.SetAction(parse => Run(parse, o));
+    }
+
+    private static int Run(ParseResult parse, Options o)
+    {
+        var input = parse.GetValue(o.Model) ?? throw new UsageException("give a model to prune: onnxprune MODEL.onnx -o OUT.onnx --target-flops 50% (or run 'onnxprune --help')");
+        var output = parse.GetValue(o.Output) ?? throw new UsageException("give the output path with -o OUT.onnx");
+        var targets = new[] { parse.GetValue(o.Flops) is { } f ? new TargetSpec.Flops(f) : null, parse.GetValue(o.Params) is { } p ? new TargetSpec.Params(p) : null,
+            parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
+        if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
+        if (targets[0] is TargetSpec.Ratio { Value: var ratio } && !(ratio > 0 && ratio < 1)) throw new UsageException($"--ratio must be between 0 and 1 (exclusive), got {ratio}");
+        var criterion = parse.GetValue(o.Criterion)!;
+        if (!Pruning.Criteria.Criteria.Names.Contains(criterion)) throw new UsageException($"--criterion must be one of {string.Join(", ", Pruning.Criteria.Criteria.Names)}, got '{criterion}'");
+        var allocation = parse.GetValue(o.Allocation) switch
+        {
+            "global" => Allocation.Global,
+            "uniform" => Allocation.Uniform,
+            var other => throw new UsageException($"--allocation must be global or uniform, got '{other}'"),
+        };
+        var roundTo = CommonOptions.Positive(parse.GetValue(o.RoundTo), "--round-to");
+        var maxRatio = parse.GetValue(o.MaxRatio);
+        if (!(maxRatio > 0 && maxRatio < 1)) throw new UsageException($"--max-ratio must be between 0 and 1 (exclusive), got {maxRatio}");
+        var threads = CommonOptions.Positive(parse.GetValue(o.Threads), "--threads");
+        OutputPaths.CheckNotInput(input, output);
+        var reportPath = parse.GetValue(o.Report);
+        if (reportPath is not null) OutputPaths.CheckNotInput(input, reportPath);
+
+        var originalBytes = ReadModelBytes(input);
+        var probe = OnnxModelFile.FromBytes(originalBytes, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'");
+        var shapes = InputShapes.Parse(parse.GetValue(o.InputShape), probe);
+        var options = new DataFreePruneOptions
+        {
+            Target = targets[0]!, Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
+            Constraints = new GroupConstraints { RoundTo = roundTo, MaxRatio = maxRatio }, InputShapes = shapes,
+        };
+
+        var clock = Stopwatch.StartNew();
+        var (result, bytes, latency, notes) = PruneCheckingLatency(input, originalBytes, options, threads, !parse.GetValue(o.SkipLatency));
+        OnnxModelFile.Save(result.Model, output);
+        var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
+        if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);
+        else PruneReportPrinter.Print(report, Console.Out);
+        if (!result.TargetMet)
+        {
+            Console.Error.WriteLine($"error: target not reached: {result.Shortfall}. What stops it: {Describe(result)}. The closest model was written to {output}.");
+            return ExitCodes.TargetNotReached;
+        }
+        _ = bytes;
+        return ExitCodes.Ok;
+    }
+
+    private static (DataFreePruneResult, byte[], LatencyPair?, List<string>) PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, int threads, bool check)
+    {
+        var notes = new List<string>();
+        var directory = Path.GetDirectoryName(Path.GetFullPath(input));
+        while (true)
+        {
+            var model = OnnxModelFile.FromBytes(original, directory, $"'{input}'");
+            var result = Wrap(() => DataFreePruner.Run(model, options));
+            var bytes = OnnxModelFile.ToBytes(result.Model);
+            if (!check) return (result, bytes, null, notes);
+            using var progress = new Progress("timing original and pruned", 1);
+            LatencyPair latency;
+            try { latency = LatencyComparison.Measure(original, bytes, threads, 1, options.InputShapes); }
+            catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(e.Message + " (or pass --skip-latency)"); }
+            int roundTo = options.Constraints.RoundTo;
+            if (latency.AfterMs <= latency.BeforeMs || roundTo >= 32)
+            {
+                if (latency.AfterMs > latency.BeforeMs) notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with --round-to {roundTo}");
+                return (result, bytes, latency, notes);
+            }
+            notes.Add($"--round-to {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with --round-to {roundTo * 2}");
+            options = options with { Constraints = options.Constraints with { RoundTo = roundTo * 2 } };
+        }
+    }
+
+    private static DataFreePruneResult Wrap(Func<DataFreePruneResult> run)
+    {
+        try { return run(); }
+        catch (PruneInputException e) { throw new UsageException(e.Message); }
+        catch (FormatException e) { throw new UsageException(e.Message); }
+    }
+
+    private static string Describe(DataFreePruneResult r)
+    {
+        var reasons = r.Groups.Where(g => g.PinnedBy.Count > 0).SelectMany(g => g.PinnedBy).GroupBy(s => s).OrderByDescending(g => g.Count()).Take(3).Select(g => g.Key).ToList();
+        var atMinimum = r.Groups.Count(g => g.Prunable > 1 && g.ChannelsAfter <= Math.Max(1, g.ChannelsBefore / 10 + 1));
+        return (reasons.Count > 0 ? "barriers: " + string.Join("; ", reasons) : "no barriers") +
+               $"; {atMinimum} group(s) at their minimum width (--max-ratio, --round-to)";
+    }
+
+    private static byte[] ReadModelBytes(string path)
+    {
+        if (!File.Exists(path)) throw new UsageException(Directory.Exists(path) ? $"'{path}' is a folder; give the path of an .onnx file" : $"model file '{path}' does not exist");
+        return File.ReadAllBytes(path);
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = full + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, full, overwrite: true);
+    }
+}

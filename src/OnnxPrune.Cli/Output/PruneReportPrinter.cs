@@ -1,0 +1,35 @@
+using OnnxPrune.Pruning.Reports;
+
+namespace OnnxPrune.Cli.Output;
+
+/// <summary>The terminal summary of a pruning run: before/after table, groups, barriers.</summary>
+internal static class PruneReportPrinter
+{
+    public static void Print(PruneReport r, TextWriter o)
+    {
+        o.WriteLine($"pruned   {r.Input} -> {r.Output}");
+        o.WriteLine($"target   {r.Target} ({(r.TargetMet ? "met" : "NOT met: " + r.Shortfall)}); criterion {r.Criterion}, allocation {r.Allocation}, round-to {r.RoundTo}");
+        o.WriteLine();
+        var table = new Table("", "before", "after", "after/before");
+        table.Add("params", r.Before.Params.ToString("N0"), r.After.Params.ToString("N0"), Ratio(r.After.Params, r.Before.Params));
+        table.Add("MACs", r.Before.Macs.ToString("N0"), r.After.Macs.ToString("N0"), Ratio(r.After.Macs, r.Before.Macs));
+        if (r.Before.LatencyMs is { } lb && r.After.LatencyMs is { } la)
+            table.Add("latency (ms, p50)", lb.ToString("0.000"), la.ToString("0.000"), Ratio(la, lb));
+        table.Write(o);
+        o.WriteLine();
+        var groups = new Table("group", "channels", "kept", "note");
+        foreach (var g in r.Groups)
+            groups.Add(g.Name, g.ChannelsBefore, g.ChannelsAfter, g.PinnedBy.Count > 0 ? "pinned: " + g.PinnedBy[0] : "");
+        groups.Write(o);
+        if (r.Barriers.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("barriers (ops that stop channels from being removed):");
+            foreach (var b in r.Barriers) o.WriteLine($"  {b.OpType} '{b.Node}': {b.Reason} ({b.PinnedChannels} channel(s))");
+        }
+        foreach (var n in r.Notes) o.WriteLine($"note: {n}");
+        o.WriteLine($"time: analysis {r.AnalysisMs:0} ms, pruning {r.PruneMs:0} ms, total {r.TotalMs:0} ms");
+    }
+
+    private static string Ratio(double after, double before) => before == 0 ? "-" : $"{after / before:0.000}";
+}

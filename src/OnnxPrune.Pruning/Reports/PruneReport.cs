@@ -1,0 +1,44 @@
+using OnnxPrune.Pruning.Pipeline;
+
+namespace OnnxPrune.Pruning.Reports;
+
+/// <summary>
+/// The report of a pruning run, as written to report.json (schema: schemas/prune-report.schema.json;
+/// keys are snake_case). Accuracy is not in a data-free report: it says so in <see cref="Notes"/>.
+/// </summary>
+public sealed record PruneReport(
+    string Input, string Output, string Target, bool TargetMet, string? Shortfall,
+    string Criterion, string Allocation, int RoundTo,
+    CostFigures Before, CostFigures After,
+    IReadOnlyList<GroupReport> Groups, IReadOnlyList<BarrierReport> Barriers,
+    IReadOnlyList<string> Notes, double AnalysisMs, double PruneMs, double TotalMs)
+{
+    public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
+        IEnumerable<string> notes, TimeSpan total)
+    {
+        var target = options.Target switch
+        {
+            TargetSpec.Flops f => $"flops {f.Text}",
+            TargetSpec.Params p => $"params {p.Text}",
+            TargetSpec.Ratio q => $"ratio {q.Value}",
+            _ => "",
+        };
+        var allNotes = notes.ToList();
+        allNotes.Add("accuracy was not measured: no data was given (data-free pruning)");
+        if (latency is null) allNotes.Add("latency was not measured (--skip-latency)");
+        return new PruneReport(input, output, target, r.TargetMet, r.Shortfall, r.Criterion, r.Allocation, r.RoundTo,
+            new CostFigures(r.ParamsBefore, r.MacsBefore, latency?.BeforeMs),
+            new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs),
+            r.Groups.Select(g => new GroupReport(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.Prunable, g.PinnedBy)).ToList(),
+            r.Barriers.GroupBy(b => (b.NodeName, b.OpType, b.Reason)).Select(b => new BarrierReport(b.Key.NodeName, b.Key.OpType, b.Key.Reason, b.Sum(x => x.Units.Count))).ToList(),
+            allNotes, r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds);
+    }
+}
+
+/// <param name="LatencyMs">Median ONNX Runtime latency at batch 1, measured side by side with the other model.</param>
+public sealed record CostFigures(long Params, long Macs, double? LatencyMs);
+
+public sealed record GroupReport(int Id, string Name, IReadOnlyList<string> Producers, int ChannelsBefore, int ChannelsAfter, int PrunableChannels, IReadOnlyList<string> PinnedBy);
+
+/// <param name="PinnedChannels">How many channels this barrier pinned.</param>
+public sealed record BarrierReport(string Node, string OpType, string Reason, int PinnedChannels);
