@@ -16,9 +16,6 @@ namespace OnnxPrune.Cli.Commands;
 /// </summary>
 internal static class PruneCommand
 {
-    /// <summary>Width multiple chosen from tools/bench/results/width-latency.md.</summary>
-    public const int DefaultRoundTo = 8;
-
     private sealed record Options(
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int> RoundTo, Option<double> MaxRatio, Option<int> Seed,
@@ -42,7 +39,7 @@ internal static class PruneCommand
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" },
             new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" },
             new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" },
-            new Option<int>("--round-to") { Description = $"Keep channel counts multiples of N (default {DefaultRoundTo}, measured on CPU: see tools/bench/results/width-latency.md)", DefaultValueFactory = _ => DefaultRoundTo },
+            new Option<int>("--round-to") { Description = $"Keep channel counts multiples of N (default {GroupConstraints.DefaultRoundTo}, measured on CPU: see tools/bench/results/width-latency.md)", DefaultValueFactory = _ => GroupConstraints.DefaultRoundTo },
             new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 },
             new Option<int>("--seed") { Description = "Seed for the random criterion and the latency inputs", DefaultValueFactory = _ => 0 },
             new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
@@ -90,7 +87,7 @@ internal static class PruneCommand
         };
 
         var clock = Stopwatch.StartNew();
-        var (result, bytes, latency, notes) = PruneCheckingLatency(input, originalBytes, options, threads, !parse.GetValue(o.SkipLatency));
+        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, threads, !parse.GetValue(o.SkipLatency));
         OnnxModelFile.Save(result.Model, output);
         var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
         if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
@@ -101,40 +98,16 @@ internal static class PruneCommand
             Console.Error.WriteLine($"error: target not reached: {result.Shortfall}. What stops it: {Describe(result)}. The closest model was written to {output}.");
             return ExitCodes.TargetNotReached;
         }
-        _ = bytes;
         return ExitCodes.Ok;
     }
 
-    private static (DataFreePruneResult, byte[], LatencyPair?, List<string>) PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, int threads, bool check)
+    private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, int threads, bool check)
     {
-        var notes = new List<string>();
-        var directory = Path.GetDirectoryName(Path.GetFullPath(input));
-        while (true)
-        {
-            var model = OnnxModelFile.FromBytes(original, directory, $"'{input}'");
-            var result = Wrap(() => DataFreePruner.Run(model, options));
-            var bytes = OnnxModelFile.ToBytes(result.Model);
-            if (!check) return (result, bytes, null, notes);
-            using var progress = new Progress("timing original and pruned", 1);
-            LatencyPair latency;
-            try { latency = LatencyComparison.Measure(original, bytes, threads, 1, options.InputShapes); }
-            catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(e.Message + " (or pass --skip-latency)"); }
-            int roundTo = options.Constraints.RoundTo;
-            if (latency.AfterMs <= latency.BeforeMs || roundTo >= 32)
-            {
-                if (latency.AfterMs > latency.BeforeMs) notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with --round-to {roundTo}");
-                return (result, bytes, latency, notes);
-            }
-            notes.Add($"--round-to {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with --round-to {roundTo * 2}");
-            options = options with { Constraints = options.Constraints with { RoundTo = roundTo * 2 } };
-        }
-    }
-
-    private static DataFreePruneResult Wrap(Func<DataFreePruneResult> run)
-    {
-        try { return run(); }
+        using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
+        try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options, threads, check); }
         catch (PruneInputException e) { throw new UsageException(e.Message); }
         catch (FormatException e) { throw new UsageException(e.Message); }
+        catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(e.Message + " (or pass --skip-latency)"); }
     }
 
     private static string Describe(DataFreePruneResult r)

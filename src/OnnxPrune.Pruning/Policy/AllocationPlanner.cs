@@ -15,8 +15,12 @@ public enum Allocation
 /// <summary>Per-group limits every plan respects.</summary>
 public sealed record GroupConstraints
 {
+    /// <summary>Default of <see cref="RoundTo"/>: measured on ONNX Runtime's CPU kernels, see
+    /// tools/bench/results/width-latency.md.</summary>
+    public const int DefaultRoundTo = 8;
+
     /// <summary>Kept channel counts are multiples of this (or the group's full count).</summary>
-    public int RoundTo { get; init; } = 1;
+    public int RoundTo { get; init; } = DefaultRoundTo;
 
     /// <summary>At most this fraction of a group's channels is removed.</summary>
     public double MaxRatio { get; init; } = 0.9;

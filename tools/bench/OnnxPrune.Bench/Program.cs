@@ -11,7 +11,9 @@ public static class Program
             var results = args.Length > 3 ? args[3] : "tools/bench/results/load-save.md";
             return LoadSaveBenchmark.Run(args[1], rounds, results);
         }
-        Console.Error.WriteLine("usage: OnnxPrune.Bench load-save MODEL.onnx [ROUNDS] [RESULTS.md]");
+        if (args.Length >= 3 && args[0] == "prune-table")
+            return PruneTable.Run(args[1], args[2], args.Skip(3).ToList());
+        Console.Error.WriteLine("usage: OnnxPrune.Bench load-save MODEL.onnx [ROUNDS] [RESULTS.md]\n       OnnxPrune.Bench prune-table MODELS_DIR OUT.md MODEL...");
         return 2;
     }
 }

@@ -1,0 +1,40 @@
+using OnnxPrune.Onnx;
+
+namespace OnnxPrune.Pruning.Pipeline;
+
+/// <summary>A pruning run whose result was timed against the original.</summary>
+public sealed record GuardedPruneResult(DataFreePruneResult Result, byte[] Bytes, LatencyPair? Latency, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// Data-free pruning that does not make the model slower. Fewer MACs at widths the CPU kernels
+/// handle badly can run slower than the original, so the pruned model is timed side by side with
+/// the original; while it is slower, the widths are rounded to twice the multiple and the model
+/// is pruned again (up to multiples of 32).
+/// </summary>
+public static class LatencyGuardedPruner
+{
+    public const int MaxRoundTo = 32;
+
+    /// <param name="checkLatency">false: prune once, do not time.</param>
+    public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, int threads, bool checkLatency)
+    {
+        var notes = new List<string>();
+        while (true)
+        {
+            var model = OnnxModelFile.FromBytes(original, modelDirectory, label);
+            var result = DataFreePruner.Run(model, options);
+            var bytes = OnnxModelFile.ToBytes(result.Model);
+            if (!checkLatency) return new GuardedPruneResult(result, bytes, null, notes);
+            var latency = LatencyComparison.Measure(original, bytes, threads, 1, options.InputShapes);
+            int roundTo = options.Constraints.RoundTo;
+            if (latency.AfterMs <= latency.BeforeMs || roundTo >= MaxRoundTo)
+            {
+                if (latency.AfterMs > latency.BeforeMs)
+                    notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with --round-to {roundTo}");
+                return new GuardedPruneResult(result, bytes, latency, notes);
+            }
+            notes.Add($"--round-to {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with --round-to {roundTo * 2}");
+            options = options with { Constraints = options.Constraints with { RoundTo = roundTo * 2 } };
+        }
+    }
+}
