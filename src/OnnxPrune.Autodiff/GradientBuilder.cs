@@ -28,18 +28,18 @@ public static class GradientBuilder
         ArgumentNullException.ThrowIfNull(model);
         options ??= GradientOptions.Default;
         long opset = model.DefaultOpset;
-        if (opset < 13)
-            throw new GradientException(opset == 0
-                ? "the model does not import the default ONNX opset"
-                : $"the model uses opset {opset}; training graphs need opset 13 or newer (convert the model first)");
+        if (opset == 0) throw new GradientException("the model does not import the default ONNX opset");
+        if (opset < OpsetUpgrade.MinimumSupported)
+            throw new GradientException($"the model uses opset {opset}; training graphs support opset {OpsetUpgrade.MinimumSupported} or newer");
 
         var copy = OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "the model copy");
-        long target = Math.Max(opset, options.MinimumOpset);
+        long target = Math.Max(Math.Max(opset, options.MinimumOpset), 16); // ScatterElements reduction, Shape start/end
         var domainKey = copy.OpsetImports.ContainsKey("") ? "" : "ai.onnx";
         copy.OpsetImports[domainKey] = target;
         copy.IrVersion = Math.Max(copy.IrVersion, 8);
         var graph = copy.Graph;
         var ctx = new GradientContext(graph, target, options);
+        OpsetUpgrade.Run(ctx, opset);
         var originalInputs = graph.Inputs.Where(i => !graph.Initializers.ContainsKey(i.Name)).Select(i => i.Name).ToList();
 
         // Parameters: select, then (by default) turn them into graph inputs.

@@ -41,9 +41,10 @@ public sealed record GradientOptions
     /// <summary>How the weight gradient of a convolution is computed.</summary>
     public ConvWeightGradient ConvWeightGradient { get; init; } = ConvWeightGradient.ShiftedMatMul;
 
-    /// <summary>Default-domain opset of the training graph: at least this (and at least the
-    /// model's own). Models older than opset 13 are rejected (their Squeeze/Reduce/Split/Softmax
-    /// signatures differ).</summary>
+    /// <summary>Default-domain opset of the training graph: the largest of this, the model's own
+    /// and 16. Models older than opset 13 (down to 7) have their nodes rewritten into the newer
+    /// forms first (Squeeze/ReduceSum axes, Split, Clip, Pad, Slice inputs, Softmax axis
+    /// semantics, Upsample as Resize).</summary>
     public long MinimumOpset { get; init; } = 17;
 }
 

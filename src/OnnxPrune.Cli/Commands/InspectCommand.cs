@@ -14,12 +14,20 @@ internal static class InspectCommand
         var json = CommonOptions.Json();
         var batch = new Option<int>("--batch") { Description = "Batch size for MAC counts when the model's batch dim is symbolic", DefaultValueFactory = _ => 1 };
         var inputShape = InputShapes.Option();
-        var command = new Command("inspect", "Show a model's inputs, outputs, op histogram, parameter count and MACs per node") { model, json, batch, inputShape };
+        var groups = new Option<bool>("--groups") { Description = "List the channel groups (members, channels, MACs and params each controls) and the barriers" };
+        var command = new Command("inspect", "Show a model's inputs, outputs, op histogram, parameter count and MACs per node") { model, json, batch, inputShape, groups };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(model)!;
             var b = CommonOptions.Positive(parse.GetValue(batch), "--batch");
             var m = CommonOptions.Load(path);
+            if (parse.GetValue(groups))
+            {
+                var listing = GroupListing.Build(m, InputShapes.Parse(parse.GetValue(inputShape), m));
+                if (parse.GetValue(json)) Json.Write(Console.Out, listing);
+                else GroupListing.Print(listing, Console.Out);
+                return ExitCodes.Ok;
+            }
             var declared = (m.Graph.Inputs.Where(i => i.ConstValue is null).Select(CommonOptions.ValueJson).ToArray(), m.Graph.Outputs.Select(CommonOptions.ValueJson).ToArray());
             var shapes = InputShapes.BindAndInfer(m, b, InputShapes.Parse(parse.GetValue(inputShape), m));
             var cost = CostModel.Measure(m.Graph);

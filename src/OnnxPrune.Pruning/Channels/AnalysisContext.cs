@@ -56,7 +56,7 @@ internal sealed class AnalysisContext
     /// <summary>Makes every unit of <paramref name="carrier"/> unremovable because of <paramref name="node"/>.</summary>
     public void Pin(Carrier carrier, Node? node, string why)
     {
-        var reason = node is null ? why : $"{node.OpType} '{node.Name}': {why}";
+        var reason = node is null ? $"graph output '{carrier.Value.Name}': {why}" : $"{node.OpType} '{node.Name}': {why}";
         var pinned = new HashSet<int>();
         foreach (var u in carrier.Units)
             if (u >= 0)

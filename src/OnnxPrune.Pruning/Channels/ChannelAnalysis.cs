@@ -40,7 +40,7 @@ public sealed class ChannelAnalysis
                 if (ctx.CarrierOf(v) is { } c) ctx.Pin(c, node, node.IsOnnxDomain ? "no channel rule for this op" : $"op of domain '{node.Domain}'");
         }
         foreach (var output in graph.Outputs)
-            if (ctx.CarrierOf(output) is { } c) ctx.Pin(c, null, $"graph output '{output.Name}' must keep its shape");
+            if (ctx.CarrierOf(output) is { } c) ctx.Pin(c, null, "the model's outputs keep their shapes");
         // Values read inside subgraphs (If/Loop bodies) are outside what the rules see.
         foreach (var carrier in ctx.Carriers.Values.ToList())
             if (carrier.Value.Uses.Any(u => !ReferenceEquals(u.Node.Graph, graph)))
@@ -130,7 +130,21 @@ public sealed class ChannelAnalysis
         }
     }
 
+    /// <summary>Every tensor slice the group's units own: (node, op, input index, axis, role).</summary>
+    public IReadOnlyList<GroupMember> Members(ChannelGroup group)
+    {
+        var units = group.Units.ToHashSet();
+        return Context.Bindings
+            .Where(b => b.IndexUnits.Any(u => u >= 0 && units.Contains(Root(u))))
+            .Select(b => new GroupMember(b.Node.Name, b.Node.OpType, b.Node.Inputs[b.InputIndex]?.Name ?? "", b.Axis, b.Role.ToString().ToLowerInvariant()))
+            .Distinct().ToList();
+    }
+
     /// <summary>Bindings of a unit set, for criteria.</summary>
     internal IEnumerable<ParamBinding> Bindings => Context.Bindings;
     internal int Root(int unit) => Context.Units.Find(unit);
 }
+
+/// <summary>A tensor slice that belongs to a group: input <see cref="Tensor"/> of node
+/// <see cref="Node"/>, sliced along <see cref="Axis"/>; role is producer, consumer, perchannel or statistic.</summary>
+public sealed record GroupMember(string Node, string OpType, string Tensor, int Axis, string Role);
