@@ -113,9 +113,9 @@ internal static class PruneCommand
     private static string Describe(DataFreePruneResult r)
     {
         var reasons = r.Groups.Where(g => g.PinnedBy.Count > 0).SelectMany(g => g.PinnedBy).GroupBy(s => s).OrderByDescending(g => g.Count()).Take(3).Select(g => g.Key).ToList();
-        var atMinimum = r.Groups.Count(g => g.Prunable > 1 && g.ChannelsAfter <= Math.Max(1, g.ChannelsBefore / 10 + 1));
-        return (reasons.Count > 0 ? "barriers: " + string.Join("; ", reasons) : "no barriers") +
-               $"; {atMinimum} group(s) at their minimum width (--max-ratio, --round-to)";
+        var prunable = r.Groups.Count(g => g.Prunable > 1);
+        return $"{r.GroupsAtLimit} of {prunable} prunable group(s) are at the narrowest width --max-ratio and --round-to {r.RoundTo} allow" +
+               (reasons.Count > 0 ? "; channels of the other groups are pinned by barriers: " + string.Join("; ", reasons) : "");
     }
 
     private static byte[] ReadModelBytes(string path)

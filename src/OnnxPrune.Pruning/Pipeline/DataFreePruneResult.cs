@@ -13,4 +13,5 @@ public sealed record DataFreePruneResult(
     bool TargetMet, string? Shortfall,
     IReadOnlyList<GroupOutcome> Groups, IReadOnlyList<ChannelBarrier> Barriers,
     string Criterion, string Allocation, int RoundTo,
-    TimeSpan AnalysisTime, TimeSpan PruneTime);
+    TimeSpan AnalysisTime, TimeSpan PruneTime,
+    int GroupsAtLimit, string? PlanNote);

@@ -39,7 +39,7 @@ public static class DataFreePruner
         var target = options.Target.Resolve(baseline.Macs, baseline.Params);
         var scores = Criteria.Criteria.Create(options.Criterion, options.Seed).Score(analysis);
         var estimator = new PrunedCostEstimator(analysis, baseline);
-        var plan = new AllocationPlanner(analysis, scores, estimator, options.Constraints).Plan(target, options.Allocation);
+        var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline);
         var analysisTime = clock.Elapsed;
 
         var rewrite = new RewriteContext(model, analysis.Context.Units, plan.Removed);
@@ -50,8 +50,38 @@ public static class DataFreePruner
         var after = CostModel.Measure(model.Graph);
         RestoreRecordedShapes(analysis, recorded, rewrite);
         return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
-            outcomes, analysis.Barriers, options.Criterion, options.Allocation.ToString().ToLowerInvariant(), options.Constraints.RoundTo,
-            analysisTime, clock.Elapsed - analysisTime);
+            outcomes, analysis.Barriers, options.Criterion, options.Allocation.ToString().ToLowerInvariant(), roundTo,
+            analysisTime, clock.Elapsed - analysisTime, plan.GroupsAtLimit, precisionNote);
+    }
+
+    /// <summary>Points of the original a MACs or parameter target may be undershot by.</summary>
+    public const double TargetTolerancePoints = 2.0;
+
+    /// <summary>
+    /// Plans with the requested width multiple; when rounding to it overshoots a MACs or parameter
+    /// target by more than <see cref="TargetTolerancePoints"/> (few prunable groups, each with few
+    /// allowed widths), plans again with half the multiple, down to 1, and says so.
+    /// </summary>
+    private static (PrunePlan Plan, int RoundTo, string? Note) PlanWithinTolerance(ChannelAnalysis analysis, IReadOnlyDictionary<int, double> scores,
+        PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline)
+    {
+        int roundTo = options.Constraints.RoundTo;
+        PrunePlan Plan(int r) => new AllocationPlanner(analysis, scores, estimator, options.Constraints with { RoundTo = r }).Plan(target, options.Allocation);
+        double Overshoot(PrunePlan p) => target switch
+        {
+            PruneTarget.Macs m => 100.0 * (m.Limit - p.Macs) / baseline.Macs,
+            PruneTarget.Params q => 100.0 * (q.Limit - p.Params) / baseline.Params,
+            _ => 0,
+        };
+        var plan = Plan(roundTo);
+        if (!plan.TargetMet || Overshoot(plan) <= TargetTolerancePoints) return (plan, roundTo, null);
+        for (int r = roundTo / 2; r >= 1; r /= 2)
+        {
+            var finer = Plan(r);
+            if (finer.TargetMet && Overshoot(finer) <= TargetTolerancePoints)
+                return (finer, r, $"--round-to {roundTo} could only reach {Overshoot(plan):0.0} points below the target; used multiples of {r} to land within {TargetTolerancePoints} points");
+        }
+        return (plan, roundTo, $"no width multiple lands within {TargetTolerancePoints} points of the target; the model is {Overshoot(plan):0.0} points below it");
     }
 
     /// <summary>Puts back the shapes the file recorded, with each carrier's channel dim set to what is kept.</summary>

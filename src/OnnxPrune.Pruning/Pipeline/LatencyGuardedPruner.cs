@@ -24,6 +24,7 @@ public static class LatencyGuardedPruner
             var model = OnnxModelFile.FromBytes(original, modelDirectory, label);
             var result = DataFreePruner.Run(model, options);
             var bytes = OnnxModelFile.ToBytes(result.Model);
+            if (result.PlanNote is not null && !notes.Contains(result.PlanNote)) notes.Add(result.PlanNote);
             if (!checkLatency) return new GuardedPruneResult(result, bytes, null, notes);
             var latency = LatencyComparison.Measure(original, bytes, threads, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;

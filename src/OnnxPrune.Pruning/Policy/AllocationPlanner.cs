@@ -27,7 +27,8 @@ public sealed record GroupConstraints
 }
 
 /// <summary>Which units to remove, and what the estimator says the model will cost.</summary>
-public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Params, bool TargetMet, string? Shortfall);
+/// <param name="GroupsAtLimit">Prunable groups that lost as much as the constraints allow.</param>
+public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Params, bool TargetMet, string? Shortfall, int GroupsAtLimit);
 
 /// <summary>
 /// Chooses the units to remove: ranks each group's prunable units by score, then searches the
@@ -77,7 +78,7 @@ public sealed class AllocationPlanner
 
         var most = select(hi);
         if (!Meets(most, out var mostMacs, out var mostParams))
-            return new PrunePlan(most, mostMacs, mostParams, false, Shortfall(target, mostMacs, mostParams));
+            return new PrunePlan(most, mostMacs, mostParams, false, Shortfall(target, mostMacs, mostParams), AtLimit(most));
         double lo = 0;
         for (int i = 0; i < 60; i++)
         {
@@ -86,7 +87,13 @@ public sealed class AllocationPlanner
         }
         var chosen = select(hi);
         Meets(chosen, out var macs, out var parameters);
-        return new PrunePlan(chosen, macs, parameters, true, null);
+        return new PrunePlan(chosen, macs, parameters, true, null, AtLimit(chosen));
+    }
+
+    private int AtLimit(List<int> removed)
+    {
+        var set = removed.ToHashSet();
+        return _ranked.Count(r => r.Order.Count(set.Contains) >= Constrain(r.Group, int.MaxValue));
     }
 
     private List<int> SelectByThreshold(double threshold)

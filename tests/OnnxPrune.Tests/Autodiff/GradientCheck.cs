@@ -80,6 +80,48 @@ internal static class GradientCheck
     }
 
     /// <summary>
+    /// For large models: random unit directions over all parameters at once (not one tensor at a
+    /// time); the directional derivative must match the central finite difference of the loss.
+    /// </summary>
+    public static double VerifyJoint(GradientSession session, IReadOnlyDictionary<string, TensorData> data, double tolerance,
+        int directions = 2, int seed = 13, double step = 1e-2)
+    {
+        var graph = session.Graph;
+        var evaluation = session.Evaluate(data);
+        var theta = graph.Parameters.Select(p => TensorConvert.ToDoubles(session.InitialParameters[p.Name])).ToList();
+        var grads = graph.Parameters.Select(p => TensorConvert.ToDoubles(evaluation.Gradients[p.Name])).ToList();
+        var rng = new Random(seed);
+        double worst = 0;
+        for (int d = 0; d < directions; d++)
+        {
+            var v = theta.Select(t => t.Select(_ => Gaussian(rng)).ToArray()).ToList();
+            double norm = Math.Sqrt(v.Sum(a => a.Sum(x => x * x)));
+            double analytic = 0;
+            for (int k = 0; k < v.Count; k++)
+                for (int i = 0; i < v[k].Length; i++)
+                {
+                    v[k][i] /= norm;
+                    analytic += grads[k][i] * v[k][i];
+                }
+            double LossAt(double sign)
+            {
+                var parameters = new Dictionary<string, TensorData>();
+                for (int k = 0; k < v.Count; k++)
+                {
+                    var p = graph.Parameters[k];
+                    parameters[p.Name] = TensorConvert.FromDoubles(p.ElementType, theta[k].Select((t, i) => t + sign * step * v[k][i]).ToArray(), p.Dims);
+                }
+                return session.Evaluate(data, parameters).Loss;
+            }
+            double numeric = (LossAt(+1) - LossAt(-1)) / (2 * step);
+            double error = Math.Abs(analytic - numeric) / Math.Max(Math.Abs(analytic), Math.Abs(numeric));
+            worst = Math.Max(worst, error);
+            error.Should().BeLessThanOrEqualTo(tolerance, $"direction {d}: analytic {analytic:G9} vs finite difference {numeric:G9} (loss {evaluation.Loss:G9})");
+        }
+        return worst;
+    }
+
+    /// <summary>
     /// Checks <paramref name="y"/> under the loss Σ y·R for a random constant R: linear in y, so
     /// the output gradient is a random tensor and float32 finite differences stay well above
     /// rounding noise.

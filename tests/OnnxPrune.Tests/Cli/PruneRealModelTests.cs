@@ -142,7 +142,7 @@ public class PruneRealModelTests
     {
         var model = TestData.RealModel("blazeface-front-128");
         using var f = new PruneFolders();
-        var r = PruneCli.Run(model, "-o", f.Pruned, "--ratio", "0.3", "--report", f.Report, "--skip-latency");
+        var r = PruneCli.Run(model, "-o", f.Pruned, "--target-flops", "60%", "--report", f.Report, "--skip-latency");
         r.ExitCode.Should().Be(0, $"{r}");
         var report = PruneCli.ReadReport(f.Report);
         report.Key("before").TryGetProperty("latency_ms", out var before).Should().BeFalse($"nothing was timed, got {before}");

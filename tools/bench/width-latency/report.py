@@ -19,7 +19,12 @@ TOL = 0.05  # differences within 5% count as noise
 MULTIPLES = (16, 8, 4)
 
 
+def widths_of(key):
+    return [int(x) for x in key[1].split("/")]
+
+
 def mult_of(widths):
+    widths = list(widths)
     for m in (16, 8, 4, 2):
         if all(w % m == 0 for w in widths):
             return str(m)
@@ -33,6 +38,38 @@ def path_of(kernels: str) -> str:
     if "FusedConv" in ops:
         return "NCHW"
     return "NCHWc" if ("ReorderOutput" in ops or "ReorderInput" in ops) else "NCHW"
+
+
+def resnet56_macs(widths, round_to: int = 1) -> int:
+    """MACs of export_variants.py's ResNet-56 (1x28x28 input, projection shortcuts where the stride or
+    width changes), with every width of 16 or more rounded up to a multiple of round_to: what ONNX
+    Runtime computes when its NCHWc layout pads channels up to its block size."""
+    def r(c):
+        return c if c < 16 else -(-c // round_to) * round_to
+
+    def conv(ci, co, k, hw):
+        return k * k * r(ci) * r(co) * hw
+
+    w1, w2, w3 = widths
+    total = 9 * 1 * r(w1) * 28 * 28
+    cin = w1
+    for w, hw in ((w1, 28 * 28), (w2, 14 * 14), (w3, 7 * 7)):
+        for i in range(9):
+            total += conv(cin, w, 3, hw) + conv(w, w, 3, hw)
+            if cin != w or (i == 0 and hw != 28 * 28):
+                total += conv(cin, w, 1, hw)
+            cin = w
+    return total + r(w3) * 10
+
+
+def fit(points):
+    """Least-squares line y = a + b x."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    b = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else float("nan")
+    return my - b * mx, b
 
 
 def cpu_model() -> str:
@@ -75,7 +112,9 @@ def main() -> None:
     w("")
     w(f"Rerun: `{a.command}` (about {a.seconds} s here; options in the script's header).")
     w("")
-    w(f"Run of {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC on {cpu_model()}; ONNX Runtime 1.30.0 CPU "
+    stamp = re.search(r"(\d{8}T\d{6}Z)", os.path.basename(a.raw))
+    when = (datetime.datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ") if stamp else datetime.datetime.utcnow())
+    w(f"Run of {when:%Y-%m-%d %H:%M} UTC on {cpu_model()}; ONNX Runtime 1.30.0 CPU "
       f"(libonnxruntime from onnxruntime-node); load average before -> after: {a.load}. Every measurement is "
       f"`onnxprune profile MODEL --threads 2 --batch 1 --runs {a.runs} --warmup 20 --json`; the variants are "
       f"interleaved (all of them, then all again in reverse order, ...); a latency is the median over the "
@@ -98,11 +137,13 @@ def main() -> None:
         w("")
         w("'multiple': the largest of 16, 8, 4, 2 dividing all three widths. 'speedup': the original's p50 / "
           "the variant's, median of per-repeat ratios (>1 = faster than the original). 'range': min-max of the "
-          "per-repeat p50s. 'ORT path': NCHWc when every conv runs in MLAS's blocked layout, otherwise how many "
-          "convs ORT left in plain NCHW (FusedConv).")
+          "per-repeat p50s. 'MACs@16': MACs with every width of 16 or more rounded up to a multiple of 16, "
+          "which is what ONNX Runtime computes when its NCHWc layout pads channels to its block of 16 on this CPU; "
+          "'GMAC/s@16' is that over the p50. 'ORT path': NCHWc when every conv runs in MLAS's blocked layout, "
+          "otherwise how many convs ORT left in plain NCHW (FusedConv).")
         w("")
-        w("| widths | multiple | MACs (M) | MACs vs original | p50 ms | range ms | speedup | GMAC/s | ORT path |")
-        w("|---|---|---|---|---|---|---|---|---|")
+        w("| widths | multiple | MACs (M) | MACs vs original | p50 ms | range ms | speedup | GMAC/s | MACs@16 (M) | GMAC/s@16 | ORT path |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
         speed = {}
         for k in res:
             macs, kern = info[k]
@@ -111,9 +152,10 @@ def main() -> None:
             ops = dict(x.split(":") for x in kern.split(",") if x)
             pth = "NCHWc" if "FusedConv" not in ops else f"{ops['FusedConv']} NCHW convs"
             vals = p50[k].values()
-            w(f"| {k[1]} | {mult_of(map(int, k[1].split('/')))} | {macs / 1e6:.1f} | "
+            w(f"| {k[1]} | {mult_of(widths_of(k))} | {macs / 1e6:.1f} | "
               f"{info[base][0] / macs:.2f}x fewer | {med[k]:.3f} | {min(vals):.3f}-{max(vals):.3f} | "
-              f"{speed[k]:.2f}x | {macs / med[k] / 1e6:.0f} | {pth} |")
+              f"{speed[k]:.2f}x | {macs / med[k] / 1e6:.0f} | {resnet56_macs(widths_of(k), 16) / 1e6:.1f} | "
+              f"{resnet56_macs(widths_of(k), 16) / med[k] / 1e6:.0f} | {pth} |")
         w("")
         slower = [k for k in res if info[k][0] < info[base][0] and speed[k] < 1 - TOL]
         w("Fewer MACs than the original yet slower (by more than 5%): " +
@@ -131,6 +173,15 @@ def main() -> None:
                   f"{x[1]} ({info[x][0] / 1e6:.1f}M MACs, {med[x]:.3f} ms) slower than {y[1]} "
                   f"({info[y][0] / 1e6:.1f}M, {med[y]:.3f} ms)" for x, y in bad)))
         w("")
+        k16 = [k for k in res if all(x % 16 == 0 for x in widths_of(k))]
+        if len(k16) >= 2:
+            a0, b0 = fit([(info[k][0] / 1e6, med[k]) for k in k16])
+            worst = max(abs(med[k] - (a0 + b0 * info[k][0] / 1e6)) / med[k] for k in k16)
+            w(f"Latency against MACs for the variants with every width a multiple of 16 (least squares): "
+              f"p50 = {a0:.3f} ms + MACs x {b0 * 1000:.2f} ms per GMAC (a marginal {1 / b0:.0f} GMAC/s); "
+              f"largest deviation {100 * worst:.0f}%. The constant is per-run and per-layer overhead that pruning "
+              f"channels does not remove, so latency falls more slowly than MACs.")
+            w("")
 
     # ---------------- convs ----------------
     conv = [k for k in med if k[0] == "conv"]
