@@ -18,7 +18,7 @@ internal static class PruneCommand
 {
     private sealed record Options(
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
-        Option<string> Criterion, Option<string> Allocation, Option<int> RoundTo, Option<double> MaxRatio, Option<int> Seed,
+        Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
         Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<bool> SkipLatency, Option<bool> Json);
 
     public static Command CreateSubcommand()
@@ -39,7 +39,7 @@ internal static class PruneCommand
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" },
             new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" },
             new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" },
-            new Option<int>("--round-to") { Description = $"Keep channel counts multiples of N (default {GroupConstraints.DefaultRoundTo}, measured on CPU: see tools/bench/results/width-latency.md)", DefaultValueFactory = _ => GroupConstraints.DefaultRoundTo },
+            new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" },
             new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 },
             new Option<int>("--seed") { Description = "Seed for the random criterion and the latency inputs", DefaultValueFactory = _ => 0 },
             new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
@@ -69,7 +69,9 @@ internal static class PruneCommand
             "uniform" => Allocation.Uniform,
             var other => throw new UsageException($"--allocation must be global or uniform, got '{other}'"),
         };
-        var roundTo = CommonOptions.Positive(parse.GetValue(o.RoundTo), "--round-to");
+        var roundToGiven = parse.GetValue(o.RoundTo);
+        var roundTo = roundToGiven is { } given ? CommonOptions.Positive(given, "--round-to") : GroupConstraints.DefaultRoundTo;
+        var smallStep = roundToGiven is null ? GroupConstraints.DefaultSmallStep : roundTo;
         var maxRatio = parse.GetValue(o.MaxRatio);
         if (!(maxRatio > 0 && maxRatio < 1)) throw new UsageException($"--max-ratio must be between 0 and 1 (exclusive), got {maxRatio}");
         var threads = CommonOptions.Positive(parse.GetValue(o.Threads), "--threads");
@@ -83,7 +85,7 @@ internal static class PruneCommand
         var options = new DataFreePruneOptions
         {
             Target = targets[0]!, Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
-            Constraints = new GroupConstraints { RoundTo = roundTo, MaxRatio = maxRatio }, InputShapes = shapes,
+            Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
         };
 
         var clock = Stopwatch.StartNew();

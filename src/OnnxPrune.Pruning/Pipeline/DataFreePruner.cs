@@ -33,7 +33,7 @@ public static class DataFreePruner
         var prunable = analysis.Groups.Where(g => g.IsPrunable).ToList();
         if (prunable.Count == 0)
             throw new PruneInputException("nothing in this model can be pruned: " + DescribeBarriers(analysis));
-        if (options.Constraints.RoundTo > 1 && prunable.All(g => g.ChannelCount <= options.Constraints.RoundTo))
+        if (prunable.All(g => options.Constraints.RoundUp(1) >= g.ChannelCount))
             throw new PruneInputException($"--round-to {options.Constraints.RoundTo} is not smaller than any prunable layer (the widest has {prunable.Max(g => g.ChannelCount)} channels); choose a smaller multiple");
 
         var target = options.Target.Resolve(baseline.Macs, baseline.Params);
@@ -66,7 +66,8 @@ public static class DataFreePruner
         PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline)
     {
         int roundTo = options.Constraints.RoundTo;
-        PrunePlan Plan(int r) => new AllocationPlanner(analysis, scores, estimator, options.Constraints with { RoundTo = r }).Plan(target, options.Allocation);
+        PrunePlan Plan(int r) => new AllocationPlanner(analysis, scores, estimator,
+            options.Constraints with { RoundTo = r, SmallStep = Math.Min(options.Constraints.SmallStep, r) }).Plan(target, options.Allocation);
         double Overshoot(PrunePlan p) => target switch
         {
             PruneTarget.Macs m => 100.0 * (m.Limit - p.Macs) / baseline.Macs,

@@ -15,15 +15,33 @@ public enum Allocation
 /// <summary>Per-group limits every plan respects.</summary>
 public sealed record GroupConstraints
 {
-    /// <summary>Default of <see cref="RoundTo"/>: measured on ONNX Runtime's CPU kernels, see
-    /// tools/bench/results/width-latency.md.</summary>
-    public const int DefaultRoundTo = 8;
+    /// <summary>Default of <see cref="RoundTo"/>, measured on ONNX Runtime 1.30's CPU kernels
+    /// (tools/bench/results/width-latency.md): its blocked convolution pads channels to 16 on
+    /// AVX-512, so any width from 17 to 31 costs what 32 costs, and widths that are not multiples
+    /// of 4 fall back to a kernel 1.6-2.3x slower.</summary>
+    public const int DefaultRoundTo = 16;
 
-    /// <summary>Kept channel counts are multiples of this (or the group's full count).</summary>
+    /// <summary>Default of <see cref="SmallStep"/>: below 16 channels, 4, 8 and 12 are still faster than 16.</summary>
+    public const int DefaultSmallStep = 4;
+
+    /// <summary>Kept channel counts of RoundTo or more are multiples of it (or the group's full count).</summary>
     public int RoundTo { get; init; } = DefaultRoundTo;
+
+    /// <summary>Kept counts below <see cref="RoundTo"/> are multiples of this (equal to RoundTo for plain multiples).</summary>
+    public int SmallStep { get; init; } = DefaultSmallStep;
 
     /// <summary>At most this fraction of a group's channels is removed.</summary>
     public double MaxRatio { get; init; } = 0.9;
+
+    /// <summary>The smallest allowed width at or above <paramref name="kept"/>.</summary>
+    public int RoundUp(int kept)
+    {
+        if (kept >= RoundTo) return (kept + RoundTo - 1) / RoundTo * RoundTo;
+        int step = Math.Max(1, Math.Min(SmallStep, RoundTo));
+        return Math.Min(RoundTo, (Math.Max(kept, 1) + step - 1) / step * step);
+    }
+
+    public string Describe() => SmallStep >= RoundTo || RoundTo <= 1 ? $"multiples of {RoundTo}" : $"multiples of {RoundTo} (of {SmallStep} below {RoundTo})";
 }
 
 /// <summary>Which units to remove, and what the estimator says the model will cost.</summary>
@@ -122,15 +140,17 @@ public sealed class AllocationPlanner
         int c = group.ChannelCount;
         int limit = Math.Min(group.PrunableUnits.Count, Math.Min(c - 1, (int)Math.Floor(_constraints.MaxRatio * c + 1e-9)));
         int n = Math.Clamp(wanted, 0, limit);
-        int r = _constraints.RoundTo;
-        if (r > 1 && n > 0)
+        if (n > 0 && (_constraints.RoundTo > 1 || _constraints.SmallStep > 1))
         {
-            // Keep a multiple of r (rounding the kept count up), never fewer than r.
-            int kept = (c - n + r - 1) / r * r;
+            // Round the kept count up to an allowed width; never below the narrowest the limit allows.
+            int kept = _constraints.RoundUp(c - n);
             if (kept >= c) return 0;
-            n = c - Math.Max(kept, r);
-            if (n > limit) n = c - ((c - limit + r - 1) / r * r);
-            if (n <= 0) return 0;
+            n = c - kept;
+            if (n > limit)
+            {
+                kept = _constraints.RoundUp(c - limit);
+                n = kept >= c ? 0 : c - kept;
+            }
         }
         return n;
     }

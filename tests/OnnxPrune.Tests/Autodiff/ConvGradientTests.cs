@@ -12,7 +12,7 @@ public class ConvGradientTests
     {
         var data = new TheoryData<string, ConvWeightGradient>();
         foreach (var method in new[] { ConvWeightGradient.ShiftedMatMul, ConvWeightGradient.TransposedConv })
-            foreach (var c in new[] { "plain", "stride2_pad1", "asymmetric_pads", "dilation2", "group2", "depthwise", "depthwise_multiplier", "same_upper", "pointwise", "conv1d", "stride3_unused_rows" })
+            foreach (var c in new[] { "plain", "stride2_pad1", "asymmetric_pads", "dilation2", "group2", "depthwise", "depthwise_multiplier", "same_upper", "pointwise", "conv1d", "stride3_unused_rows", "depthwise_strides_2x1" })
                 data.Add(c, method);
         return data;
     }
@@ -65,6 +65,11 @@ public class ConvGradientTests
                 spatial = [9];
                 attributes.Add(Attribute.Ints("pads", [1, 0]));
                 attributes.Add(Attribute.Ints("strides", [2]));
+                break;
+            case "depthwise_strides_2x1":
+                group = c; m = c;
+                attributes.Add(Attribute.Ints("pads", [1, 1, 1, 1]));
+                attributes.Add(Attribute.Ints("strides", [2, 1]));
                 break;
             case "stride3_unused_rows":
                 attributes.Add(Attribute.Ints("strides", [3, 3]));

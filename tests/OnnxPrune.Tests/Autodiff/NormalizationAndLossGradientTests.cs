@@ -155,6 +155,37 @@ public class NormalizationAndLossGradientTests
         GradientCheck.Verify(model, data, new GradientOptions { Loss = new ExistingLoss(loss.Name), Trainable = [] }, 1e-6, inputs: ["x"]);
     }
 
+    /// <summary>A MobileNetV3 block as paddle2onnx writes it: depthwise Conv with strides (2,1),
+    /// BatchNorm, Relu, a squeeze-and-excitation gate (GlobalAveragePool, Conv, Relu, Conv,
+    /// HardSigmoid, Mul), pointwise Conv, hard-swish as Add/Clip/Mul/Div.</summary>
+    [Theory]
+    [InlineData(BatchNormMode.BatchStatistics)]
+    [InlineData(BatchNormMode.RunningStatistics)]
+    public void Squeeze_excitation_block(BatchNormMode mode)
+    {
+        var net = new TestNet(DataType.Float, seed: 28);
+        var x = net.Input("x", [2, 8, 6, 10]);
+        var dw = net.Op("Conv", [x, net.Weight("dw", [8, 1, 3, 3])], Attribute.Ints("pads", [1, 1, 1, 1]), Attribute.Ints("strides", [2, 1]), Attribute.Int("group", 8));
+        var bn = net.Op("BatchNormalization", [dw, net.Weight("bn.scale", [8], 0.1, 1), net.Weight("bn.bias", [8], 0.3),
+            net.Weight("bn.mean", [8], 0.1), net.Weight("bn.var", [8], 0.1, 1)]);
+        var r = net.Op("Relu", [bn]);
+        var squeeze = net.Op("Relu", [net.Op("Conv", [net.Op("GlobalAveragePool", [r]), net.Weight("se1.w", [4, 8, 1, 1]), net.Weight("se1.b", [4])])]);
+        var gate = net.Op("HardSigmoid", [net.Op("Conv", [squeeze, net.Weight("se2.w", [8, 4, 1, 1]), net.Weight("se2.b", [8])])], Attribute.Float("alpha", 0.2f), Attribute.Float("beta", 0.5f));
+        var excited = net.Op("Mul", [r, gate]);
+        var pw = net.Op("Conv", [excited, net.Weight("pw", [6, 8, 1, 1])]);
+        var shifted = net.Op("Clip", [net.Op("Add", [pw, net.Constant("three", [], [3])]), net.Constant("zero", [], [0]), net.Constant("six", [], [6])]);
+        var y = net.Op("Div", [net.Op("Mul", [pw, shifted]), net.Constant("six_", [], [6])]);
+        var trainable = new[] { "dw", "bn.scale", "bn.bias", "se1.w", "se1.b", "se2.w", "se2.b", "pw" };
+        var model = net.Finish(y);
+        var dims = ConvGradientTests.OutputDims(model, y);
+        var projection = net.Weight("projection", dims, 1);
+        var loss = net.Op("ReduceSum", [net.Op("Mul", [y, projection])], Attribute.Int("keepdims", 0));
+        loss.ElementType = DataType.Float;
+        net.Graph.AddOutput(loss);
+        GradientCheck.Verify(model, net.Data, new GradientOptions { Loss = new ExistingLoss(loss.Name), Trainable = trainable, BatchNorm = mode },
+            1e-2, inputs: ["x"], step: 1e-3);
+    }
+
     /// <summary>x -> Conv -> BatchNorm -> Relu -> MaxPool -> Conv -> Relu -> GlobalAveragePool ->
     /// Flatten -> Gemm -> softmax cross-entropy, with a symbolic batch, default parameter selection.</summary>
     [Fact]

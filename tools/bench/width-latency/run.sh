@@ -13,7 +13,8 @@
 #   --repeats       interleaved repeats of the ResNet-56 variants (default 7)
 #   --conv-repeats  interleaved repeats of the single convs (default 3)
 #   --runs          timed runs per measurement (default 300)
-#   --quick         a few variants only, to check that the script works (writes to /tmp instead)
+#   --quick         a few variants, 2 repeats: only to check that the script works; its numbers are
+#                   too noisy to conclude anything (it writes to /tmp, not the results file)
 # Models go to $ONNXPRUNE_CACHE/width-latency/ (default ~/.cache/onnxprune/width-latency/), the raw
 # measurements beside them (raw-*.tsv). The CLI is built once (under /tmp/onnxprune-build.lock) and
 # run from a private copy, so source edits made by others during the run neither rebuild it nor

@@ -12,8 +12,8 @@ public class ShufflingAndNormalizationTests
         Shuffling.DeriveSeed(42, 3, 0).Should().Be(PinnedDerivedSeed);
     }
 
-    private static readonly int[] PinnedPermutation = [];
-    private const int PinnedDerivedSeed = 0;
+    private static readonly int[] PinnedPermutation = [9, 0, 4, 2, 5, 7, 3, 8, 1, 6];
+    private const int PinnedDerivedSeed = 366367759;
 
     [Fact]
     public void Permutations_are_permutations_and_depend_on_the_seed()
