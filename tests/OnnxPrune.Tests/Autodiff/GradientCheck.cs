@@ -12,7 +12,7 @@ namespace OnnxPrune.Tests.Autodiff;
 /// </summary>
 internal static class GradientCheck
 {
-    public static readonly SessionSettings Settings = new() { IntraOpThreads = 1 };
+    public static SessionSettings Settings = new() { IntraOpThreads = 1 };
 
     public static OrtRuntime Runtime => OrtTestLibrary.Runtime;
 
