@@ -25,6 +25,13 @@ public static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
+            // `onnxprune MODEL ...` makes any first word a model path; a typo of a command should not read as one.
+            if (args.Length > 0 && !args[0].StartsWith('-') && !File.Exists(args[0]) && !args[0].EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) &&
+                root.Subcommands.All(c => c.Name != args[0]))
+            {
+                Console.Error.WriteLine($"error: '{args[0]}' is neither a command ({string.Join(", ", root.Subcommands.Select(c => c.Name))}) nor a model file");
+                return ExitCodes.BadInput;
+            }
             foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
             Console.Error.WriteLine("Run 'onnxprune --help' (or 'onnxprune COMMAND --help') for usage.");
             return ExitCodes.BadInput;

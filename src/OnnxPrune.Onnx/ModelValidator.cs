@@ -22,6 +22,13 @@ internal static class ModelValidator
         ["Concat"] = int.MaxValue, ["InstanceNormalization"] = 3,
     };
 
+    /// <summary>Ops defined for floating-point tensors only (ONNX type constraint T: float16, float, double, bfloat16).</summary>
+    private static readonly HashSet<string> FloatOnly = new(StringComparer.Ordinal)
+    {
+        "Conv", "ConvTranspose", "BatchNormalization", "InstanceNormalization", "AveragePool", "GlobalAveragePool", "LpPool",
+        "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish",
+    };
+
     public static void Check(ModelProto proto, Model model, string label)
     {
         if (proto.IrVersion >= 3 && proto.OpsetImport.Count == 0)
@@ -57,6 +64,13 @@ internal static class ModelValidator
 
     private static void CheckOperandTypes(Node node, string label)
     {
+        if (node.IsOnnxDomain && FloatOnly.Contains(node.OpType))
+            foreach (var v in node.Inputs)
+            {
+                var t = v is null ? DataType.Undefined : v.ConstValue?.DataType ?? v.ElementType;
+                if (t != DataType.Undefined && !DataTypes.IsFloatingPoint(t))
+                    throw new OnnxFormatException($"{label}: node '{node.Name}' ({node.OpType}) takes '{v!.Name}' as {DataTypes.Name(t)}, but {node.OpType} is defined for floating-point tensors only");
+            }
         if (!node.IsOnnxDomain || !SameTypeInputs.TryGetValue(node.OpType, out var count)) return;
         DataType? first = null;
         Value? firstValue = null;

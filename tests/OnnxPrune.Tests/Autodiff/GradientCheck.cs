@@ -12,7 +12,12 @@ namespace OnnxPrune.Tests.Autodiff;
 /// </summary>
 internal static class GradientCheck
 {
-    public static SessionSettings Settings = new() { IntraOpThreads = 1 };
+    /// <summary>Float32 finite-difference steps, tried in turn: a large step suffers when it
+    /// crosses a kink (Relu, Clip, MaxPool), a small one from rounding; a correct gradient agrees
+    /// at some step, a wrong one at none.</summary>
+    private static readonly double[] FloatSteps = [1e-2, 3e-3, 1e-3];
+
+    public static readonly SessionSettings Settings = new() { IntraOpThreads = 1 };
 
     public static OrtRuntime Runtime => OrtTestLibrary.Runtime;
 
@@ -41,7 +46,7 @@ internal static class GradientCheck
         foreach (var e in entries) e.Theta.Length.Should().Be(e.Grad.Length, $"the gradient of '{e.Name}' has the parameter's size");
 
         bool isFloat = entries.Any(e => e.Type == DataType.Float);
-        double h = step ?? (isFloat ? 1e-2 : 1e-5);
+        var steps = step is { } h0 ? [h0] : isFloat ? FloatSteps : [1e-5];
         var rng = new Random(seed);
         double worst = 0;
         // Directions restricted to one tensor at a time, so every gradient is checked on its own.
@@ -57,34 +62,41 @@ internal static class GradientCheck
                 double analytic = 0;
                 for (int i = 0; i < v.Length; i++) analytic += e.Grad[i] * v[i];
 
-                double LossAt(double sign)
+                double LossAt(double shift)
                 {
                     var parameters = new Dictionary<string, TensorData>();
                     var feeds = new Dictionary<string, TensorData>(data);
-                    var shifted = e.Theta.Select((t, i) => t + sign * h * v[i]).ToArray();
+                    var shifted = e.Theta.Select((t, i) => t + shift * v[i]).ToArray();
                     var tensor = TensorConvert.FromDoubles(e.Type, shifted, e.Dims);
                     if (e.IsInput) feeds[e.Name] = tensor; else parameters[e.Name] = tensor;
                     return session.Evaluate(feeds, parameters).Loss;
                 }
-                double numeric = (LossAt(+1) - LossAt(-1)) / (2 * h);
                 // Relative error; the floor keeps a direction almost orthogonal to the gradient
                 // from turning rounding noise into a failure.
                 double floor = Math.Max(1e-3 * gradientNorm, 1e-12);
-                double error = Math.Abs(analytic - numeric) / Math.Max(Math.Max(Math.Abs(analytic), Math.Abs(numeric)), floor);
-                worst = Math.Max(worst, error);
-                error.Should().BeLessThanOrEqualTo(tolerance,
-                    $"'{e.Name}' direction {d}: analytic {analytic:G9} vs finite difference {numeric:G9} (loss {evaluation.Loss:G9})");
+                double best = double.MaxValue, bestNumeric = 0;
+                foreach (var h in steps)
+                {
+                    double numeric = (LossAt(h) - LossAt(-h)) / (2 * h);
+                    double error = Math.Abs(analytic - numeric) / Math.Max(Math.Max(Math.Abs(analytic), Math.Abs(numeric)), floor);
+                    if (error < best) (best, bestNumeric) = (error, numeric);
+                    if (best <= tolerance) break;
+                }
+                worst = Math.Max(worst, best);
+                best.Should().BeLessThanOrEqualTo(tolerance,
+                    $"'{e.Name}' direction {d}: analytic {analytic:G9} vs finite difference {bestNumeric:G9} (loss {evaluation.Loss:G9})");
             }
         }
         return worst;
     }
 
     /// <summary>
-    /// For large models: random unit directions over all parameters at once (not one tensor at a
-    /// time); the directional derivative must match the central finite difference of the loss.
+    /// For large models: directions over all parameters at once, half along the gradient and half
+    /// random (so the directional derivative stands well above float32 rounding while a wrong
+    /// gradient still shows); it must match the central finite difference of the loss.
     /// </summary>
     public static double VerifyJoint(GradientSession session, IReadOnlyDictionary<string, TensorData> data, double tolerance,
-        int directions = 2, int seed = 13, double step = 1e-2)
+        int directions = 2, int seed = 13)
     {
         var graph = session.Graph;
         var evaluation = session.Evaluate(data);
@@ -94,7 +106,10 @@ internal static class GradientCheck
         double worst = 0;
         for (int d = 0; d < directions; d++)
         {
-            var v = theta.Select(t => t.Select(_ => Gaussian(rng)).ToArray()).ToList();
+            var random = theta.Select(t => t.Select(_ => Gaussian(rng)).ToArray()).ToList();
+            double randomNorm = Math.Sqrt(random.Sum(a => a.Sum(x => x * x)));
+            double gradNorm = Math.Sqrt(grads.Sum(a => a.Sum(x => x * x)));
+            var v = random.Select((a, k) => a.Select((x, i) => x / randomNorm + grads[k][i] / gradNorm).ToArray()).ToList();
             double norm = Math.Sqrt(v.Sum(a => a.Sum(x => x * x)));
             double analytic = 0;
             for (int k = 0; k < v.Count; k++)
@@ -103,20 +118,28 @@ internal static class GradientCheck
                     v[k][i] /= norm;
                     analytic += grads[k][i] * v[k][i];
                 }
-            double LossAt(double sign)
+            double LossAt(double shift)
             {
                 var parameters = new Dictionary<string, TensorData>();
                 for (int k = 0; k < v.Count; k++)
                 {
                     var p = graph.Parameters[k];
-                    parameters[p.Name] = TensorConvert.FromDoubles(p.ElementType, theta[k].Select((t, i) => t + sign * step * v[k][i]).ToArray(), p.Dims);
+                    parameters[p.Name] = TensorConvert.FromDoubles(p.ElementType, theta[k].Select((t, i) => t + shift * v[k][i]).ToArray(), p.Dims);
                 }
                 return session.Evaluate(data, parameters).Loss;
             }
-            double numeric = (LossAt(+1) - LossAt(-1)) / (2 * step);
-            double error = Math.Abs(analytic - numeric) / Math.Max(Math.Abs(analytic), Math.Abs(numeric));
-            worst = Math.Max(worst, error);
-            error.Should().BeLessThanOrEqualTo(tolerance, $"direction {d}: analytic {analytic:G9} vs finite difference {numeric:G9} (loss {evaluation.Loss:G9})");
+            double best = double.MaxValue, bestNumeric = 0;
+            // Deep Relu networks have kinks everywhere: smaller steps too (the gradient-aligned
+            // direction keeps the derivative far above rounding).
+            foreach (var h in FloatSteps.Append(3e-4).Append(1e-4))
+            {
+                double numeric = (LossAt(+h) - LossAt(-h)) / (2 * h);
+                double error = Math.Abs(analytic - numeric) / Math.Max(Math.Abs(analytic), Math.Abs(numeric));
+                if (error < best) (best, bestNumeric) = (error, numeric);
+                if (best <= tolerance) break;
+            }
+            worst = Math.Max(worst, best);
+            best.Should().BeLessThanOrEqualTo(tolerance, $"direction {d}: analytic {analytic:G9} vs finite difference {bestNumeric:G9} (loss {evaluation.Loss:G9})");
         }
         return worst;
     }
@@ -126,15 +149,31 @@ internal static class GradientCheck
     /// the output gradient is a random tensor and float32 finite differences stay well above
     /// rounding noise.
     /// </summary>
-    public static double VerifyProjected(TestNet net, Value y, double tolerance, string[] trainable, string[] inputs)
+    public static double VerifyProjected(TestNet net, Value y, double tolerance, string[] trainable, string[] inputs,
+        Func<GradientOptions, GradientOptions>? configure = null)
     {
         var model = net.Finish(y);
+        var loss = AppendProjectionLoss(model, y, seed: 17);
+        var options = new GradientOptions { Loss = new ExistingLoss(loss), Trainable = trainable };
+        return Verify(model, net.Data, configure?.Invoke(options) ?? options, tolerance, inputs);
+    }
+
+    /// <summary>Adds the output "projection_loss" = Σ y·R (R random normal), accumulated in float64
+    /// so the loss adds no rounding of its own to finite differences. Works at any opset.</summary>
+    public static string AppendProjectionLoss(Model model, Value y, int seed)
+    {
+        var graph = model.Graph;
         var dims = ConvGradientTests.OutputDims(model, y);
-        var projection = net.Weight("projection", dims, 1);
-        var loss = net.Op("ReduceSum", [net.Op("Mul", [y, projection])], OnnxPrune.IR.Attribute.Int("keepdims", 0));
-        loss.ElementType = net.Type;
-        net.Graph.AddOutput(loss);
-        return Verify(model, net.Data, new GradientOptions { Loss = new ExistingLoss(loss.Name), Trainable = trainable }, tolerance, inputs);
+        var rng = new Random(seed);
+        var r = new double[TestNet.Count(dims)];
+        for (int i = 0; i < r.Length; i++) r[i] = Gaussian(rng);
+        var projection = graph.AddInitializer(new Value("projection") { ConstValue = DenseTensor.FromDoubles(DataType.Double, dims, r) });
+        var wide = graph.AddNode(new Node("", "Cast", [y], ["projection_input"], [OnnxPrune.IR.Attribute.Int("to", (long)DataType.Double)], "projection_cast")).Outputs[0];
+        var product = graph.AddNode(new Node("", "Mul", [wide, projection], ["projection_product"], name: "projection_mul")).Outputs[0];
+        var loss = graph.AddNode(new Node("", "ReduceSum", [product], ["projection_loss"], [OnnxPrune.IR.Attribute.Int("keepdims", 0)], "projection_sum")).Outputs[0];
+        loss.ElementType = DataType.Double;
+        graph.AddOutput(loss);
+        return loss.Name;
     }
 
     private static double Gaussian(Random rng) =>

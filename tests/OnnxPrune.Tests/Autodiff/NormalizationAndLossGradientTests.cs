@@ -169,21 +169,17 @@ public class NormalizationAndLossGradientTests
         var bn = net.Op("BatchNormalization", [dw, net.Weight("bn.scale", [8], 0.1, 1), net.Weight("bn.bias", [8], 0.3),
             net.Weight("bn.mean", [8], 0.1), net.Weight("bn.var", [8], 0.1, 1)]);
         var r = net.Op("Relu", [bn]);
-        var squeeze = net.Op("Relu", [net.Op("Conv", [net.Op("GlobalAveragePool", [r]), net.Weight("se1.w", [4, 8, 1, 1]), net.Weight("se1.b", [4])])]);
-        var gate = net.Op("HardSigmoid", [net.Op("Conv", [squeeze, net.Weight("se2.w", [8, 4, 1, 1]), net.Weight("se2.b", [8])])], Attribute.Float("alpha", 0.2f), Attribute.Float("beta", 0.5f));
+        // The gate's Relu and HardSigmoid sit in their linear zones (biases away from the kinks):
+        // a gate element near a kink scales a whole channel, and finite differences across it
+        // say nothing about the gradient. The kinks themselves are checked in the activation tests.
+        var squeeze = net.Op("Relu", [net.Op("Conv", [net.Op("GlobalAveragePool", [r]), net.Weight("se1.w", [4, 8, 1, 1], 0.2), net.Weight("se1.b", [4], 0.1, 1.5)])]);
+        var gate = net.Op("HardSigmoid", [net.Op("Conv", [squeeze, net.Weight("se2.w", [8, 4, 1, 1], 0.2), net.Weight("se2.b", [8], 0.2)])], Attribute.Float("alpha", 0.2f), Attribute.Float("beta", 0.5f));
         var excited = net.Op("Mul", [r, gate]);
         var pw = net.Op("Conv", [excited, net.Weight("pw", [6, 8, 1, 1])]);
         var shifted = net.Op("Clip", [net.Op("Add", [pw, net.Constant("three", [], [3])]), net.Constant("zero", [], [0]), net.Constant("six", [], [6])]);
         var y = net.Op("Div", [net.Op("Mul", [pw, shifted]), net.Constant("six_", [], [6])]);
         var trainable = new[] { "dw", "bn.scale", "bn.bias", "se1.w", "se1.b", "se2.w", "se2.b", "pw" };
-        var model = net.Finish(y);
-        var dims = ConvGradientTests.OutputDims(model, y);
-        var projection = net.Weight("projection", dims, 1);
-        var loss = net.Op("ReduceSum", [net.Op("Mul", [y, projection])], Attribute.Int("keepdims", 0));
-        loss.ElementType = DataType.Float;
-        net.Graph.AddOutput(loss);
-        GradientCheck.Verify(model, net.Data, new GradientOptions { Loss = new ExistingLoss(loss.Name), Trainable = trainable, BatchNorm = mode },
-            1e-2, inputs: ["x"], step: 1e-3);
+        GradientCheck.VerifyProjected(net, y, 1e-2, trainable, ["x"], options => options with { BatchNorm = mode });
     }
 
     /// <summary>x -> Conv -> BatchNorm -> Relu -> MaxPool -> Conv -> Relu -> GlobalAveragePool ->

@@ -140,12 +140,13 @@ public class PruneOptionsTests
     }
 
     [Fact]
-    public void Default_round_to_keeps_pruned_groups_multiples_of_8()
+    public void Default_width_rule_keeps_pruned_groups_multiples_of_16_or_of_4_below_16()
     {
         using var f = new PruneFolders();
         var report = Prune(TestData.RealModel("mobilenet_v2"), f.Pruned, f.Report, "--target-flops", "50%");
-        report.Key("round_to").GetInt32().Should().Be(8);
-        report.Widths().Where(w => w.After != w.Before && w.After % 8 != 0).Should().BeEmpty();
+        report.Key("round_to").GetInt32().Should().Be(16);
+        report.Widths().Where(w => w.After != w.Before && (w.After >= 16 ? w.After % 16 != 0 : w.After % 4 != 0)).Should().BeEmpty();
+        report.Widths().Should().Contain(w => w.After != w.Before, "something was pruned");
     }
 
     /// <summary>50%, 0.5 and the absolute count of half the MACs are one target.</summary>

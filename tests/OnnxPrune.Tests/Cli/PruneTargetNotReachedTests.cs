@@ -10,15 +10,15 @@ namespace OnnxPrune.Tests.Cli;
 public class PruneTargetNotReachedTests
 {
     private const double MaxRatio = 0.9; // the default --max-ratio
-    private const int RoundTo = 8;       // the default --round-to
 
     /// <summary>The narrowest a group may become: at most MaxRatio of its channels go, at least one
-    /// stays, and a pruned group keeps a multiple of RoundTo (else it keeps everything).</summary>
+    /// stays, and a pruned group keeps an allowed width under the default rule (a multiple of 16,
+    /// or of 4 below 16), else it keeps everything.</summary>
     private static int MinimumWidth(int channels, int prunable)
     {
         int removable = Math.Min(prunable, Math.Min(channels - 1, (int)Math.Floor(MaxRatio * channels + 1e-9)));
-        int kept = channels - removable;
-        int rounded = Math.Max(RoundTo, (kept + RoundTo - 1) / RoundTo * RoundTo);
+        int kept = Math.Max(1, channels - removable);
+        int rounded = kept >= 16 ? (kept + 15) / 16 * 16 : Math.Min(16, (kept + 3) / 4 * 4);
         return rounded >= channels ? channels : rounded;
     }
 
@@ -70,7 +70,7 @@ public class PruneTargetNotReachedTests
             g.Key("channels_after").GetInt32() == MinimumWidth(g.Key("channels_before").GetInt32(), g.Key("prunable_channels").GetInt32()));
         atMinimum.Should().BePositive("precondition: pruning to 1% drives groups to their minimum width");
 
-        var match = Regex.Match(r.Stderr, @"(\d+) group\(s\) at their minimum width");
+        var match = Regex.Match(r.Stderr, @"(\d+) of \d+ prunable group\(s\) are at the narrowest width");
         if (match.Success)
             int.Parse(match.Groups[1].Value).Should().Be(atMinimum, $"the message counts the groups that --max-ratio/--round-to stopped\n{r}");
         else

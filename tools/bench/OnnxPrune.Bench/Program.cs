@@ -11,6 +11,8 @@ public static class Program
             var results = args.Length > 3 ? args[3] : "tools/bench/results/load-save.md";
             return LoadSaveBenchmark.Run(args[1], rounds, results);
         }
+        if (args.Length >= 2 && args[0] == "prune-speed")
+            return PruneSpeed.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 9, args.Length > 3 ? args[3] : "tools/bench/results/prune-speed.md");
         if (args.Length >= 3 && args[0] == "prune-table")
             return PruneTable.Run(args[1], args[2], args.Skip(3).ToList());
         Console.Error.WriteLine("usage: OnnxPrune.Bench load-save MODEL.onnx [ROUNDS] [RESULTS.md]\n       OnnxPrune.Bench prune-table MODELS_DIR OUT.md MODEL...");
