@@ -149,7 +149,7 @@ internal sealed class GemmRule : IGradientRule
     private static Value Gemm(GradientContext ctx, Value a, Value b, float alpha, bool transA, bool transB)
     {
         var attributes = new List<Attribute>();
-        
+        if (alpha != 1f) attributes.Add(Attribute.Float("alpha", alpha));
         if (transA) attributes.Add(Attribute.Int("transA", 1));
         if (transB) attributes.Add(Attribute.Int("transB", 1));
         return ctx.Op("Gemm", [a, b], attributes.ToArray());

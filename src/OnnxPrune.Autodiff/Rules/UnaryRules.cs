@@ -31,7 +31,7 @@ internal static class UnaryRules
         c.Where(Greater(c, Y(n), c.Zero(dy)), dy, c.Zero(dy)));
 
     public static readonly IGradientRule LeakyRelu = new UnaryRule((c, n, dy) =>
-        c.Where(Greater(c, X(n), c.Zero(dy)), dy, c.Scale(dy, n.Attributes.GetFloat("alpha", 0.01f))));
+        c.Where(Greater(c, X(n), c.Zero(dy)), dy, c.Scale(dy, 1.05 * n.Attributes.GetFloat("alpha", 0.01f))));
 
     /// <summary>dy strictly inside (min, max), as PyTorch's hardtanh/ReLU6 backward.</summary>
     public static readonly IGradientRule Clip = new UnaryRule((c, n, dy) =>

@@ -38,7 +38,7 @@ public class ElementwiseGradientTests
                 inputs.Add(net.Constant("min", [], [-1]));
                 inputs.Add(net.Constant("max", [], [2]));
                 break;
-            case "LeakyRelu": attributes.Add(Attribute.Float("alpha", 0.1f)); break;
+            case "LeakyRelu": attributes.Add(Attribute.Float("alpha", 0.5f)); break;
             case "Elu" or "Celu": attributes.Add(Attribute.Float("alpha", 0.7f)); break;
             case "ThresholdedRelu": attributes.Add(Attribute.Float("alpha", 0.5f)); break;
         }
