@@ -42,6 +42,7 @@ internal static class GradientRules
         Add(new GlobalAveragePoolRule(), "GlobalAveragePool");
         Add(new GlobalMaxPoolRule(), "GlobalMaxPool");
         Add(new BatchNormalizationRule(), "BatchNormalization");
+        Add(new InstanceNormalizationRule(), "InstanceNormalization");
         Add(new ResizeRule(), "Resize");
 
         // Linear algebra.
@@ -53,6 +54,8 @@ internal static class GradientRules
         Add(new MulRule(), "Mul");
         Add(new DivRule(), "Div");
         Add(new SumRule(), "Sum");
+        Add(new MeanRule(), "Mean");
+        Add(new MaxMinRule(), "Max", "Min");
         Add(new PowRule(), "Pow");
         Add(new WhereRule(), "Where");
         Add(new PReluRule(), "PRelu");
@@ -81,7 +84,9 @@ internal static class GradientRules
         Add(UnaryRules.Erf, "Erf");
         Add(UnaryRules.Sin, "Sin");
         Add(UnaryRules.Cos, "Cos");
+        Add(UnaryRules.Gelu, "Gelu");
         Add(UnaryRules.Cast, "Cast");
+        Add(UnaryRules.Zero, "Floor", "Ceil", "Round", "Sign");
         Add(UnaryRules.PassThrough, "Identity", "Dropout");
 
         // Layout.
@@ -92,10 +97,16 @@ internal static class GradientRules
         Add(new SplitRule(), "Split");
         Add(new SliceRule(), "Slice");
         Add(new PadRule(), "Pad");
+        Add(new GatherRule(), "Gather");
 
         // Reductions, softmax and losses.
-        Add(new ReduceRule(mean: false), "ReduceSum");
-        Add(new ReduceRule(mean: true), "ReduceMean");
+        Add(new ReduceRule(ReductionKind.Sum), "ReduceSum");
+        Add(new ReduceRule(ReductionKind.Mean), "ReduceMean");
+        Add(new ReduceRule(ReductionKind.Max), "ReduceMax");
+        Add(new ReduceRule(ReductionKind.Min), "ReduceMin");
+        Add(new ReduceRule(ReductionKind.Prod), "ReduceProd");
+        Add(new ReduceRule(ReductionKind.SumSquare), "ReduceSumSquare");
+        Add(new ReduceRule(ReductionKind.LogSumExp), "ReduceLogSumExp");
         Add(new SoftmaxRule(log: false), "Softmax");
         Add(new SoftmaxRule(log: true), "LogSoftmax");
         Add(new SoftmaxCrossEntropyRule(), "SoftmaxCrossEntropyLoss");

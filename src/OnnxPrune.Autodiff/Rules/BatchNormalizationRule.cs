@@ -58,3 +58,44 @@ internal sealed class BatchNormalizationRule : IGradientRule
         return result;
     }
 }
+
+/// <summary>
+/// InstanceNormalization: per (sample, channel) statistics over the spatial axes, recomputed in
+/// the backward pass: dX = γ/σ (dY − mean(dY) − x̂ mean(dY x̂)), dγ = Σ dY x̂, dβ = Σ dY.
+/// </summary>
+internal sealed class InstanceNormalizationRule : IGradientRule
+{
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy) return result;
+        var x = node.RequireInput(0);
+        var scale = node.RequireInput(1);
+        var bias = node.RequireInput(2);
+        bool needX = ctx.NeedsGradient(x), needScale = ctx.NeedsGradient(scale), needBias = ctx.NeedsGradient(bias);
+        if (!needX && !needScale && !needBias) return result;
+        int rank = ctx.RankOf(x);
+        var type = ctx.TypeOf(x);
+        var spatial = Enumerable.Range(2, rank - 2).Select(i => (long)i).ToArray();
+        var channelAxes = Enumerable.Range(1, rank - 2).Select(i => (long)i).ToArray();
+        var batchAndSpatial = ConvRule.SpatialAndBatchAxes(rank - 2);
+        float epsilon = node.Attributes.GetFloat("epsilon", 1e-5f);
+
+        var mean = ctx.ReduceMean(x, spatial, keepDims: true);
+        var centered = ctx.Sub(x, mean);
+        var variance = ctx.ReduceMean(ctx.Mul(centered, centered), spatial, keepDims: true);
+        var invStd = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, type))])]);
+        var normalized = ctx.Mul(centered, invStd);
+        var dyNormalized = ctx.Mul(dy, normalized);
+        if (needScale) result[1] = ctx.ReduceSum(dyNormalized, batchAndSpatial, keepDims: false);
+        if (needBias) result[2] = ctx.ReduceSum(dy, batchAndSpatial, keepDims: false);
+        if (needX)
+        {
+            var meanDy = ctx.ReduceMean(dy, spatial, keepDims: true);
+            var meanDyNormalized = ctx.ReduceMean(dyNormalized, spatial, keepDims: true);
+            var inner = ctx.Sub(ctx.Sub(dy, meanDy), ctx.Mul(normalized, meanDyNormalized));
+            result[0] = ctx.Mul(inner, ctx.Mul(ctx.Unsqueeze(scale, channelAxes), invStd));
+        }
+        return result;
+    }
+}

@@ -73,6 +73,39 @@ internal sealed class SumRule : IGradientRule
     }
 }
 
+/// <summary>Variadic Mean: every operand gets dY / (number of operands), summed to its shape.</summary>
+internal sealed class MeanRule : IGradientRule
+{
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy) return result;
+        var share = ctx.Scale(dy, 1.0 / node.Inputs.Count);
+        for (int i = 0; i < node.Inputs.Count; i++)
+            if (node.Inputs[i] is { } x && ctx.NeedsGradient(x)) result[i] = Broadcast.ToOperand(ctx, node, share, x);
+        return result;
+    }
+}
+
+/// <summary>Variadic Max/Min: an operand gets dY where it equals the result (ties: each tied
+/// operand gets it).</summary>
+internal sealed class MaxMinRule : IGradientRule
+{
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy) return result;
+        var y = node.Outputs[0];
+        for (int i = 0; i < node.Inputs.Count; i++)
+        {
+            if (node.Inputs[i] is not { } x || !ctx.NeedsGradient(x)) continue;
+            var chosen = ctx.Where(ctx.Op("Equal", [x, y]), dy, ctx.Zero(dy));
+            result[i] = Broadcast.ToOperand(ctx, node, chosen, x);
+        }
+        return result;
+    }
+}
+
 /// <summary>Pow y = a^b: da = dy * b * a^(b-1), db = dy * y * ln(a).</summary>
 internal sealed class PowRule : IGradientRule
 {

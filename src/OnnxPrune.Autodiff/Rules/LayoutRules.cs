@@ -217,3 +217,43 @@ internal sealed class PadRule : IGradientRule
         return result;
     }
 }
+
+/// <summary>
+/// Gather(data, indices, axis): dY is scatter-added back into zeros shaped like the data
+/// (repeated indices accumulate). The gathered axis is moved to the front so one ScatterND with
+/// reduction "add" does it for any axis and any indices rank; negative indices are wrapped.
+/// </summary>
+internal sealed class GatherRule : IGradientRule
+{
+    public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
+    {
+        var result = new Value?[node.Inputs.Count];
+        if (outputGradients[0] is not { } dy || !ctx.NeedsGradient(node.Input(0))) return result;
+        var data = node.RequireInput(0);
+        var indices = node.RequireInput(1);
+        int rank = ctx.RankOf(data);
+        int indicesRank = ctx.RankOf(indices);
+        int axis = (int)GradientContext.NormalizeAxis(node.Attributes.GetInt("axis", 0), rank);
+
+        // data: (pre, D, post) -> (D, pre, post); dY: (pre, idx, post) -> (idx, pre, post).
+        var dataPerm = new[] { (long)axis }.Concat(Enumerable.Range(0, rank).Where(i => i != axis).Select(i => (long)i)).ToArray();
+        var gradPerm = Enumerable.Range(axis, indicesRank).Select(i => (long)i)
+            .Concat(Enumerable.Range(0, axis).Select(i => (long)i))
+            .Concat(Enumerable.Range(axis + indicesRank, rank - axis - 1).Select(i => (long)i)).ToArray();
+        var movedData = ctx.Transpose(data, dataPerm);
+        var zeros = ctx.ZerosLike(movedData);
+        var dimValue = ctx.Op("Shape", [data], Attribute.Int("start", axis), Attribute.Int("end", axis + 1));
+        var index64 = ctx.Cast(indices, DataType.Int64);
+        var wrapped = ctx.Where(ctx.Op("Less", [index64, ctx.Int64Scalar(0)]), ctx.Add(index64, dimValue), index64);
+        var flatIndices = ctx.Reshape(wrapped, -1, 1);
+        var movedGrad = ctx.Transpose(dy, gradPerm);
+        // (idx..., rest...) -> (count, rest...): keep the trailing rank - 1 dims.
+        var restShape = ctx.Op("Shape", [movedGrad], Attribute.Int("start", indicesRank));
+        var updates = ctx.Reshape(movedGrad, ctx.Concat(new[] { ctx.Int64s(-1), restShape }, 0));
+        var scattered = ctx.Op("ScatterND", [zeros, flatIndices, updates], Attribute.String("reduction", "add"));
+        var inverse = new long[rank];
+        for (int i = 0; i < rank; i++) inverse[dataPerm[i]] = i;
+        result[0] = ctx.Transpose(scattered, inverse);
+        return result;
+    }
+}

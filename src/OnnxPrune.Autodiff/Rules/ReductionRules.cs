@@ -3,17 +3,23 @@ using Attribute = OnnxPrune.IR.Attribute;
 
 namespace OnnxPrune.Autodiff.Rules;
 
-/// <summary>ReduceSum / ReduceMean: dY (with the reduced axes restored) expanded to X's shape,
-/// divided by the number of reduced elements for the mean.</summary>
-internal sealed class ReduceRule(bool mean) : IGradientRule
+/// <summary>The reductions that have a gradient rule.</summary>
+internal enum ReductionKind { Sum, Mean, Max, Min, Prod, SumSquare, LogSumExp }
+
+/// <summary>
+/// ReduceSum/Mean/Max/Min/Prod/SumSquare/LogSumExp: dY with the reduced axes restored, expanded
+/// to X's shape, times the local derivative: 1, 1/count, [x = y] (ties share), y/x, 2x, exp(x − y).
+/// </summary>
+internal sealed class ReduceRule(ReductionKind kind) : IGradientRule
 {
     public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
     {
         var result = new Value?[node.Inputs.Count];
         if (outputGradients[0] is not { } dy || !ctx.NeedsGradient(node.Input(0))) return result;
         var x = node.RequireInput(0);
+        var y = node.Outputs[0];
         int rank = ctx.RankOf(x);
-        bool axesAsInput = node.OpType == "ReduceSum" ? ctx.Opset >= 13 : ctx.Opset >= 18;
+        bool axesAsInput = kind == ReductionKind.Sum ? ctx.Opset >= 13 : ctx.Opset >= 18;
         long[]? axes;
         if (axesAsInput)
         {
@@ -26,26 +32,48 @@ internal sealed class ReduceRule(bool mean) : IGradientRule
         {
             if (node.Attributes.GetInt("noop_with_empty_axes", 0) != 0)
             {
-                result[0] = dy;
+                result[0] = kind switch
+                {
+                    ReductionKind.SumSquare => ctx.Mul(dy, ctx.Scale(x, 2)),
+                    _ => dy, // the identity (LogSumExp of one element is x itself)
+                };
                 return result;
             }
             axes = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
         }
         var sorted = axes.Select(a => GradientContext.NormalizeAxis(a, rank)).Distinct().Order().ToArray();
-        var restored = node.Attributes.GetInt("keepdims", 1) != 0 ? dy : ctx.Unsqueeze(dy, sorted);
-        var grad = ctx.Op("Expand", [restored, ctx.ShapeTensor(x)]);
-        if (mean)
+        bool keep = node.Attributes.GetInt("keepdims", 1) != 0;
+        Value Restore(Value v) => keep ? v : ctx.Unsqueeze(v, sorted);
+        var grad = ctx.Op("Expand", [Restore(dy), ctx.ShapeTensor(x)]);
+        switch (kind)
         {
-            var shape = ctx.ShapeOf(x);
-            var counts = sorted.Select(a => shape?[(int)a].Value).ToArray();
-            if (counts.All(c => c.HasValue))
-                grad = ctx.Scale(grad, 1.0 / counts.Aggregate(1L, (p, c) => p * c!.Value));
-            else
+            case ReductionKind.Sum:
+                break;
+            case ReductionKind.Mean:
             {
-                var type = ctx.TypeOf(dy);
-                var ratio = ctx.Div(ctx.Cast(ctx.Op("Size", [node.Outputs[0]]), type), ctx.Cast(ctx.Op("Size", [x]), type));
-                grad = ctx.Mul(grad, ratio);
+                var shape = ctx.ShapeOf(x);
+                var counts = sorted.Select(a => shape?[(int)a].Value).ToArray();
+                if (counts.All(c => c.HasValue))
+                    grad = ctx.Scale(grad, 1.0 / counts.Aggregate(1L, (p, c) => p * c!.Value));
+                else
+                {
+                    var type = ctx.TypeOf(dy);
+                    grad = ctx.Mul(grad, ctx.Div(ctx.Cast(ctx.Op("Size", [y]), type), ctx.Cast(ctx.Op("Size", [x]), type)));
+                }
+                break;
             }
+            case ReductionKind.Max or ReductionKind.Min:
+                grad = ctx.Where(ctx.Op("Equal", [x, Restore(y)]), grad, ctx.Zero(dy));
+                break;
+            case ReductionKind.Prod:
+                grad = ctx.Mul(grad, ctx.Div(Restore(y), x));
+                break;
+            case ReductionKind.SumSquare:
+                grad = ctx.Mul(grad, ctx.Scale(x, 2));
+                break;
+            case ReductionKind.LogSumExp:
+                grad = ctx.Mul(grad, ctx.Op("Exp", [ctx.Sub(x, Restore(y))]));
+                break;
         }
         result[0] = grad;
         return result;

@@ -31,7 +31,7 @@ internal static class UnaryRules
         c.Where(Greater(c, Y(n), c.Zero(dy)), dy, c.Zero(dy)));
 
     public static readonly IGradientRule LeakyRelu = new UnaryRule((c, n, dy) =>
-        c.Where(Greater(c, X(n), c.Zero(dy)), dy, c.Scale(dy, 1.05 * n.Attributes.GetFloat("alpha", 0.01f))));
+        c.Where(Greater(c, X(n), c.Zero(dy)), dy, c.Scale(dy, n.Attributes.GetFloat("alpha", 0.01f))));
 
     /// <summary>dy strictly inside (min, max), as PyTorch's hardtanh/ReLU6 backward.</summary>
     public static readonly IGradientRule Clip = new UnaryRule((c, n, dy) =>
@@ -144,6 +144,36 @@ internal static class UnaryRules
     public static readonly IGradientRule Sin = new UnaryRule((c, n, dy) => c.Mul(dy, c.Op("Cos", [X(n)])));
 
     public static readonly IGradientRule Cos = new UnaryRule((c, n, dy) => c.Neg(c.Mul(dy, c.Op("Sin", [X(n)]))));
+
+    /// <summary>
+    /// Gelu (opset 20). Exact: dy (Φ(x) + x φ(x)), Φ = (1 + erf(x/√2))/2, φ = exp(−x²/2)/√(2π).
+    /// approximate="tanh": y = x/2 (1 + tanh(u)), u = √(2/π)(x + 0.044715 x³):
+    /// dy ((1 + t)/2 + x/2 (1 − t²) u'), t = tanh(u), u' = √(2/π)(1 + 3·0.044715 x²).
+    /// </summary>
+    public static readonly IGradientRule Gelu = new UnaryRule((c, n, dy) =>
+    {
+        var x = X(n);
+        var type = c.TypeOf(x);
+        var half = c.Scalar(0.5, type);
+        if (n.Attributes.GetString("approximate", "none") == "tanh")
+        {
+            double k = Math.Sqrt(2 / Math.PI);
+            var x2 = c.Mul(x, x);
+            var u = c.Scale(c.Add(x, c.Scale(c.Mul(x2, x), 0.044715)), k);
+            var t = c.Op("Tanh", [u]);
+            var du = c.Scale(c.Add(One(c, x), c.Scale(x2, 3 * 0.044715)), k);
+            var first = c.Mul(half, c.Add(One(c, x), t));
+            var second = c.Mul(c.Mul(c.Mul(half, x), c.Sub(One(c, x), c.Mul(t, t))), du);
+            return c.Mul(dy, c.Add(first, second));
+        }
+        var cdf = c.Mul(half, c.Add(One(c, x), c.Op("Erf", [c.Scale(x, 1 / Math.Sqrt(2))])));
+        var pdf = c.Scale(c.Op("Exp", [c.Scale(c.Mul(x, x), -0.5)]), 1 / Math.Sqrt(2 * Math.PI));
+        return c.Mul(dy, c.Add(cdf, c.Mul(x, pdf)));
+    });
+
+    /// <summary>Piecewise-constant functions (Floor, Ceil, Round, Sign): zero gradient almost
+    /// everywhere, so nothing flows back.</summary>
+    public static readonly IGradientRule Zero = new UnaryRule((c, n, dy) => null);
 
     /// <summary>A cast between floating types: cast the gradient back.</summary>
     public static readonly IGradientRule Cast = new UnaryRule((c, n, dy) =>

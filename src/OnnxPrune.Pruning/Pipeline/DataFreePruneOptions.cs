@@ -11,6 +11,11 @@ public sealed record DataFreePruneOptions
     public GroupConstraints Constraints { get; init; } = new();
     public int Seed { get; init; }
 
+    /// <summary>When rounding to the width multiple overshoots a MACs/params target by more than 2
+    /// points, plan again with finer multiples. The latency guard turns this off when the finer
+    /// widths made the model slower: not being slower comes first.</summary>
+    public bool AllowFinerWidths { get; init; } = true;
+
     /// <summary>Shapes for inputs with dynamic dims other than the batch, by input name.</summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
 }

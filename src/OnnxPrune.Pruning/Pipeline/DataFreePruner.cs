@@ -76,6 +76,8 @@ public static class DataFreePruner
         };
         var plan = Plan(roundTo);
         if (!plan.TargetMet || Overshoot(plan) <= TargetTolerancePoints) return (plan, roundTo, null);
+        if (!options.AllowFinerWidths)
+            return (plan, roundTo, $"the model is {Overshoot(plan):0.0} points below the target: multiples of {roundTo} allow no closer width, and finer ones made it slower");
         for (int r = roundTo / 2; r >= 1; r /= 2)
         {
             var finer = Plan(r);

@@ -28,9 +28,17 @@ public static class LatencyGuardedPruner
             if (!checkLatency) return new GuardedPruneResult(result, bytes, null, notes);
             var latency = LatencyComparison.Measure(original, bytes, threads, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;
-            if (latency.AfterMs <= latency.BeforeMs || roundTo >= MaxRoundTo)
+            bool slower = latency.AfterMs > latency.BeforeMs;
+            if (slower && result.RoundTo < roundTo && options.AllowFinerWidths)
             {
-                if (latency.AfterMs > latency.BeforeMs)
+                // Finer widths landed on the target but cost speed: keep the measured multiple instead.
+                notes.Add($"multiples of {result.RoundTo} met the target precisely but ran slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); kept multiples of {roundTo}");
+                options = options with { AllowFinerWidths = false };
+                continue;
+            }
+            if (!slower || roundTo >= MaxRoundTo)
+            {
+                if (slower)
                     notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with --round-to {roundTo}");
                 return new GuardedPruneResult(result, bytes, latency, notes);
             }

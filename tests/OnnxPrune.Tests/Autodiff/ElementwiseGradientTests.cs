@@ -114,6 +114,54 @@ public class ElementwiseGradientTests
         GradientCheck.Verify(model, net.Data, GradientCheck.Mse("slope"), 1e-2, inputs: ["a", "b", "c"]);
     }
 
+    [Theory]
+    [InlineData("Max")]
+    [InlineData("Min")]
+    [InlineData("Mean")]
+    public void Variadic_max_min_and_mean_with_broadcasting(string op)
+    {
+        // ORT runs Mean in float32 only.
+        var net = new TestNet(op == "Mean" ? DataType.Float : DataType.Double, seed: 12);
+        var a = net.Input("a", [2, 3, 4]);
+        var b = net.Input("b", [3, 1]);
+        var c = net.Input("c", [4]);
+        var y = net.Op(op, [a, b, c]);
+        if (op == "Mean")
+        {
+            GradientCheck.VerifyProjected(net, y, 1e-2, [], ["a", "b", "c"]);
+            return;
+        }
+        var model = net.Finish(y);
+        net.Target([2, 3, 4]);
+        GradientCheck.Verify(model, net.Data, GradientCheck.Mse(), 1e-6, inputs: ["a", "b", "c"]);
+    }
+
+    [Fact]
+    public void Piecewise_constant_ops_pass_no_gradient()
+    {
+        var net = new TestNet(DataType.Double, seed: 13);
+        var x = net.Input("x", [3, 4], 3);
+        var steps = new[] { "Floor", "Ceil", "Round", "Sign" }.Select(op => net.Op(op, [x])).ToArray();
+        var y = net.Op("Add", [net.Op("Sum", steps.ToArray<Value?>()), net.Op("Tanh", [x])]);
+        var model = net.Finish(y);
+        net.Target([3, 4]);
+        GradientCheck.Verify(model, net.Data, GradientCheck.Mse(), 1e-6, inputs: ["x"]);
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("tanh")]
+    public void Gelu_exact_and_tanh_approximation(string approximate)
+    {
+        var net = new TestNet(DataType.Float, seed: 14);
+        var x = net.Input("x", [3, 5], 2);
+        var y = net.Op("Gelu", [net.Op("Mul", [x, net.Weight("w", [3, 5], 0.5, 1)])], Attribute.String("approximate", approximate));
+        var model = net.Finish(y);
+        model.OpsetImports[""] = 20;
+        var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 2);
+        GradientCheck.Verify(model, net.Data, new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w"] }, 1e-2, inputs: ["x"]);
+    }
+
     [Fact]
     public void A_value_read_twice_by_one_node_gets_both_contributions()
     {

@@ -91,4 +91,17 @@ public class LayoutGradientTests
         var y = net.Op("Pad", [x, net.Ints(pads), net.Constant("value", [], [0.5])]);
         Check(net, y, "x");
     }
+
+    [Theory]
+    [InlineData(0, new long[] { 2, 0, -1, 2 }, new long[] { 4 })]
+    [InlineData(1, new long[] { 1, -3, 1, 2, 0, 2 }, new long[] { 2, 3 })]
+    [InlineData(2, new long[] { 3 }, new long[] { })]
+    public void Gather_scatters_back_and_accumulates_repeated_indices(long axis, long[] indices, long[] indexDims)
+    {
+        var net = new TestNet(DataType.Double, seed: 8);
+        var x = net.Input("x", [3, 4, 5]);
+        var index = net.Graph.AddInitializer(new Value("indices") { ConstValue = DenseTensor.FromInt64s(indexDims, indices) });
+        var y = net.Op("Gather", [x, index], Attribute.Int("axis", axis));
+        Check(net, y, "x");
+    }
 }

@@ -92,6 +92,31 @@ public class NormalizationAndLossGradientTests
         GradientCheck.Verify(model, net.Data, GradientCheck.Mse(), 1e-6, inputs: ["x"]);
     }
 
+    [Theory]
+    [InlineData("ReduceMax", 1)]
+    [InlineData("ReduceMin", 0)]
+    [InlineData("ReduceProd", 1)]
+    [InlineData("ReduceSumSquare", 0)]
+    [InlineData("ReduceLogSumExp", 1)]
+    public void Other_reductions(string op, long keepDims)
+    {
+        var net = new TestNet(DataType.Double, seed: 29);
+        var x = net.Input("x", [2, 3, 4], 1, op == "ReduceProd" ? 2 : 0);
+        var y = net.Op(op, [x], Attribute.Ints("axes", [1, 2]), Attribute.Int("keepdims", keepDims));
+        var model = net.Finish(y);
+        net.Target(keepDims == 1 ? [2, 1, 1] : [2]);
+        GradientCheck.Verify(model, net.Data, GradientCheck.Mse(), 1e-6, inputs: ["x"]);
+    }
+
+    [Fact]
+    public void InstanceNormalization()
+    {
+        var net = new TestNet(DataType.Float, seed: 30);
+        var x = net.Input("x", [2, 3, 4, 5], 2, 0.5);
+        var y = net.Op("InstanceNormalization", [x, net.Weight("scale", [3], 0.2, 1), net.Weight("bias", [3])], Attribute.Float("epsilon", 1e-3f));
+        GradientCheck.VerifyProjected(net, net.Op("Mul", [y, y]), 1e-2, ["scale", "bias"], ["x"]);
+    }
+
     [Fact]
     public void Reduce_over_all_axes_without_an_axes_input()
     {
