@@ -1,7 +1,6 @@
 using OnnxPrune.IR;
 using OnnxPrune.IR.Passes;
 using OnnxPrune.Onnx;
-using Attribute = OnnxPrune.IR.Attribute;
 
 namespace OnnxPrune.Autodiff;
 
@@ -22,7 +21,7 @@ public static class GradientBuilder
     /// </summary>
     /// <exception cref="NoGradientRuleException">An op on a path from a parameter to the loss has no rule.</exception>
     /// <exception cref="GradientException">The model or the options cannot be trained as asked
-    /// (opset below 13, unknown names, shapes a rule needs static, unsupported attributes).</exception>
+    /// (opset below 7, unknown names, shapes a rule needs static, unsupported attributes).</exception>
     public static TrainingGraph Build(Model model, GradientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -34,19 +33,47 @@ public static class GradientBuilder
 
         var copy = OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "the model copy");
         long target = Math.Max(Math.Max(opset, options.MinimumOpset), 16); // ScatterElements reduction, Shape start/end
-        var domainKey = copy.OpsetImports.ContainsKey("") ? "" : "ai.onnx";
-        copy.OpsetImports[domainKey] = target;
+        copy.OpsetImports[copy.OpsetImports.ContainsKey("") ? "" : "ai.onnx"] = target;
         copy.IrVersion = Math.Max(copy.IrVersion, 8);
         var graph = copy.Graph;
         var ctx = new GradientContext(graph, target, options);
         OpsetUpgrade.Run(ctx, opset);
-        var originalInputs = graph.Inputs.Where(i => !graph.Initializers.ContainsKey(i.Name)).Select(i => i.Name).ToList();
+        var dataInputs = graph.Inputs.Where(i => !graph.Initializers.ContainsKey(i.Name)).Select(i => i.Name).ToList();
 
-        // Parameters: select, then (by default) turn them into graph inputs.
+        var parameters = MakeParameters(ctx, options);
+        ctx.InferShapes();
+        TrainingLowering.MaxPoolIndices(ctx);
+        var lowered = new Dictionary<Node, GradNode>(ReferenceEqualityComparer.Instance);
+        var statistics = new List<BatchNormStatistics>();
+        if (options.BatchNorm == BatchNormMode.BatchStatistics) TrainingLowering.BatchNormalization(ctx, lowered, statistics);
+        graph.SortTopologically();
+        ctx.InferShapes(); // the loss reads the lowered outputs' shapes
+        var modelOutputs = graph.Outputs.ToList(); // after lowering replaced some of them
+        var (loss, addedInput) = LossBuilder.Append(ctx, options.Loss, ValuesByName(graph));
+        graph.SortTopologically();
+        ctx.InferShapes();
+
+        var requested = RequestedValues(ctx, options.ValueGradients);
+        var sources = parameters.Select(p => p.Value).Concat(requested).Distinct<Value>(ReferenceEqualityComparer.Instance).ToList();
+        var gradients = GradientDriver.Run(ctx, loss, sources, lowered);
+
+        var result = SetOutputs(ctx, loss, options.KeepModelOutputs ? modelOutputs : [], parameters, requested, gradients, statistics);
+        new EliminateDeadCode().Run(copy);
+        Verifier.Verify(graph);
+        dataInputs.RemoveAll(n => parameters.Any(p => p.Name == n));
+        if (addedInput is not null) dataInputs.Add(addedInput);
+        return new TrainingGraph(copy, loss.Name, result.Parameters, dataInputs, result.ModelOutputs, result.ValueGradients,
+            statistics, options.WeightsAsInputs);
+    }
+
+    /// <summary>Selects the trainable initializers and, with
+    /// <see cref="GradientOptions.WeightsAsInputs"/>, turns each into a graph input of the same name.</summary>
+    private static List<(Value Value, string Name, Tensor Initial)> MakeParameters(GradientContext ctx, GradientOptions options)
+    {
+        var graph = ctx.Graph;
         PromoteConstantWeights(ctx, options.Trainable);
-        var selected = SelectTrainable(graph, options.Trainable);
         var parameters = new List<(Value Value, string Name, Tensor Initial)>();
-        foreach (var init in selected)
+        foreach (var init in SelectTrainable(graph, options.Trainable))
         {
             var initial = init.ConstValue!;
             Value parameter = init;
@@ -60,44 +87,39 @@ public static class GradientBuilder
             }
             parameters.Add((parameter, init.Name, initial));
         }
+        return parameters;
+    }
 
-        ctx.InferShapes();
-        TrainingLowering.MaxPoolIndices(ctx);
-        var lowered = new Dictionary<Node, GradNode>(ReferenceEqualityComparer.Instance);
-        var statistics = new List<BatchNormStatistics>();
-        if (options.BatchNorm == BatchNormMode.BatchStatistics) TrainingLowering.BatchNormalization(ctx, lowered, statistics);
-        graph.SortTopologically();
-        ctx.InferShapes(); // the loss reads the lowered outputs' shapes
-        var originalOutputs = graph.Outputs.ToList(); // after lowering replaced some of them
-        var (loss, addedInput) = LossBuilder.Append(ctx, options.Loss, ValuesByName(graph));
-        graph.SortTopologically();
-        ctx.InferShapes();
-
-        var values = ValuesByName(graph);
+    private static List<Value> RequestedValues(GradientContext ctx, IReadOnlyList<string> names)
+    {
+        var values = ValuesByName(ctx.Graph);
         var requested = new List<Value>();
-        foreach (var name in options.ValueGradients)
+        foreach (var name in names)
         {
             if (!values.TryGetValue(name, out var v)) throw new GradientException($"the model has no value named '{name}' to take the gradient of");
             if (!GradientContext.IsFloating(ctx.TypeOf(v))) throw new GradientException($"'{name}' is not a floating-point value; it has no gradient");
             requested.Add(v);
         }
-        var sources = parameters.Select(p => p.Value).Concat(requested).Distinct<Value>(ReferenceEqualityComparer.Instance).ToList();
-        var gradients = GradientDriver.Run(ctx, loss, sources, lowered);
+        return requested;
+    }
 
-        // Outputs: loss, model outputs, parameter gradients, value gradients, batch statistics.
+    /// <summary>Outputs in order: loss, model outputs, parameter gradients, value gradients,
+    /// batch statistics (mean, variance per BatchNormalization).</summary>
+    private static (List<TrainableParameter> Parameters, List<string> ModelOutputs, Dictionary<string, string> ValueGradients) SetOutputs(
+        GradientContext ctx, Value loss, IReadOnlyList<Value> modelOutputs, List<(Value Value, string Name, Tensor Initial)> parameters,
+        List<Value> requested, Dictionary<Value, Value> gradients, List<BatchNormStatistics> statistics)
+    {
+        var graph = ctx.Graph;
         ctx.Scope = "grad/out";
         graph.ClearOutputs();
         if (loss.ElementType == DataType.Undefined) loss.ElementType = ctx.TypeOf(loss);
         graph.AddOutput(loss);
-        var modelOutputs = new List<string>();
-        if (options.KeepModelOutputs)
+        var kept = new List<string>();
+        foreach (var o in modelOutputs)
         {
-            foreach (var o in originalOutputs)
-            {
-                if (ReferenceEquals(o, loss) || graph.Outputs.Contains(o)) continue;
-                graph.AddOutput(o);
-                modelOutputs.Add(o.Name);
-            }
+            if (graph.Outputs.Contains(o)) continue;
+            graph.AddOutput(o);
+            kept.Add(o.Name);
         }
         var named = new HashSet<Value>(ReferenceEqualityComparer.Instance);
         var trainable = new List<TrainableParameter>();
@@ -113,20 +135,16 @@ public static class GradientBuilder
             var output = NameGradient(ctx, gradients.GetValueOrDefault(v), v, $"grad/{v.Name}", named, null);
             valueGradients[v.Name] = output.Name;
         }
-        foreach (var s in statistics)
+        if (statistics.Count > 0)
         {
-            foreach (var name in new[] { s.BatchMeanOutput, s.BatchVarianceOutput })
+            var values = ValuesByName(graph);
+            foreach (var s in statistics)
             {
-                var v = ValuesByName(graph)[name];
-                graph.AddOutput(v);
+                graph.AddOutput(values[s.BatchMeanOutput]);
+                graph.AddOutput(values[s.BatchVarianceOutput]);
             }
         }
-
-        new EliminateDeadCode().Run(copy);
-        Verifier.Verify(graph);
-        var dataInputs = originalInputs.Where(n => parameters.All(p => p.Name != n)).ToList();
-        if (addedInput is not null) dataInputs.Add(addedInput);
-        return new TrainingGraph(copy, loss.Name, trainable, dataInputs, modelOutputs, valueGradients, statistics, options.WeightsAsInputs);
+        return (trainable, kept, valueGradients);
     }
 
     /// <summary>Makes <paramref name="gradient"/> a graph output called <paramref name="name"/>
@@ -183,7 +201,7 @@ public static class GradientBuilder
         _ => Array.Empty<int>(),
     };
 
-    private static bool IsWeight(Node node, int slot, Tensor data) =>
+    private static bool IsWeight(Node node, Tensor data) =>
         DataTypes.IsFloatingPoint(data.DataType) && (node.OpType is not ("Add" or "Mul") || data.ElementCount > 1);
 
     /// <summary>Constant nodes holding weights (in the default selection's positions, or named
@@ -201,7 +219,7 @@ public static class GradientBuilder
             var data = a.AsTensor();
             bool take = wanted is not null
                 ? wanted.Contains(output.Name)
-                : output.Uses.Any(u => WeightSlots(u.Node).Contains(u.InputIndex) && IsWeight(u.Node, u.InputIndex, data));
+                : output.Uses.Any(u => WeightSlots(u.Node).Contains(u.InputIndex) && IsWeight(u.Node, data));
             if (take && DataTypes.IsFloatingPoint(data.DataType)) constants.Add(node);
         }
         foreach (var node in constants)
@@ -236,7 +254,7 @@ public static class GradientBuilder
         {
             foreach (var slot in WeightSlots(node))
             {
-                if (node.Input(slot) is { IsInitializer: true } v && IsWeight(node, slot, v.ConstValue!)) chosen.Add(v);
+                if (node.Input(slot) is { IsInitializer: true } v && IsWeight(node, v.ConstValue!)) chosen.Add(v);
             }
         }
         return graph.InitializersInOrder().Where(chosen.Contains).ToList();

@@ -16,6 +16,8 @@ public static class CliApp
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(FinetuneCommand.Create());
         return root;
     }
 

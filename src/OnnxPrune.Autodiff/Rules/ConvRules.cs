@@ -130,7 +130,8 @@ internal sealed class ConvRule : IGradientRule
             var swapped = ctx.Transpose(grouped, new long[] { 0, 2, 1 }.Concat(spatialAxes.Select(a => a + 1)).ToArray());
             transposed = ctx.Reshape(swapped, new[] { group * cg, mg }.Concat(g.Kernel).ToArray());
         }
-        var flipped = transposed;
+        var flipped = ctx.Slice(transposed, Enumerable.Repeat(-1L, r).ToArray(), Enumerable.Repeat(long.MinValue, r).ToArray(),
+            spatialAxes, Enumerable.Repeat(-1L, r).ToArray());
         var pads = Enumerable.Range(0, r).Select(i => g.Extent(i) - 1 - g.PadsBegin[i])
             .Concat(Enumerable.Range(0, r).Select(i => g.Extent(i) - 1 - g.PadsEnd[i])).ToArray();
         var attributes = new List<Attribute> { Attribute.Ints("kernel_shape", g.Kernel), Attribute.Ints("pads", pads) };

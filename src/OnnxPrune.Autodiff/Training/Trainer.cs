@@ -34,6 +34,7 @@ public sealed class Trainer : IDisposable
     private readonly string[] _fetch;
     private readonly string _labelsInput;
     private readonly List<EpochResult> _history = [];
+    private readonly Shape? _declaredInputShape;
     private readonly Dictionary<string, TensorData> _feeds = new(StringComparer.Ordinal);
     private float[] _images = [];
     private long[] _labels = [];
@@ -70,9 +71,19 @@ public sealed class Trainer : IDisposable
                 "export the model with a dynamic batch axis (e.g. torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}}))");
 
         _inference = OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "the model");
+        _declaredInputShape = _inference.Graph.Inputs.First(i => i.Name == Signature.InputName).Shape;
+        if (options.InputSampleDims is { } sampleDims)
+        {
+            FixInputDims(_inference, Signature, sampleDims);
+            Signature = ClassifierSignature.Of(_inference);
+        }
         var trainable = options.Trainable ?? ClassifierSignature.DefaultTrainable(_inference);
         if (trainable.Count == 0) throw new TrainingInputException("the model has no float weights feeding Conv, Gemm, MatMul or BatchNormalization to train");
-        ClassifierSignature.PromoteConstants(_inference, trainable);
+        // Constant nodes holding weights or running statistics (paddle2onnx stores them so) become
+        // initializers, so trained values can be written back.
+        var runningStatistics = _inference.Graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "BatchNormalization")
+            .SelectMany(n => new[] { n.Input(3), n.Input(4) }).OfType<Value>().Select(v => v.Name);
+        ClassifierSignature.PromoteConstants(_inference, trainable.Concat(runningStatistics));
         foreach (var name in trainable)
         {
             if (!_inference.Graph.Initializers.TryGetValue(name, out var init))
@@ -363,6 +374,7 @@ public sealed class Trainer : IDisposable
     {
         WriteWeights(_inference);
         var model = OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(_inference), label: "the trained model");
+        model.Graph.Inputs.First(i => i.Name == Signature.InputName).Shape = _declaredInputShape; // dynamic dims stay dynamic
         if (metadata is not null)
             foreach (var (key, value) in metadata)
             {
@@ -499,6 +511,25 @@ public sealed class Trainer : IDisposable
     }
 
     public void Dispose() => _session.Dispose();
+
+    /// <summary>Writes <paramref name="sampleDims"/> into the dynamic dims of the model's image input.</summary>
+    private static void FixInputDims(Model model, ClassifierSignature signature, long[] sampleDims)
+    {
+        var input = model.Graph.Inputs.First(i => i.Name == signature.InputName);
+        var declared = signature.SampleDims;
+        long[] wanted = declared.Count == sampleDims.Length ? sampleDims
+            : declared.Count == 1 ? [sampleDims.Aggregate(1L, (a, b) => a * b)]
+            : throw new TrainingInputException($"the data holds {string.Join("x", sampleDims)} images, which do not fit the model's input '{signature.InputName}' [N,{string.Join(",", declared)}]");
+        var dims = new List<Dim> { input.Shape![0] };
+        for (var i = 0; i < declared.Count; i++)
+        {
+            if (declared[i].Value is { } known && known != wanted[i])
+                throw new TrainingInputException(
+                    $"the data holds {string.Join("x", sampleDims)} images but the model's input '{signature.InputName}' takes [N,{string.Join(",", declared)}]: the data does not fit the model");
+            dims.Add(Dim.Known(wanted[i]));
+        }
+        input.Shape = new Shape(dims);
+    }
 
     private static string FreeName(Graph graph, string wanted)
     {

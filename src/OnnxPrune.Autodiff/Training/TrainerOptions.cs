@@ -45,6 +45,14 @@ public sealed record TrainerOptions
     /// <see cref="ClassifierSignature.DefaultTrainable"/>.</summary>
     public IReadOnlyList<string>? Trainable { get; init; }
 
+    /// <summary>
+    /// The dims of one sample, [C, H, W] (or [F] for a flattened input), when known before training:
+    /// the trainer writes them into the model's input where it declares a dynamic (symbolic or
+    /// unknown) dim, because some gradient rules need static shapes (global pooling of an input
+    /// of any size, for instance). Null: the model's declared dims are used as they are.
+    /// </summary>
+    public long[]? InputSampleDims { get; init; }
+
     /// <summary>Written (atomically, overwriting) after every epoch when set.</summary>
     public string? CheckpointPath { get; init; }
 

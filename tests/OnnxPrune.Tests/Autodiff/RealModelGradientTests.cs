@@ -6,14 +6,14 @@ using OnnxPrune.Runtime;
 namespace OnnxPrune.Tests.Autodiff;
 
 /// <summary>Training graphs of real exported models (paddle2onnx opset 9 with BatchNorm and SE
-/// gates, tf2onnx opset 12 NHWC with depthwise convolutions, torchvision opset 13): they build,
+/// gates, tf2onnx opset 12 NHWC with depthwise convolutions, torchvision opset 13 with channel shuffles): they build,
 /// ORT runs them, and the gradient agrees with finite differences along random directions.</summary>
 public class RealModelGradientTests
 {
     [Theory]
     [InlineData("ppocr-mobile-v2-cls")]
     [InlineData("blazeface-front-128")]
-    [InlineData("mobilenet_v3_small")]
+    [InlineData("shufflenet_v2_x1_0")]
     public void Real_models_train(string name)
     {
         var model = OnnxModelFile.Load(TestData.RealModel(name));

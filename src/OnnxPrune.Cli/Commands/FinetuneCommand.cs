@@ -1,0 +1,77 @@
+using System.CommandLine;
+using OnnxPrune.Autodiff.Data;
+using OnnxPrune.Autodiff.Training;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>
+/// `onnxprune finetune MODEL --data ... --epochs N -o OUT`: trains any exported image classifier
+/// further. Its float weights feeding Conv, Gemm, MatMul and BatchNormalization are trained (for a
+/// model with BatchNorm folded into its convolutions: the convolution weights and biases and the
+/// classifier); BatchNorm layers train on batch statistics and their running statistics are
+/// updated. Inputs are normalised as the model's "normalization" metadata says (OnnxPrune's own
+/// models carry it), else with the mean and standard deviation of the training data, or as
+/// --normalization gives.
+/// </summary>
+internal static class FinetuneCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var normalization = new Option<string?>("--normalization")
+        {
+            Description = "Input normalisation: mean=M1/M2/...,std=S1/S2/... per channel, 'none', or 'data' (computed from the training images); default: the model's metadata, else 'data'",
+        };
+        var common = TrainingCli.CreateOptions(defaultLearningRate: 0.01);
+        var command = new Command("finetune", "Train an existing ONNX image classifier further on a data set and save it") { model, normalization };
+        common.AddTo(command);
+        command.SetAction(parse => TrainingCli.Guard(() =>
+        {
+            var path = parse.GetValue(model)!;
+            var settings = common.Read(parse, inputModel: path);
+            var loaded = CommonOptions.Load(path);
+            var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
+            var data = TrainingCli.LoadData(settings, signature.ClassCount);
+            var norm = Normalization(parse.GetValue(normalization), loaded, data.Train);
+            var metadata = loaded.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+            return TrainingCli.Run(settings, loaded, data, norm, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true);
+        }));
+        return command;
+    }
+
+    private static ChannelNormalization Normalization(string? option, IR.Model model, Dataset train)
+    {
+        switch (option?.Trim().ToLowerInvariant())
+        {
+            case "none": return ChannelNormalization.Identity(train.Channels);
+            case "data": return ChannelNormalization.Compute(train);
+            case null: break;
+            default:
+                try
+                {
+                    var given = ChannelNormalization.Parse(option!);
+                    if (given.Channels != train.Channels) throw new UsageException($"--normalization has {given.Channels} channel(s) but the images have {train.Channels}");
+                    return given;
+                }
+                catch (FormatException e) { throw new UsageException($"--normalization: {e.Message}"); }
+        }
+        var saved = model.MetadataProps.LastOrDefault(p => p.Key == "normalization").Value;
+        if (saved is not null)
+        {
+            try
+            {
+                var fromModel = ChannelNormalization.Parse(saved);
+                if (fromModel.Channels == train.Channels)
+                {
+                    Console.Error.WriteLine($"normalization from the model's metadata: {fromModel}");
+                    return fromModel;
+                }
+            }
+            catch (FormatException) { }
+            Console.Error.WriteLine($"the model's normalization metadata '{saved}' does not fit the data; using the training data's mean and standard deviation");
+        }
+        var computed = ChannelNormalization.Compute(train);
+        Console.Error.WriteLine($"the model has no normalization metadata: using the training data's mean and standard deviation ({computed}); pass --normalization to choose");
+        return computed;
+    }
+}

@@ -1,0 +1,442 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using OnnxPrune.Autodiff;
+using OnnxPrune.Autodiff.Data;
+using OnnxPrune.Autodiff.Training;
+using OnnxPrune.Cli.Output;
+using OnnxPrune.IR;
+using OnnxPrune.Onnx;
+using OnnxPrune.Runtime;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>
+/// `onnxprune train --arch resnet20 --data fashion-mnist --epochs N --seed S -o OUT.onnx`: builds
+/// an architecture with the C# graph builder, trains it (every step one ONNX Runtime run of the
+/// training graph), measures it on the test set and writes an inference model whose metadata
+/// names the data set, the normalisation and the test accuracy.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Autodiff.Architectures.Architectures.Names)}", Required = true };
+        var common = TrainingCli.CreateOptions(defaultLearningRate: 0.1);
+        var command = new Command("train", "Train an architecture on a data set with SGD on ONNX Runtime and save it as an inference model") { arch };
+        common.AddTo(command);
+        command.SetAction(parse => TrainingCli.Guard(() =>
+        {
+            var archName = parse.GetValue(arch)!;
+            if (!Autodiff.Architectures.Architectures.Names.Contains(archName))
+                throw new UsageException($"unknown architecture '{archName}' for --arch; choose one of {string.Join(", ", Autodiff.Architectures.Architectures.Names)}");
+            var settings = common.Read(parse, inputModel: null);
+            var data = TrainingCli.LoadData(settings, classCount: null);
+            var model = Autodiff.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
+            var normalization = ChannelNormalization.Compute(data.Train);
+            var metadata = new Dictionary<string, string> { ["arch"] = archName };
+            return TrainingCli.Run(settings, model, data, normalization, metadata, "train");
+        }));
+        return command;
+    }
+}
+
+/// <summary>What train and finetune share: options, data loading, the run, the output.</summary>
+internal static class TrainingCli
+{
+    internal sealed record Settings(string Data, string? TestData, string Output, int Epochs, int Seed, int BatchSize, double LearningRate,
+        double Momentum, bool Nesterov, double WeightDecay, bool DecayAll, LearningRateSchedule Schedule, Augmentation Augmentation,
+        int Threads, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, string? CheckpointDir, bool Json);
+
+    internal sealed record Options(
+        Option<string> Data, Option<string?> TestData, Option<int> Epochs, Option<string> Output, Option<int> Seed, Option<int> BatchSize,
+        Option<double> Lr, Option<double> Momentum, Option<bool> Nesterov, Option<double> WeightDecay, Option<bool> DecayAll,
+        Option<string> Schedule, Option<int> Warmup, Option<string> Augment, Option<int> CropPadding, Option<int> Threads,
+        Option<int?> LimitTrain, Option<int?> LimitTest, Option<int?> Holdout, Option<string?> Resume, Option<string?> CheckpointDir, Option<bool> Json)
+    {
+        public void AddTo(Command command)
+        {
+            foreach (var o in new Option[] { Data, TestData, Epochs, Output, Seed, BatchSize, Lr, Momentum, Nesterov, WeightDecay, DecayAll, Schedule, Warmup,
+                         Augment, CropPadding, Threads, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json })
+                command.Options.Add(o);
+        }
+
+        /// <summary>Reads and checks the numbers; every problem is a <see cref="UsageException"/> naming the option.</summary>
+        public Settings Read(ParseResult parse, string? inputModel)
+        {
+            var output = parse.GetValue(Output)!;
+            if (inputModel is not null) OutputPaths.CheckNotInput(inputModel, output);
+            else CheckOutputFolder(output);
+            int epochs = parse.GetValue(Epochs), batch = parse.GetValue(BatchSize), threads = parse.GetValue(Threads), warmup = parse.GetValue(Warmup);
+            double lr = parse.GetValue(Lr), momentum = parse.GetValue(Momentum), decay = parse.GetValue(WeightDecay);
+            if (epochs < 1) throw new UsageException($"--epochs must be at least 1, got {epochs}");
+            if (batch < 1) throw new UsageException($"--batch-size must be at least 1, got {batch}");
+            if (!(lr > 0) || !double.IsFinite(lr)) throw new UsageException($"--lr must be a positive number, got {Fmt(lr)}");
+            if (!(momentum >= 0 && momentum < 1)) throw new UsageException($"--momentum must be in [0, 1), got {Fmt(momentum)}");
+            if (!(decay >= 0) || !double.IsFinite(decay)) throw new UsageException($"--weight-decay must be zero or positive, got {Fmt(decay)}");
+            bool nesterov = parse.GetValue(Nesterov);
+            if (nesterov && momentum == 0) throw new UsageException("--nesterov needs a --momentum above 0");
+            if (threads < 0) throw new UsageException($"--threads must be zero (ONNX Runtime's default) or more, got {threads}");
+            if (warmup < 0) throw new UsageException($"--warmup-epochs must be zero or more, got {warmup}");
+            if (warmup >= epochs && warmup > 0) throw new UsageException($"--warmup-epochs ({warmup}) must be fewer than --epochs ({epochs})");
+            var scheduleName = parse.GetValue(Schedule)!;
+            LearningRateSchedule schedule = scheduleName.ToLowerInvariant() switch
+            {
+                "cosine" => new CosineSchedule(warmup),
+                "step" when warmup == 0 => new StepSchedule(),
+                "constant" when warmup == 0 => new ConstantSchedule(),
+                "step" or "constant" => throw new UsageException("--warmup-epochs goes with --schedule cosine"),
+                _ => throw new UsageException($"--schedule must be cosine, step or constant, got '{scheduleName}'"),
+            };
+            int padding = parse.GetValue(CropPadding);
+            if (padding < 0) throw new UsageException($"--crop-padding must be zero or more, got {padding}");
+            var augmentName = parse.GetValue(Augment)!;
+            var augmentation = augmentName.ToLowerInvariant() switch
+            {
+                "none" => Augmentation.None,
+                "flip" => new Augmentation(0, true),
+                "crop" => new Augmentation(padding, false),
+                "crop-flip" => new Augmentation(padding, true),
+                _ => throw new UsageException($"--augment must be none, crop, flip or crop-flip, got '{augmentName}'"),
+            };
+            var limitTrain = parse.GetValue(LimitTrain);
+            var limitTest = parse.GetValue(LimitTest);
+            var holdout = parse.GetValue(Holdout);
+            if (limitTrain is < 1) throw new UsageException($"--limit-train must be at least 1, got {limitTrain}");
+            if (limitTest is < 1) throw new UsageException($"--limit-test must be at least 1, got {limitTest}");
+            if (holdout is < 1) throw new UsageException($"--holdout must be at least 1, got {holdout}");
+            var checkpointDir = parse.GetValue(CheckpointDir);
+            if (checkpointDir is not null && !Directory.Exists(checkpointDir))
+                throw new UsageException($"--checkpoint-dir '{checkpointDir}' does not exist");
+            var resume = parse.GetValue(Resume);
+            if (resume is not null && !File.Exists(resume))
+                throw new UsageException(Directory.Exists(resume) ? $"--resume '{resume}' is a folder; give the checkpoint file" : $"checkpoint '{resume}' (--resume) does not exist");
+            return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, parse.GetValue(Seed), batch, lr, momentum, nesterov, decay,
+                parse.GetValue(DecayAll), schedule, augmentation, threads, limitTrain, limitTest, holdout, resume, checkpointDir, parse.GetValue(Json));
+        }
+    }
+
+    public static Options CreateOptions(double defaultLearningRate) => new(
+        new Option<string>("--data") { Description = "fashion-mnist (Debian's dataset-fashion-mnist), a folder of MNIST-format IDX files, or an .npz file (x/y arrays, or x_train/y_train with x_test/y_test)", Required = true },
+        new Option<string?>("--test-data") { Description = "An .npz file to measure test accuracy on (default: the data set's test split, or 10% held out of an .npz without one)" },
+        new Option<int>("--epochs") { Description = "Epochs to train", Required = true },
+        new Option<string>("--output", "-o") { Description = "Where to write the trained inference model", Required = true },
+        new Option<int>("--seed") { Description = "Seed of the initial weights, the sample order and the augmentation", DefaultValueFactory = _ => 0 },
+        new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 },
+        new Option<double>("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => defaultLearningRate },
+        new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9 },
+        new Option<bool>("--nesterov") { Description = "Nesterov momentum" },
+        new Option<double>("--weight-decay") { Description = "L2 weight decay on conv and linear weights (not on biases and BatchNorm parameters unless --decay-all)", DefaultValueFactory = _ => 5e-4 },
+        new Option<bool>("--decay-all") { Description = "Apply weight decay to every parameter, biases and BatchNorm ones too" },
+        new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine (per step), step (x0.1 at 50% and 75% of the epochs) or constant", DefaultValueFactory = _ => "cosine" },
+        new Option<int>("--warmup-epochs") { Description = "Linear warm-up epochs before the cosine decay", DefaultValueFactory = _ => 0 },
+        new Option<string>("--augment") { Description = "Training augmentation: crop-flip, crop, flip or none", DefaultValueFactory = _ => "crop-flip" },
+        new Option<int>("--crop-padding") { Description = "Zero padding of the random crop", DefaultValueFactory = _ => 4 },
+        DeviceOptions.Threads(),
+        new Option<int?>("--limit-train") { Description = "Train on the first N training images only" },
+        new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" },
+        new Option<int?>("--holdout") { Description = "Hold N training images out and evaluate on them after each epoch (default: the test set)" },
+        new Option<string?>("--resume") { Description = "Continue from a checkpoint (its seed, batch size and optimizer settings are used)" },
+        new Option<string?>("--checkpoint-dir") { Description = "Keep the checkpoint (written every epoch) in this folder; by default it is written next to the output and removed when training finishes" },
+        CommonOptions.Json());
+
+    private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static void CheckOutputFolder(string output)
+    {
+        var full = Path.GetFullPath(output);
+        if (Directory.Exists(full)) throw new UsageException($"cannot write '{output}': it is a folder");
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new UsageException($"cannot write '{output}': folder '{dir}' does not exist");
+    }
+
+    /// <summary>Runs <paramref name="body"/>, turning the library's input errors into exit code 2.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try { return body(); }
+        catch (DataFormatException e) { throw new UsageException(e.Message); }
+        catch (TrainingInputException e) { throw new UsageException(e.Message); }
+        catch (TrainingDivergedException e) { throw new UsageException(e.Message); }
+        catch (GradientException e) { throw new UsageException($"the model cannot be trained: {e.Message}"); }
+    }
+
+    internal sealed record LoadedData(Dataset Train, Dataset Test, Dataset? Validation, string Name, string TestDescription);
+
+    /// <summary>Loads the training and test sets named by --data/--test-data and applies --limit-*/--holdout.</summary>
+    public static LoadedData LoadData(Settings s, int? classCount)
+    {
+        Dataset train, test;
+        string testDescription;
+        var data = s.Data;
+        if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        {
+            EnsureFashionMnist();
+            train = FashionMnist.Load(train: true);
+            test = FashionMnist.Load(train: false);
+            testDescription = "Fashion-MNIST test set";
+            data = "fashion-mnist";
+        }
+        else if (Directory.Exists(data))
+        {
+            train = FashionMnist.Load(data, train: true);
+            test = FashionMnist.Load(data, train: false);
+            testDescription = $"t10k files of '{data}'";
+        }
+        else if (data.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) || File.Exists(data))
+        {
+            if (!File.Exists(data)) throw new UsageException($"data file '{data}' does not exist");
+            var names = NpzArrayNames(data);
+            if (names.Contains("x_train") && names.Contains("y_train") && names.Contains("x_test") && names.Contains("y_test"))
+            {
+                train = NpzDataset.Load(data, "x_train", "y_train", classCount);
+                test = NpzDataset.Load(data, "x_test", "y_test", classCount ?? train.ClassCount);
+                testDescription = $"x_test/y_test of '{data}'";
+            }
+            else if (names.Contains("x_train") && names.Contains("y_train"))
+            {
+                train = NpzDataset.Load(data, "x_train", "y_train", classCount);
+                (train, test, testDescription) = HoldOutTest(train, s);
+            }
+            else
+            {
+                train = NpzDataset.Load(data, classCount: classCount);
+                (train, test, testDescription) = HoldOutTest(train, s);
+            }
+        }
+        else throw new UsageException($"--data must be fashion-mnist, a folder of MNIST-format IDX files or an .npz file; '{data}' is none of these");
+
+        if (s.TestData is { } testPath)
+        {
+            if (!File.Exists(testPath)) throw new UsageException($"test data file '{testPath}' does not exist");
+            test = NpzDataset.Load(testPath, classCount: classCount ?? train.ClassCount);
+            testDescription = $"'{testPath}'";
+        }
+        if (test.ClassCount != train.ClassCount && classCount is null)
+            test = new Dataset(test.Images, test.Labels, test.Channels, test.Height, test.Width, train.ClassCount, test.Source);
+        if (test.Channels != train.Channels || test.Height != train.Height || test.Width != train.Width)
+            throw new UsageException($"the test images are {test.Channels}x{test.Height}x{test.Width} but the training images {train.Channels}x{train.Height}x{train.Width}");
+        if (s.LimitTrain is { } lt && lt < train.Count) train = train.Take(lt);
+        if (s.LimitTest is { } lv && lv < test.Count) test = test.Take(lv);
+        Dataset? validation = null;
+        if (s.Holdout is { } h)
+        {
+            if (h >= train.Count) throw new UsageException($"--holdout {h} leaves no training images out of {train.Count}");
+            (train, validation) = train.SplitHoldout(h, s.Seed);
+        }
+        return new LoadedData(train, test, validation, data, testDescription);
+    }
+
+    private static (Dataset Train, Dataset Test, string Description) HoldOutTest(Dataset all, Settings s)
+    {
+        if (s.TestData is not null) return (all, all, "");
+        if (all.Count < 2) throw new UsageException($"{all.Source} holds {all.Count} sample; give more data or a test set with --test-data");
+        int n = Math.Max(1, all.Count / 10);
+        var (train, test) = all.SplitHoldout(n, s.Seed);
+        return (train, test, $"{n} images held out of {all.Source} (seed {s.Seed}; no x_test/y_test arrays)");
+    }
+
+    private static HashSet<string> NpzArrayNames(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            return zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)).Select(e => e.FullName[..^4]).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (InvalidDataException) { throw new UsageException($"'{path}' is not an .npz file (not a zip archive); save it with numpy.savez"); }
+        catch (IOException e) { throw new UsageException($"'{path}' cannot be read: {e.Message}"); }
+        catch (UnauthorizedAccessException e) { throw new UsageException($"'{path}' cannot be read: {e.Message}"); }
+    }
+
+    /// <summary>Installs Debian's dataset-fashion-mnist through the repository's tools/ensure-apt.sh
+    /// when the files are missing, or says how to.</summary>
+    private static void EnsureFashionMnist()
+    {
+        if (FashionMnist.IsAvailable()) return;
+        var how = $"install Debian's package {FashionMnist.DebianPackage} (apt-get install {FashionMnist.DebianPackage}, or tools/ensure-apt.sh {FashionMnist.DebianPackage} in the OnnxPrune repository), or pass --data with a folder of MNIST-format files or an .npz file";
+        var script = FindScript();
+        if (script is null) throw new UsageException($"Fashion-MNIST is not installed ({FashionMnist.DefaultFolder} is missing): {how}");
+        Console.Error.WriteLine($"Fashion-MNIST is missing: installing {FashionMnist.DebianPackage} with {script}");
+        try
+        {
+            var start = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true };
+            start.ArgumentList.Add(script);
+            start.ArgumentList.Add(FashionMnist.DebianPackage);
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEnd(); // the script's log goes to stderr, which stays the user's
+            process.WaitForExit();
+            if (process.ExitCode != 0 || !FashionMnist.IsAvailable())
+                throw new UsageException($"Fashion-MNIST is not installed and {script} could not install it (exit code {process.ExitCode}): {how}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new UsageException($"Fashion-MNIST is not installed and bash could not be started to install it ({e.Message}): {how}");
+        }
+    }
+
+    private static string? FindScript()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "tools", "ensure-apt.sh");
+                if (File.Exists(candidate)) return candidate;
+            }
+        }
+        return null;
+    }
+
+    internal sealed record EpochJson(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond, double Seconds,
+        double? TestAccuracy, double? TestLoss);
+
+    internal sealed record ResultJson(string Command, string Model, string? Arch, string? BaseModel, string Data, int TrainImages, int TestImages,
+        string TestSet, int? HoldoutImages, int Epochs, int ResumedFromEpoch, int Seed, int BatchSize, double LearningRate, double Momentum, bool Nesterov,
+        double WeightDecay, string Schedule, string Augmentation, string Normalization, int Threads, double TestAccuracy, double TestLoss,
+        double? TestAccuracyBefore, double TrainSeconds, double ImagesPerSecond, IReadOnlyList<string> Trainable, IReadOnlyList<EpochJson> History);
+
+    /// <summary>Trains <paramref name="model"/> and writes the result: the shared body of train and finetune.</summary>
+    public static int Run(Settings s, Model model, LoadedData data, ChannelNormalization normalization, Dictionary<string, string> metadata,
+        string commandName, string? baseModel = null, bool measureBefore = false)
+    {
+        var checkpointPath = s.CheckpointDir is { } dir
+            ? Path.Combine(dir, Path.GetFileNameWithoutExtension(s.Output) + ".checkpoint.npz")
+            : Path.GetFullPath(s.Output) + ".checkpoint.npz";
+        var options = new TrainerOptions
+        {
+            Epochs = s.Epochs,
+            BatchSize = s.BatchSize,
+            Seed = s.Seed,
+            Sgd = new SgdOptions(s.LearningRate, s.Momentum, s.Nesterov, s.WeightDecay, s.DecayAll),
+            Schedule = s.Schedule,
+            Augmentation = s.Augmentation,
+            Normalization = normalization,
+            CheckpointPath = checkpointPath,
+            InputSampleDims = [data.Train.Channels, data.Train.Height, data.Train.Width],
+            Session = new SessionSettings { IntraOpThreads = s.Threads },
+        };
+        var command = "onnxprune " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote));
+        Checkpoint? checkpoint = null;
+        if (s.Resume is { } resume)
+        {
+            checkpoint = Checkpoint.Load(resume);
+            foreach (var key in new[] { "command_name", "arch", "data", "base_model" })
+            {
+                var expected = key switch { "command_name" => commandName, "arch" => metadata.GetValueOrDefault("arch"), "data" => data.Name, _ => baseModel };
+                if (checkpoint.Metadata.TryGetValue(key, out var saved) && expected is not null && saved != expected)
+                    throw new UsageException($"checkpoint '{resume}' is of another run: its {key.Replace('_', ' ')} is '{saved}', this run's is '{expected}'");
+            }
+            if (checkpoint.CompletedEpochs > s.Epochs)
+                throw new UsageException($"checkpoint '{resume}' has already trained {checkpoint.CompletedEpochs} epochs; ask for at least that many with --epochs");
+            options = checkpoint.ApplyTo(options);
+        }
+
+        using var trainer = new Trainer(model, options);
+        trainer.CheckpointMetadata["command_name"] = commandName;
+        trainer.CheckpointMetadata["data"] = data.Name;
+        if (metadata.TryGetValue("arch", out var a)) trainer.CheckpointMetadata["arch"] = a;
+        if (baseModel is not null) trainer.CheckpointMetadata["base_model"] = baseModel;
+        trainer.CheckpointMetadata["command"] = command;
+        trainer.CheckData(data.Train);
+        trainer.CheckData(data.Test);
+        if (checkpoint is not null) trainer.Restore(checkpoint);
+
+        var log = Console.Error;
+        log.WriteLine($"{commandName}: {trainer.ParameterNames.Count} parameter tensors, {data.Train.Count} training images, " +
+                      $"{(data.Validation is { } v ? $"{v.Count} held-out images for per-epoch evaluation, " : "")}{data.Test.Count} test images; " +
+                      $"batch {options.BatchSize}, lr {Fmt(options.Sgd.LearningRate)} ({options.Schedule}), seed {options.Seed}");
+        log.WriteLine($"checkpoint every epoch: {checkpointPath}{(s.CheckpointDir is null ? " (removed when training finishes)" : "")}; resume with --resume {checkpointPath}");
+        if (checkpoint is not null) log.WriteLine($"resuming from '{s.Resume}' after epoch {checkpoint.CompletedEpochs}");
+
+        EvaluationResult? before = measureBefore && checkpoint is null ? trainer.Evaluate(data.Test) : null;
+        if (before is not null) log.WriteLine($"before: test accuracy {before.Accuracy:P2} (loss {before.Loss:0.0000}) on {data.Test.Count} images");
+        var resumedFrom = trainer.CompletedEpochs;
+        var clock = Stopwatch.StartNew();
+        using (var bar = new TrainingBar())
+        {
+            trainer.Train(data.Train, data.Validation ?? data.Test, bar.Report, epoch =>
+            {
+                bar.Clear();
+                var eval = epoch.Validation is { } e ? $" | {(data.Validation is null ? "test" : "held-out")} {e.Accuracy:P2} (loss {e.Loss:0.0000})" : "";
+                log.WriteLine($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy:P2}{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s");
+            });
+        }
+        var trainSeconds = clock.Elapsed.TotalSeconds;
+        var final = data.Validation is null && trainer.History.Count > 0 && trainer.History[^1].Validation is { } last && trainer.CompletedEpochs > resumedFrom
+            ? last : trainer.Evaluate(data.Test);
+
+        metadata["dataset"] = data.Name;
+        metadata["normalization"] = normalization.ToString();
+        metadata["test_accuracy"] = final.Accuracy.ToString("0.0000", CultureInfo.InvariantCulture);
+        metadata["test_loss"] = final.Loss.ToString("0.0000", CultureInfo.InvariantCulture);
+        metadata["test_images"] = final.Count.ToString(CultureInfo.InvariantCulture);
+        metadata["train_images"] = data.Train.Count.ToString(CultureInfo.InvariantCulture);
+        metadata["epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture);
+        metadata["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture);
+        metadata["command"] = command;
+        if (baseModel is not null) metadata["base_model"] = baseModel;
+        var trained = trainer.ExportModel(metadata);
+        OnnxModelFile.Save(trained, s.Output);
+        if (s.CheckpointDir is null && File.Exists(checkpointPath)) File.Delete(checkpointPath);
+
+        var epochs = trainer.History;
+        double imagesPerSecond = epochs.Count > resumedFrom ? epochs.Skip(resumedFrom).Average(e => e.ImagesPerSecond) : 0;
+        if (s.Json)
+        {
+            Json.Write(Console.Out, new ResultJson(command, s.Output, metadata.GetValueOrDefault("arch"), baseModel, data.Name, data.Train.Count, data.Test.Count,
+                data.TestDescription, data.Validation?.Count, options.Epochs, resumedFrom, options.Seed, options.BatchSize, options.Sgd.LearningRate,
+                options.Sgd.Momentum, options.Sgd.Nesterov, options.Sgd.WeightDecay, options.Schedule.ToString()!, DescribeAugmentation(options.Augmentation),
+                normalization.ToString(), s.Threads, final.Accuracy, final.Loss, before?.Accuracy, trainSeconds, imagesPerSecond, trainer.ParameterNames,
+                epochs.Select(e => new EpochJson(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds, e.Validation?.Accuracy, e.Validation?.Loss)).ToList()));
+        }
+        else
+        {
+            var o = Console.Out;
+            o.WriteLine($"wrote {s.Output}");
+            o.WriteLine($"  {(baseModel is not null ? "fine-tuned " + baseModel : "arch " + metadata.GetValueOrDefault("arch"))}, data {data.Name}: {data.Train.Count} training images, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}");
+            if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy:P2}");
+            o.WriteLine($"  test accuracy {final.Accuracy:P2} (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
+            o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
+        }
+        return ExitCodes.Ok;
+    }
+
+    private static string DescribeAugmentation(Augmentation a) =>
+        a.IsNone ? "none" : string.Join("+", new[] { a.CropPadding > 0 ? $"crop(pad {a.CropPadding})" : null, a.HorizontalFlip ? "flip" : null }.Where(x => x is not null));
+
+    private static string Quote(string a) => a.Length > 0 && a.All(c => !char.IsWhiteSpace(c) && c != '\'' && c != '"') ? a : $"'{a.Replace("'", "'\\''")}'";
+
+    /// <summary>
+    /// A one-line bar on stderr (only on a terminal, at most ten times a second, as
+    /// <see cref="Progress"/>): epoch, batches, running loss, training accuracy, images per second.
+    /// </summary>
+    private sealed class TrainingBar : IDisposable
+    {
+        private readonly bool _enabled = !Console.IsErrorRedirected;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _lastDraw = -1000;
+        private bool _drawn;
+
+        public void Report(TrainingProgress p)
+        {
+            if (!_enabled) return;
+            var now = _clock.ElapsedMilliseconds;
+            if (now - _lastDraw < 100 && p.Batch < p.BatchesPerEpoch) return;
+            _lastDraw = now;
+            const int width = 20;
+            var filled = (int)((long)width * p.Batch / Math.Max(1, p.BatchesPerEpoch));
+            Console.Error.Write($"\repoch {p.Epoch}/{p.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {p.Batch}/{p.BatchesPerEpoch} " +
+                                $"loss {p.Loss:0.0000} acc {p.Accuracy:P1} {p.ImagesPerSecond:0} img/s ");
+            _drawn = true;
+        }
+
+        public void Clear()
+        {
+            if (!_drawn) return;
+            Console.Error.Write("\r" + new string(' ', 100) + "\r");
+            _drawn = false;
+        }
+
+        public void Dispose() => Clear();
+    }
+}
