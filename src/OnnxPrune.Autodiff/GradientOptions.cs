@@ -65,7 +65,9 @@ public enum BatchNormMode
 public enum ConvWeightGradient
 {
     /// <summary>One Slice of the (padded, transposed) input per kernel tap and one GEMM with the
-    /// output gradient per tap, concatenated. Works for every group count.</summary>
+    /// output gradient per tap, concatenated; with stride 1 each slice is a contiguous window of
+    /// the flattened spatial axes. Works for every group count. The faster choice on ORT's CPU
+    /// provider (3x3 32->32 14x14 batch 128, 2 threads: about 15 ms against 26 ms).</summary>
     ShiftedMatMul,
 
     /// <summary>A Conv whose input is the transposed input (C,N,H,W) and whose kernel is the

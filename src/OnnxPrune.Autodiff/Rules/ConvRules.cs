@@ -235,8 +235,9 @@ internal static class ConvWeightGradients
     /// One Slice of the padded input per kernel tap, one GEMM per tap, a Concat. With stride 1 the
     /// spatial axes are flattened and each tap's patch is one contiguous window of every (channel,
     /// sample) row (dY padded to the input's row length, the input given one extra zero row so the
-    /// last window stays in bounds): long copies instead of runs of one output row, about 25%
-    /// faster. With strides the patch is a strided 2-D Slice.
+    /// last window stays in bounds): long copies instead of runs of one output row (3x3 32->32
+    /// 14x14 batch 128, 2 threads: 15 ms instead of 20 ms). With strides the patch is a strided
+    /// Slice.
     /// </summary>
     private static Value ShiftedMatMul(GradientContext ctx, Value input, long channels, long[] inputSpatial,
         Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long group)

@@ -320,9 +320,13 @@ internal static class TrainingCli
         if (s.Resume is { } resume)
         {
             checkpoint = Checkpoint.Load(resume);
-            foreach (var key in new[] { "command_name", "arch", "data", "base_model" })
+            var trainImages = data.Train.Count.ToString(CultureInfo.InvariantCulture);
+            foreach (var key in new[] { "command_name", "arch", "data", "base_model", "train_images" })
             {
-                var expected = key switch { "command_name" => commandName, "arch" => metadata.GetValueOrDefault("arch"), "data" => data.Name, _ => baseModel };
+                var expected = key switch
+                {
+                    "command_name" => commandName, "arch" => metadata.GetValueOrDefault("arch"), "data" => data.Name, "train_images" => trainImages, _ => baseModel,
+                };
                 if (checkpoint.Metadata.TryGetValue(key, out var saved) && expected is not null && saved != expected)
                     throw new UsageException($"checkpoint '{resume}' is of another run: its {key.Replace('_', ' ')} is '{saved}', this run's is '{expected}'");
             }
@@ -337,6 +341,7 @@ internal static class TrainingCli
         if (metadata.TryGetValue("arch", out var a)) trainer.CheckpointMetadata["arch"] = a;
         if (baseModel is not null) trainer.CheckpointMetadata["base_model"] = baseModel;
         trainer.CheckpointMetadata["command"] = command;
+        trainer.CheckpointMetadata["train_images"] = data.Train.Count.ToString(CultureInfo.InvariantCulture);
         trainer.CheckData(data.Train);
         trainer.CheckData(data.Test);
         if (checkpoint is not null) trainer.Restore(checkpoint);

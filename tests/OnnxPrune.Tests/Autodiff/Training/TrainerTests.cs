@@ -153,3 +153,68 @@ public class TrainerTests(ITestOutputHelper output)
         trainer.Invoking(t => t.Train(tooFew)).Should().Throw<TrainingInputException>().WithMessage("*2 training images, fewer than one batch of 128*");
     }
 }
+
+/// <summary>Fine-tuning the form exporters write: BatchNorm folded into convolutions (conv bias),
+/// weights stored as Constant nodes, dynamic spatial dims and a final Softmax.</summary>
+public class ExportedFormTests
+{
+    private static OnnxPrune.IR.Model ExportedStyleModel()
+    {
+        var random = new Random(3);
+        float[] Normal(int n, double std) => Enumerable.Range(0, n).Select(_ => (float)(std * (random.NextDouble() * 2 - 1))).ToArray();
+        var graph = new OnnxPrune.IR.Graph("exported");
+        var input = new OnnxPrune.IR.Value("image", OnnxPrune.IR.DataType.Float,
+            new OnnxPrune.IR.Shape([OnnxPrune.IR.Dim.Symbolic("batch"), OnnxPrune.IR.Dim.Known(1), OnnxPrune.IR.Dim.Symbolic("height"), OnnxPrune.IR.Dim.Symbolic("width")]));
+        graph.AddInput(input);
+        var weight = graph.AddNode(new OnnxPrune.IR.Node("", "Constant", [], ["conv.w"],
+            [OnnxPrune.IR.Attribute.FromTensor("value", OnnxPrune.IR.DenseTensor.FromFloats([8, 1, 3, 3], Normal(72, 0.5)))], "const_w")).Outputs[0];
+        var bias = graph.AddInitializer("conv.b", OnnxPrune.IR.DenseTensor.FromFloats([8], new float[8]));
+        var conv = graph.AddNode(new OnnxPrune.IR.Node("", "Conv", [input, weight, bias], ["conv.out"],
+            [OnnxPrune.IR.Attribute.Ints("kernel_shape", [3, 3]), OnnxPrune.IR.Attribute.Ints("pads", [1, 1, 1, 1])], "conv")).Outputs[0];
+        var relu = graph.AddNode(new OnnxPrune.IR.Node("", "Relu", [conv], ["relu.out"], [], "relu")).Outputs[0];
+        var pool = graph.AddNode(new OnnxPrune.IR.Node("", "GlobalAveragePool", [relu], ["pool.out"], [], "pool")).Outputs[0];
+        var flat = graph.AddNode(new OnnxPrune.IR.Node("", "Flatten", [pool], ["flat.out"], [OnnxPrune.IR.Attribute.Int("axis", 1)], "flatten")).Outputs[0];
+        var fcw = graph.AddInitializer("fc.w", OnnxPrune.IR.DenseTensor.FromFloats([8, 10], Normal(80, 0.5)));
+        var fcb = graph.AddInitializer("fc.b", OnnxPrune.IR.DenseTensor.FromFloats([10], new float[10]));
+        var logits = graph.AddNode(new OnnxPrune.IR.Node("", "Gemm", [flat, fcw, fcb], ["logits"], [], "fc")).Outputs[0];
+        var probs = graph.AddNode(new OnnxPrune.IR.Node("", "Softmax", [logits], ["probs"], [OnnxPrune.IR.Attribute.Int("axis", 1)], "softmax")).Outputs[0];
+        probs.ElementType = OnnxPrune.IR.DataType.Float;
+        probs.Shape = new OnnxPrune.IR.Shape([OnnxPrune.IR.Dim.Symbolic("batch"), OnnxPrune.IR.Dim.Known(10)]);
+        graph.AddOutput(probs);
+        var model = new OnnxPrune.IR.Model(graph);
+        model.OpsetImports[""] = 13;
+        return model;
+    }
+
+    [Fact]
+    public void Folded_constant_weight_dynamic_shape_softmax_model_trains_and_exports_in_its_own_form()
+    {
+        var train = TrainingTestSupport.Train(256);
+        var model = ExportedStyleModel();
+        ClassifierSignature.DefaultTrainable(model).Should().Equal("conv.b", "fc.w", "fc.b", "conv.w");
+        var signature = ClassifierSignature.Of(model);
+        signature.OutputIsProbabilities.Should().BeTrue();
+        signature.LogitsName.Should().Be("logits");
+
+        using var trainer = new Trainer(model, new TrainerOptions
+        {
+            Epochs = 2, BatchSize = 32, Sgd = new SgdOptions(0.05), InputSampleDims = [1, 28, 28],
+            Normalization = ChannelNormalization.Compute(train), Session = new SessionSettings { IntraOpThreads = 2 },
+        });
+        trainer.ParameterNames.Should().BeEquivalentTo(["conv.w", "conv.b", "fc.w", "fc.b"]);
+        var before = trainer.Evaluate(train);
+        var history = trainer.Train(train);
+        history[^1].TrainLoss.Should().BeLessThan(history[0].TrainLoss);
+        var after = trainer.Evaluate(train);
+        after.Loss.Should().BeLessThan(before.Loss);
+
+        var exported = trainer.ExportModel();
+        exported.OpsetImports[""].Should().Be(13, "the inference model keeps its opset");
+        exported.Graph.Inputs[0].Shape!.ToString().Should().Be("[batch,1,height,width]", "dynamic dims stay dynamic");
+        exported.Graph.Initializers.Should().ContainKey("conv.w", "the trained Constant becomes an initializer of the same name");
+        exported.Graph.Initializers["conv.w"].ConstValue!.ToFloatArray().Should().Equal(trainer.SnapshotParameters()["conv.w"]);
+        using var session = InferenceSession.FromModel(exported);
+        var probs = session.Run(new Dictionary<string, TensorData> { ["image"] = TensorData.Create(new float[2 * 20 * 24], 2, 1, 20, 24) })["probs"];
+        probs.Dims.Should().Equal(2, 10);
+    }
+}
