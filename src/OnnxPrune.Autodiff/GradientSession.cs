@@ -75,12 +75,9 @@ public sealed record GradientEvaluation(double Loss, IReadOnlyDictionary<string,
 /// <summary>Conversions between IR tensors, ORT tensors and double arrays (float and double only).</summary>
 public static class TensorConvert
 {
-    public static TensorData ToTensorData(Tensor tensor) => tensor.DataType switch
-    {
-        DataType.Float => TensorData.Create(tensor.ToFloatArray(), tensor.Dims),
-        DataType.Double => TensorData.Create(tensor.ToDoubleArray(), tensor.Dims),
-        _ => throw new NotSupportedException($"parameters of type {DataTypes.Name(tensor.DataType)} are not supported"),
-    };
+    public static TensorData ToTensorData(Tensor tensor) => tensor.DataType is DataType.Float or DataType.Double
+        ? OnnxPrune.Runtime.Data.TensorConversion.ToTensorData(tensor)
+        : throw new NotSupportedException($"parameters of type {DataTypes.Name(tensor.DataType)} are not supported");
 
     public static double[] ToDoubles(TensorData t) => t.ElementType switch
     {
