@@ -47,7 +47,7 @@ internal static class TrainingCli
 {
     internal sealed record Settings(string Data, string? TestData, string Output, int Epochs, int Seed, int BatchSize, double LearningRate,
         double Momentum, bool Nesterov, double WeightDecay, bool DecayAll, LearningRateSchedule Schedule, Augmentation Augmentation,
-        int Threads, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, string? CheckpointDir, bool Json);
+        int Threads, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json);
 
     internal sealed record Options(
         Option<string> Data, Option<string?> TestData, Option<int> Epochs, Option<string> Output, Option<int> Seed, Option<int> BatchSize,
@@ -112,8 +112,12 @@ internal static class TrainingCli
             var resume = parse.GetValue(Resume);
             if (resume is not null && !File.Exists(resume))
                 throw new UsageException(Directory.Exists(resume) ? $"--resume '{resume}' is a folder; give the checkpoint file" : $"checkpoint '{resume}' (--resume) does not exist");
-            return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, parse.GetValue(Seed), batch, lr, momentum, nesterov, decay,
-                parse.GetValue(DecayAll), schedule, augmentation, threads, limitTrain, limitTest, holdout, resume, checkpointDir, parse.GetValue(Json));
+            // A resumed run takes its seed from the checkpoint before anything depends on it (initial
+            // weights, held-out splits); the trainer takes the other settings from it too.
+            var checkpoint = resume is null ? null : Checkpoint.Load(resume);
+            var seed = checkpoint?.Seed ?? parse.GetValue(Seed);
+            return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, seed, batch, lr, momentum, nesterov, decay,
+                parse.GetValue(DecayAll), schedule, augmentation, threads, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json));
         }
     }
 
@@ -317,9 +321,9 @@ internal static class TrainingCli
         };
         var command = "onnxprune " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote));
         Checkpoint? checkpoint = null;
-        if (s.Resume is { } resume)
+        if (s.Checkpoint is { } loaded && s.Resume is { } resume)
         {
-            checkpoint = Checkpoint.Load(resume);
+            checkpoint = loaded;
             var trainImages = data.Train.Count.ToString(CultureInfo.InvariantCulture);
             foreach (var key in new[] { "command_name", "arch", "data", "base_model", "train_images" })
             {
@@ -354,7 +358,7 @@ internal static class TrainingCli
         if (checkpoint is not null) log.WriteLine($"resuming from '{s.Resume}' after epoch {checkpoint.CompletedEpochs}");
 
         EvaluationResult? before = measureBefore && checkpoint is null ? trainer.Evaluate(data.Test) : null;
-        if (before is not null) log.WriteLine($"before: test accuracy {before.Accuracy:P2} (loss {before.Loss:0.0000}) on {data.Test.Count} images");
+        if (before is not null) log.WriteLine($"before: test accuracy {before.Accuracy * 100:0.00}% (loss {before.Loss:0.0000}) on {data.Test.Count} images");
         var resumedFrom = trainer.CompletedEpochs;
         var clock = Stopwatch.StartNew();
         using (var bar = new TrainingBar())
@@ -362,8 +366,8 @@ internal static class TrainingCli
             trainer.Train(data.Train, data.Validation ?? data.Test, bar.Report, epoch =>
             {
                 bar.Clear();
-                var eval = epoch.Validation is { } e ? $" | {(data.Validation is null ? "test" : "held-out")} {e.Accuracy:P2} (loss {e.Loss:0.0000})" : "";
-                log.WriteLine($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy:P2}{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s");
+                var eval = epoch.Validation is { } e ? $" | {(data.Validation is null ? "test" : "held-out")} {e.Accuracy * 100:0.00}% (loss {e.Loss:0.0000})" : "";
+                log.WriteLine($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy * 100:0.00}%{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s");
             });
         }
         var trainSeconds = clock.Elapsed.TotalSeconds;
@@ -399,8 +403,8 @@ internal static class TrainingCli
             var o = Console.Out;
             o.WriteLine($"wrote {s.Output}");
             o.WriteLine($"  {(baseModel is not null ? "fine-tuned " + baseModel : "arch " + metadata.GetValueOrDefault("arch"))}, data {data.Name}: {data.Train.Count} training images, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}");
-            if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy:P2}");
-            o.WriteLine($"  test accuracy {final.Accuracy:P2} (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
+            if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
+            o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
             o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
         }
         return ExitCodes.Ok;
@@ -431,7 +435,7 @@ internal static class TrainingCli
             const int width = 20;
             var filled = (int)((long)width * p.Batch / Math.Max(1, p.BatchesPerEpoch));
             Console.Error.Write($"\repoch {p.Epoch}/{p.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {p.Batch}/{p.BatchesPerEpoch} " +
-                                $"loss {p.Loss:0.0000} acc {p.Accuracy:P1} {p.ImagesPerSecond:0} img/s ");
+                                $"loss {p.Loss:0.0000} acc {p.Accuracy * 100:0.0}% {p.ImagesPerSecond:0} img/s ");
             _drawn = true;
         }
 
