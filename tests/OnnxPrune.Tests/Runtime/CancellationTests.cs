@@ -16,9 +16,17 @@ public class CancellationTests
         for (var i = 0; i < chain; i++) model.Node("MatMul", [i == 0 ? "x" : $"h{i}", "x"], [$"h{i + 1}"]);
         using var session = InferenceSession.FromBytes(model.Build(), new SessionSettings { IntraOpThreads = 1 }, OrtTestLibrary.Runtime);
 
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        // Cancel from a dedicated thread: a timer-based CancellationTokenSource fires on the thread
+        // pool, which parallel tests on a loaded machine can starve past the end of the run.
+        using var cts = new CancellationTokenSource();
         var watch = Stopwatch.StartNew();
-        var act = () => session.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[n * n], n, n) }, null, cts.Token);
+        var act = () =>
+        {
+            var canceller = new Thread(() => { Thread.Sleep(100); cts.Cancel(); }) { IsBackground = true };
+            canceller.Start();
+            try { session.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[n * n], n, n) }, null, cts.Token); }
+            finally { canceller.Join(); }
+        };
 
         act.Should().Throw<OperationCanceledException>().Which.InnerException.Should().BeOfType<OrtException>();
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "ORT checks the terminate flag between nodes");
