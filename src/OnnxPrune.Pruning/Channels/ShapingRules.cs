@@ -117,7 +117,7 @@ internal sealed class FlattenRule : IChannelRule
         {
             if (target[axis] == -1) return true;
             if (target[axis] == 0) return true; // copies the input dim, which shrinks with the channels
-            if (!ctx.IsSliceableParameter(node.Input(1))) return ctx.Shapes.TryGetShapeValue(node.Input(1)!, out var computed) && computed[axis].Value == -1;
+            if (!ctx.IsSliceableParameter(node.Input(1))) return TraceComputedTarget(node, axis, ctx, units);
             var type = ctx.ConstantOf(node.Input(1))!.DataType;
             ctx.AddFixup(node, r =>
             {
@@ -127,6 +127,13 @@ internal sealed class FlattenRule : IChannelRule
             });
             return true;
         }
+        return TraceComputedTarget(node, axis, ctx, units);
+    }
+
+    /// <summary>A target computed at run time follows the channels when it says -1 at the axis, or
+    /// when the size there comes from a constant we can rewrite.</summary>
+    private static bool TraceComputedTarget(Node node, int axis, AnalysisContext ctx, int[] units)
+    {
         if (ctx.Shapes.TryGetShapeValue(node.Input(1)!, out var dims) && axis < dims.Count && dims[axis].Value == -1) return true;
         // paddle2onnx computes [batch, C] by concatenating the batch size with a constant C:
         // rewrite that constant.
