@@ -70,16 +70,11 @@ public abstract class Tensor
         var result = new long[n];
         for (int i = 0; i < n; i++)
         {
+            // 64-bit integers are read directly (double would lose precision); every other type fits in a double exactly.
             result[i] = DataType switch
             {
                 DataType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]),
                 DataType.UInt64 => (long)BinaryPrimitives.ReadUInt64LittleEndian(raw[(i * 8)..]),
-                DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]),
-                DataType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(raw[(i * 4)..]),
-                DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
-                DataType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
-                DataType.Int8 => (sbyte)raw[i],
-                DataType.UInt8 or DataType.Bool => raw[i],
                 _ => (long)ReadAsDouble(raw, i),
             };
         }

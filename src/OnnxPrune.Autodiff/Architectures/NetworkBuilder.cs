@@ -86,7 +86,7 @@ public sealed class NetworkBuilder
     {
         long n = dims.Aggregate(1L, (a, b) => a * b);
         var values = new float[n];
-        for (long i = 0; i < n; i++) values[i] = (float)(std * Normal());
+        for (long i = 0; i < n; i++) values[i] = (float)(std * OnnxPrune.Runtime.Data.RandomInputs.Normal(_random));
         return Graph.AddInitializer(name, DenseTensor.FromFloats(dims, values));
     }
 
@@ -100,11 +100,4 @@ public sealed class NetworkBuilder
     }
 
     private Value Scalar(string name, float value) => Graph.AddInitializer(name, DenseTensor.FromFloats([], [value]));
-
-    private double Normal()
-    {
-        var u1 = 1.0 - _random.NextDouble();
-        var u2 = _random.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
-    }
 }

@@ -86,8 +86,9 @@ public static class RandomInputs
         }
     }
 
-    /// <summary>Box-Muller: deterministic for a seed, unlike anything that depends on the platform.</summary>
-    private static double Normal(Random random)
+    /// <summary>A standard normal sample by Box-Muller: deterministic for a seed on every platform.
+    /// Also used for seeded weight initialisation.</summary>
+    public static double Normal(Random random)
     {
         var u1 = 1.0 - random.NextDouble();
         var u2 = random.NextDouble();
