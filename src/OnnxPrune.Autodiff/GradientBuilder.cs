@@ -63,7 +63,7 @@ public static class GradientBuilder
         dataInputs.RemoveAll(n => parameters.Any(p => p.Name == n));
         if (addedInput is not null) dataInputs.Add(addedInput);
         return new TrainingGraph(copy, loss.Name, result.Parameters, dataInputs, result.ModelOutputs, result.ValueGradients,
-            statistics, options.WeightsAsInputs);
+            statistics, options.WeightsAsInputs, options.BlockedConvolutions);
     }
 
     /// <summary>Selects the trainable initializers and, with

@@ -39,7 +39,14 @@ public sealed record GradientOptions
     public bool KeepModelOutputs { get; init; } = true;
 
     /// <summary>How the weight gradient of a convolution is computed.</summary>
-    public ConvWeightGradient ConvWeightGradient { get; init; } = ConvWeightGradient.ShiftedMatMul;
+    public ConvWeightGradient ConvWeightGradient { get; init; } = ConvWeightGradient.Auto;
+
+    /// <summary>
+    /// True (the default): a <see cref="GradientSession"/> runs the training graph's eligible 2-D
+    /// convolutions on ONNX Runtime's blocked-layout kernels (<see cref="BlockedConvolutions"/>)
+    /// when the loaded runtime has them. False: standard Conv nodes only.
+    /// </summary>
+    public bool BlockedConvolutions { get; init; } = true;
 
     /// <summary>Default-domain opset of the training graph: the largest of this, the model's own
     /// and 16. Models older than opset 13 (down to 7) have their nodes rewritten into the newer
@@ -64,6 +71,11 @@ public enum BatchNormMode
 /// <summary>Formulations of the convolution weight gradient (DESIGN.md: measure the alternatives).</summary>
 public enum ConvWeightGradient
 {
+    /// <summary><see cref="TransposedConv"/> where that Conv will run on ORT's blocked-layout
+    /// kernels (<see cref="GradientOptions.BlockedConvolutions"/>, a runtime that has them, batch and
+    /// output channels on the block), else <see cref="ShiftedMatMul"/>.</summary>
+    Auto,
+
     /// <summary>One Slice of the (padded, transposed) input per kernel tap and one GEMM with the
     /// output gradient per tap, concatenated; with stride 1 each slice is a contiguous window of
     /// the flattened spatial axes. Works for every group count. The faster choice on ORT's CPU

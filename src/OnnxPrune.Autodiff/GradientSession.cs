@@ -18,12 +18,31 @@ public sealed class GradientSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
-        _session = InferenceSession.FromModel(graph.Model, settings, runtime);
+        var model = ExecutionModel(graph, runtime, out var blocked);
+        BlockedConvolutionCount = blocked;
+        _session = InferenceSession.FromModel(model, settings, runtime);
         if (graph.WeightsAreInputs)
             foreach (var p in graph.Parameters) _initial[p.Name] = TensorConvert.ToTensorData(p.InitialValue);
     }
 
     public TrainingGraph Graph { get; }
+
+    /// <summary>The model ORT runs: the training graph, with its eligible convolutions on the
+    /// blocked-layout kernels when the graph asks for that and the runtime has them (a copy; the
+    /// graph's own model stays standard ONNX).</summary>
+    private static Model ExecutionModel(TrainingGraph graph, OrtRuntime? runtime, out int blocked)
+    {
+        blocked = 0;
+        if (!graph.BlockedConvolutions) return graph.Model;
+        int block = NchwcSupport.BlockSize(runtime);
+        if (block == 0) return graph.Model;
+        var copy = OnnxPrune.Onnx.OnnxModelFile.FromBytes(OnnxPrune.Onnx.OnnxModelFile.ToBytes(graph.Model), label: "the training graph");
+        blocked = BlockedConvolutions.Lower(copy, block);
+        return blocked > 0 ? copy : graph.Model;
+    }
+
+    /// <summary>How many of the training graph's convolutions run on ORT's blocked-layout kernels.</summary>
+    public int BlockedConvolutionCount { get; }
 
     /// <summary>The underlying session (for outputs this class does not fetch).</summary>
     public InferenceSession Session => _session;

@@ -12,8 +12,9 @@ public sealed class TrainingGraph
     internal TrainingGraph(Model model, string lossOutput, IReadOnlyList<TrainableParameter> parameters,
         IReadOnlyList<string> dataInputs, IReadOnlyList<string> modelOutputs,
         IReadOnlyDictionary<string, string> valueGradientOutputs, IReadOnlyList<BatchNormStatistics> batchNormStatistics,
-        bool weightsAreInputs)
+        bool weightsAreInputs, bool blockedConvolutions = false)
     {
+        BlockedConvolutions = blockedConvolutions;
         Model = model;
         LossOutput = lossOutput;
         Parameters = parameters;
@@ -54,6 +55,10 @@ public sealed class TrainingGraph
     public bool WeightsAreInputs { get; }
 
     /// <summary>The parameter of that name, or null.</summary>
+    /// <summary>Whether sessions run eligible convolutions on ORT's blocked-layout kernels
+    /// (<see cref="GradientOptions.BlockedConvolutions"/>); <see cref="Model"/> itself stays standard ONNX.</summary>
+    public bool BlockedConvolutions { get; }
+
     public TrainableParameter? Parameter(string name) => Parameters.FirstOrDefault(p => p.Name == name);
 }
 

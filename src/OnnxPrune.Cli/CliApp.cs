@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(FinetuneCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
         return root;
     }
 

@@ -1,4 +1,5 @@
 using OnnxPrune.IR;
+using OnnxPrune.Runtime;
 using Attribute = OnnxPrune.IR.Attribute;
 
 namespace OnnxPrune.Autodiff.Rules;
@@ -226,7 +227,9 @@ internal static class ConvWeightGradients
     public static Value Compute(GradientContext ctx, Value input, long channels, long[] inputSpatial,
         Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long group)
     {
-        if (ctx.Options.ConvWeightGradient == ConvWeightGradient.TransposedConv && group == 1)
+        var mode = ctx.Options.ConvWeightGradient;
+        if (mode == ConvWeightGradient.Auto) mode = BlockedTransposedConv(ctx, input, wDims, g, group) ? ConvWeightGradient.TransposedConv : ConvWeightGradient.ShiftedMatMul;
+        if (mode == ConvWeightGradient.TransposedConv && group == 1)
             return TransposedConv(ctx, input, inputSpatial, outGrad, outSpatial, wDims, g);
         return ShiftedMatMul(ctx, input, channels, inputSpatial, outGrad, outSpatial, wDims, g, group);
     }
@@ -343,6 +346,16 @@ internal static class ConvWeightGradients
         if (taps == 1) stacked = ctx.Unsqueeze(stacked, 3);
         var ordered = ctx.Transpose(stacked, 0, 2, 1, 3); // (g, M/g, C/g, taps)
         return ctx.Reshape(ordered, wDims);
+    }
+
+    /// <summary>Whether the TransposedConv form (input channels = batch, output channels = M) will
+    /// run on ORT's blocked kernels: on ResNet-56 shapes it is then 2-4x faster than shifted GEMMs,
+    /// while on the standard Conv kernel it is slower (26 ms against 15 ms for 3x3 32->32 14x14).</summary>
+    private static bool BlockedTransposedConv(GradientContext ctx, Value input, long[] wDims, WindowGeometry g, long group)
+    {
+        if (!ctx.Options.BlockedConvolutions || group != 1 || g.Rank != 2 || ctx.TypeOf(input) != DataType.Float) return false;
+        var batch = ctx.ShapeOf(input) is { Rank: > 0 } shape ? shape[0].Value : null;
+        return batch is { } n && BlockedConvolutions.Eligible(n, wDims[0], 1, 4, NchwcSupport.BlockSize());
     }
 
     /// <summary>A Conv of X^T (C, N, spatial) with dY^T (M, N, outSpatial) as its kernel,

@@ -93,14 +93,27 @@ public sealed class Trainer : IDisposable
         }
 
         _labelsInput = FreeName(_inference.Graph, "labels");
-        _graph = GradientBuilder.Build(_inference, new GradientOptions
+        // Every training step feeds exactly BatchSize images (the last partial batch is dropped), so
+        // the training graph gets a static batch: static shapes let convolutions and their weight
+        // gradients run on ORT's blocked-layout kernels (BlockedConvolutions).
+        var imageInput = _inference.Graph.Inputs.First(i => i.Name == Signature.InputName);
+        var inferenceShape = imageInput.Shape!;
+        imageInput.Shape = new Shape(new[] { Dim.Known(options.BatchSize) }.Concat(inferenceShape.Dims.Skip(1)));
+        try
         {
-            Trainable = trainable,
-            Loss = new SoftmaxCrossEntropyLoss(Signature.LogitsName, _labelsInput),
-            WeightsAsInputs = true,
-            BatchNorm = BatchNormMode.BatchStatistics,
-            KeepModelOutputs = true,
-        });
+            _graph = GradientBuilder.Build(_inference, new GradientOptions
+            {
+                Trainable = trainable,
+                Loss = new SoftmaxCrossEntropyLoss(Signature.LogitsName, _labelsInput),
+                WeightsAsInputs = true,
+                BatchNorm = BatchNormMode.BatchStatistics,
+                KeepModelOutputs = true,
+            });
+        }
+        finally
+        {
+            imageInput.Shape = inferenceShape;
+        }
         var sgd = options.Sgd;
         _parameters = _graph.Parameters.Select(p => new Parameter(p.Name, p.Dims, p.InitialValue.ToFloatArray(), p.GradientOutput,
             decay: sgd.WeightDecay != 0 && (sgd.DecayNormAndBias || p.Dims.Length >= 2), momentum: sgd.Momentum != 0)).ToArray();

@@ -18,10 +18,7 @@ internal static class FinetuneCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var normalization = new Option<string?>("--normalization")
-        {
-            Description = "Input normalisation: mean=M1/M2/...,std=S1/S2/... per channel, 'none', or 'data' (computed from the training images); default: the model's metadata, else 'data'",
-        };
+        var normalization = NormalizationOption();
         var common = TrainingCli.CreateOptions(defaultLearningRate: 0.01);
         var command = new Command("finetune", "Train an existing ONNX image classifier further on a data set and save it") { model, normalization };
         common.AddTo(command);
@@ -39,7 +36,13 @@ internal static class FinetuneCommand
         return command;
     }
 
-    private static ChannelNormalization Normalization(string? option, IR.Model model, Dataset train)
+    public static Option<string?> NormalizationOption() => new("--normalization")
+    {
+        Description = "Input normalisation: mean=M1/M2/...,std=S1/S2/... per channel, 'none', or 'data' (computed from the training images); default: the model's metadata, else 'data'",
+    };
+
+    /// <summary>The normalisation --normalization names, else the model's metadata, else the training data's statistics.</summary>
+    public static ChannelNormalization Normalization(string? option, IR.Model model, Dataset train)
     {
         switch (option?.Trim().ToLowerInvariant())
         {

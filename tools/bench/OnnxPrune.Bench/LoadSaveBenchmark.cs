@@ -51,7 +51,7 @@ internal static class LoadSaveBenchmark
         // The two outputs must be the same model, or the comparison means nothing.
         var same = Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(oursOut))
             .Equals(Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(theirsOut)));
-        double mo = Median(ours), mt = Median(theirs);
+        double mo = Statistics.Median(ours), mt = Statistics.Median(theirs);
         var size = new FileInfo(model).Length / 1e6;
         var report = $"""
             ## load + IR + save vs onnx.load + onnx.save ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)
@@ -73,9 +73,4 @@ internal static class LoadSaveBenchmark
         return same ? 0 : 1;
     }
 
-    private static double Median(List<double> values)
-    {
-        var s = values.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
 }

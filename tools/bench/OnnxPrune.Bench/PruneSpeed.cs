@@ -42,22 +42,17 @@ internal static class PruneSpeed
 
             | step | median ms | min ms | max ms |
             |---|---|---|---|
-            | load (not part of the target) | {Median(load):0} | {load.Min():0} | {load.Max():0} |
-            | analysis + pruning | {Median(prune):0} | {prune.Min():0} | {prune.Max():0} |
-            | save | {Median(save):0} | {save.Min():0} | {save.Max():0} |
-            | **analysis + pruning + save** | **{Median(total):0}** | {total.Min():0} | {total.Max():0} |
+            | load (not part of the target) | {Statistics.Median(load):0} | {load.Min():0} | {load.Max():0} |
+            | analysis + pruning | {Statistics.Median(prune):0} | {prune.Min():0} | {prune.Max():0} |
+            | save | {Statistics.Median(save):0} | {save.Min():0} | {save.Max():0} |
+            | **analysis + pruning + save** | **{Statistics.Median(total):0}** | {total.Min():0} | {total.Max():0} |
 
-            target: under 1000 ms: {(Median(total) < 1000 ? "met" : "NOT met")}
+            target: under 1000 ms: {(Statistics.Median(total) < 1000 ? "met" : "NOT met")}
 
             """;
         Console.Write(report);
         File.AppendAllText(resultsFile, report + "\n");
-        return Median(total) < 1000 ? 0 : 1;
+        return Statistics.Median(total) < 1000 ? 0 : 1;
     }
 
-    private static double Median(List<double> v)
-    {
-        var s = v.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
 }

@@ -1,0 +1,51 @@
+using System.CommandLine;
+using System.Globalization;
+using OnnxPrune.Autodiff.Training;
+using OnnxPrune.Cli.Output;
+using OnnxPrune.Runtime;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>
+/// `onnxprune evaluate MODEL --data fashion-mnist`: top-1 accuracy and mean cross-entropy of an
+/// image classifier on a data set's test split, run by ONNX Runtime (the number the README and
+/// the bundled models' metadata quote). Normalisation as for finetune.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var data = new Option<string>("--data") { Description = "fashion-mnist, a folder of MNIST-format IDX files, or an .npz file (its x_test/y_test, else 10% held out)", Required = true };
+        var testData = new Option<string?>("--test-data") { Description = "An .npz file to measure on instead of the data set's test split" };
+        var limit = new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: ONNX Runtime's default, one per core)", DefaultValueFactory = _ => 0 };
+        var normalization = FinetuneCommand.NormalizationOption();
+        var json = CommonOptions.Json();
+        var command = new Command("evaluate", "Measure an image classifier's top-1 accuracy on a data set's test images with ONNX Runtime")
+            { model, data, testData, limit, threads, normalization, json };
+        command.SetAction(parse => TrainingCli.Guard(() =>
+        {
+            var path = parse.GetValue(model)!;
+            int threadCount = CommonOptions.Positive(parse.GetValue(threads), "--threads", allowZero: true);
+            if (parse.GetValue(limit) is { } n) CommonOptions.Positive(n, "--limit-test");
+            var loaded = CommonOptions.Load(path);
+            var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
+            var settings = new TrainingCli.Settings(parse.GetValue(data)!, parse.GetValue(testData), "", 1, 0, 1, 0.1, 0, false, 0, false,
+                new ConstantSchedule(), Autodiff.Data.Augmentation.None, threadCount, null, parse.GetValue(limit), null, null, null, null, false);
+            var sets = TrainingCli.LoadData(settings, signature.ClassCount);
+            var norm = FinetuneCommand.Normalization(parse.GetValue(normalization), loaded, sets.Train);
+            var result = ClassifierEvaluation.Evaluate(loaded, sets.Test, norm, new SessionSettings { IntraOpThreads = threadCount });
+            if (parse.GetValue(json))
+                Json.Write(Console.Out, new EvaluationJson(Path.GetFileName(path), sets.Name, sets.TestDescription, result.Count, result.Accuracy, result.Loss,
+                    norm.ToString(), result.Seconds));
+            else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{Path.GetFileName(path)}: top-1 {result.Accuracy:P2} ({Math.Round(result.Accuracy * result.Count)}/{result.Count}), loss {result.Loss:0.0000} on the {sets.TestDescription}; normalization {norm}; {result.Seconds:0.0} s"));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private sealed record EvaluationJson(string Model, string Data, string TestSet, int Images, double Accuracy, double Loss, string Normalization, double Seconds);
+}

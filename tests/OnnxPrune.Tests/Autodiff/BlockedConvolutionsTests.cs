@@ -1,0 +1,117 @@
+using OnnxPrune.Autodiff;
+using OnnxPrune.IR;
+using OnnxPrune.Onnx;
+using OnnxPrune.Runtime;
+using OnnxPrune.Tests.Runtime;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Tests.Autodiff;
+
+/// <summary>
+/// The NCHWc lowering of training-graph convolutions: every shape the training graphs of the
+/// bundled ResNets produce (forward, input gradient, weight gradient as a Conv over transposed
+/// tensors) gives the standard Conv's numbers, with the weights fed at run time as in training;
+/// what the kernels cannot take is left alone; gradients through lowered sessions still match
+/// finite differences.
+/// </summary>
+public class BlockedConvolutionsTests
+{
+    private static int Block => NchwcSupport.BlockSize(OrtTestLibrary.Runtime);
+
+    [Fact]
+    public void This_runtime_has_the_blocked_kernels_with_a_block_of_8_or_16()
+    {
+        // ORT 1.30's MLAS blocks channels by 16 with AVX-512 and by 8 with AVX2 (x64 only).
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) Block.Should().BeOneOf(8, 16);
+        else Block.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("3x3 16->16", 2, 16, 16, 3, 1, 1, 1, 8)]
+    [InlineData("3x3 32->16 stride 2", 2, 32, 16, 3, 2, 1, 1, 9)]
+    [InlineData("1x1 16->32 stride 2 (projection shortcut)", 2, 16, 32, 1, 2, 0, 1, 8)]
+    [InlineData("first layer, 1 input channel (NCHW input, OIHWBo filter)", 2, 1, 16, 3, 1, 1, 1, 9)]
+    [InlineData("3 input channels", 2, 3, 16, 3, 1, 1, 1, 6)]
+    [InlineData("weight gradient: batch 32 as channels, 7x7 kernel over 7x7, pads 1", 16, 32, 16, 7, 1, 1, 1, 7)]
+    [InlineData("weight gradient of a stride-2 conv: dilation 2", 16, 16, 16, 4, 1, 1, 2, 9)]
+    public void Lowered_convolution_gives_the_standard_convs_numbers(string name, long n, long c, long m, long k, long stride, long pad, long dilation, long size)
+    {
+        _ = name;
+        var net = new TestNet(DataType.Float, seed: 7);
+        var x = net.Input("x", [n, c, size, size]);
+        var w = net.Input("w", [m, c, k, k], scale: 0.3);
+        var b = net.Input("b", [m]);
+        var y = net.Op("Conv", [x, w, b], Attribute.Ints("kernel_shape", [k, k]), Attribute.Ints("strides", [stride, stride]),
+            Attribute.Ints("pads", [pad, pad, pad, pad]), Attribute.Ints("dilations", [dilation, dilation]));
+        var model = net.Finish(y);
+        var expected = Run(model, net.Data);
+
+        var lowered = Copy(model);
+        int count = BlockedConvolutions.Lower(lowered, Block);
+        count.Should().Be(Block > 0 ? 1 : 0);
+        if (count == 0) return;
+        lowered.Graph.Nodes.Should().NotContain(node => node.IsOnnxDomain && node.OpType == "Conv");
+        var actual = Run(lowered, net.Data);
+        actual.Length.Should().Be(expected.Length);
+        double scale = expected.Max(v => Math.Abs(v));
+        expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max().Should().BeLessThan((float)(1e-5 * scale));
+    }
+
+    [Theory]
+    [InlineData("grouped", 16, 32, 2, 3)]
+    [InlineData("output channels off the block", 16, 20, 1, 3)]
+    [InlineData("input channels off the block", 20, 16, 1, 3)]
+    [InlineData("1-D", 16, 16, 1, 1)]
+    public void Convolutions_the_kernels_cannot_take_stay_standard(string name, long c, long m, long group, int spatialRank)
+    {
+        _ = name;
+        var net = new TestNet(DataType.Float, seed: 7);
+        var spatial = Enumerable.Repeat(6L, spatialRank).ToArray();
+        var x = net.Input("x", new long[] { 2, c }.Concat(spatial).ToArray());
+        var w = net.Input("w", new long[] { m, c / group }.Concat(Enumerable.Repeat(3L, spatialRank)).ToArray());
+        var y = net.Op("Conv", [x, w], Attribute.Int("group", group));
+        var model = net.Finish(y);
+        BlockedConvolutions.Lower(model, 16).Should().Be(0);
+        BlockedConvolutions.Lower(model, 8).Should().Be(c % 8 == 0 && m % 8 == 0 && group == 1 && spatialRank == 2 ? 1 : 0);
+    }
+
+    [Fact]
+    public void Double_convolutions_stay_standard()
+    {
+        var net = new TestNet(DataType.Double, seed: 7);
+        var x = net.Input("x", [2, 16, 6, 6]);
+        var w = net.Input("w", [16, 16, 3, 3]);
+        var model = net.Finish(net.Op("Conv", [x, w]));
+        BlockedConvolutions.Lower(model, 16).Should().Be(0);
+    }
+
+    [Fact]
+    public void Gradients_through_the_blocked_kernels_match_finite_differences()
+    {
+        // Batch 16 and 16 channels: every Conv of the training graph, the weight-gradient Convs
+        // included, runs on the blocked kernels.
+        var net = new TestNet(DataType.Float, seed: 9);
+        var x = net.Input("x", [16, 16, 6, 6]);
+        var w1 = net.Weight("w1", [16, 16, 3, 3], scale: 0.2);
+        var w2 = net.Weight("w2", [16, 16, 3, 3], scale: 0.2);
+        var h = net.Op("Relu", [net.Op("Conv", [x, w1], Attribute.Ints("pads", [1, 1, 1, 1]))]);
+        var y = net.Op("Conv", [h, w2], Attribute.Ints("pads", [1, 1, 1, 1]), Attribute.Ints("strides", [2, 2]));
+        var model = net.Finish(y);
+        var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 17);
+        var options = new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w1", "w2"] };
+
+        var graph = GradientBuilder.Build(model, options with { ValueGradients = ["x"] });
+        using (var session = new GradientSession(graph, GradientCheck.Settings, OrtTestLibrary.Runtime))
+            session.BlockedConvolutionCount.Should().Be(Block > 0 ? 5 : 0, "2 forward convs, 2 weight gradients, the stride-1 input gradient (the stride-2 one is a ConvTranspose)");
+
+        GradientCheck.Verify(model, net.Data, options, 1e-2, inputs: ["x"]);
+    }
+
+    private static Model Copy(Model model) => OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "copy");
+
+    private static float[] Run(Model model, IReadOnlyDictionary<string, TensorData> data)
+    {
+        using var session = InferenceSession.FromModel(model, new SessionSettings { IntraOpThreads = 2 }, OrtTestLibrary.Runtime);
+        return session.Run(data).Values.First().As<float>();
+    }
+}
