@@ -33,7 +33,9 @@ public class BlockedConvolutionsTests
     [InlineData("first layer, 1 input channel (NCHW input, OIHWBo filter)", 2, 1, 16, 3, 1, 1, 1, 9)]
     [InlineData("3 input channels", 2, 3, 16, 3, 1, 1, 1, 6)]
     [InlineData("weight gradient: batch 32 as channels, 7x7 kernel over 7x7, pads 1", 16, 32, 16, 7, 1, 1, 1, 7)]
-    [InlineData("weight gradient of a stride-2 conv: dilation 2", 16, 16, 16, 4, 1, 1, 2, 9)]
+    [InlineData("dilation 2", 16, 16, 16, 4, 1, 1, 2, 9)]
+    [InlineData("weight gradient of a stride-2 conv: dilation 2, kernel spanning the input", 16, 16, 16, 5, 1, 1, 2, 9)]
+    [InlineData("weight gradient, 32 output channels, 6x6 kernel over 6x6", 16, 16, 32, 6, 1, 1, 1, 6)]
     public void Lowered_convolution_gives_the_standard_convs_numbers(string name, long n, long c, long m, long k, long stride, long pad, long dilation, long size)
     {
         _ = name;
@@ -51,6 +53,8 @@ public class BlockedConvolutionsTests
         count.Should().Be(Block > 0 ? 1 : 0);
         if (count == 0) return;
         lowered.Graph.Nodes.Should().NotContain(node => node.IsOnnxDomain && node.OpType == "Conv");
+        bool spansInput = (k - 1) * dilation + 1 >= size && pad > 0; // the weight-gradient form: padded explicitly
+        lowered.Graph.Nodes.Any(node => node.OpType == "Pad").Should().Be(spansInput);
         var actual = Run(lowered, net.Data);
         actual.Length.Should().Be(expected.Length);
         double scale = expected.Max(v => Math.Abs(v));

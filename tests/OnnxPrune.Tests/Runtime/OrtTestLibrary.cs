@@ -15,7 +15,10 @@ internal static class OrtTestLibrary
 
     public static OrtRuntime Runtime => LazyRuntime.Value;
 
-    public static string BootstrapScript => Path.Combine(FindRepositoryRoot(), "tools", "bootstrap-ort.sh");
+    public static string BootstrapScript => Path.Combine(RepositoryRoot, "tools", "bootstrap-ort.sh");
+
+    /// <summary>The checkout these tests belong to.</summary>
+    public static string RepositoryRoot => FindRepositoryRoot();
 
     private static OrtRuntime Initialize()
     {
