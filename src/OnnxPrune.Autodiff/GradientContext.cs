@@ -251,12 +251,17 @@ internal sealed class GradientContext
         return Op("ReduceSum", [x, Int64s(axes)], Attribute.Int("keepdims", keepDims ? 1 : 0));
     }
 
-    public Value ReduceMean(Value x, long[] axes, bool keepDims)
+    public Value ReduceMean(Value x, long[] axes, bool keepDims) => ReduceSince18("ReduceMean", x, axes, keepDims);
+
+    public Value ReduceSumSquare(Value x, long[] axes, bool keepDims) => ReduceSince18("ReduceSumSquare", x, axes, keepDims);
+
+    /// <summary>A reduction whose axes became an input in opset 18 (an attribute before).</summary>
+    private Value ReduceSince18(string op, Value x, long[] axes, bool keepDims)
     {
-        if (axes.Length == 0) return x;
+        if (axes.Length == 0) return op == "ReduceSumSquare" ? Mul(x, x) : x;
         return Opset >= 18
-            ? Op("ReduceMean", [x, Int64s(axes)], Attribute.Int("keepdims", keepDims ? 1 : 0))
-            : Op("ReduceMean", [x], Attribute.Ints("axes", axes), Attribute.Int("keepdims", keepDims ? 1 : 0));
+            ? Op(op, [x, Int64s(axes)], Attribute.Int("keepdims", keepDims ? 1 : 0))
+            : Op(op, [x], Attribute.Ints("axes", axes), Attribute.Int("keepdims", keepDims ? 1 : 0));
     }
 
     public Value Slice(Value x, long[] starts, long[] ends, long[] axes, long[]? steps = null) =>

@@ -47,9 +47,11 @@ internal static class TrainingLowering
 
     /// <summary>
     /// BatchNormalization on batch statistics: mean = ReduceMean(x), xc = x − mean,
-    /// var = ReduceMean(xc²), x̂ = xc / sqrt(var + ε), y = γ x̂ + β, all over the batch and spatial
-    /// axes. The returned views let <see cref="BatchNormalizationRule"/> differentiate the whole
-    /// in one step.
+    /// var = ReduceSumSquare(xc)/n, all over the batch and spatial axes, then y = γ (x − mean) /
+    /// sqrt(var + ε) + β as an inference-mode BatchNormalization fed those statistics: two
+    /// full-size tensors written (xc, y) where separate Mul/Add nodes write five, which matters
+    /// because these element-wise passes are memory-bound. xc is kept for the backward pass. The
+    /// returned views let <see cref="BatchNormalizationRule"/> differentiate the whole in one step.
     /// </summary>
     public static void BatchNormalization(GradientContext ctx, Dictionary<Node, GradNode> lowered, List<BatchNormStatistics> statistics)
     {
@@ -71,22 +73,21 @@ internal static class TrainingLowering
             float epsilon = node.Attributes.GetFloat("epsilon", 1e-5f);
             float momentum = node.Attributes.GetFloat("momentum", 0.9f);
 
-            var mean = ctx.ReduceMean(x, axes, keepDims: true);
-            var centered = ctx.Sub(x, mean);
-            var variance = ctx.ReduceMean(ctx.Mul(centered, centered), axes, keepDims: true);
-            var invStd = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, type))])]);
-            var normalized = ctx.Mul(centered, invStd);
-            var scaleR = ctx.Unsqueeze(scale, channelAxes);
-            var biasR = ctx.Unsqueeze(bias, channelAxes);
-            var y = ctx.Add(ctx.Mul(normalized, scaleR), biasR);
-
-            // n = elements per channel; 1/n for the rule, n/(n-1) for the unbiased variance.
+            // n = elements per channel; 1/n for the variance and the rule, n/(n-1) for the unbiased variance.
             var channelCount = ctx.Op("Shape", [x], Attribute.Int("start", 1), Attribute.Int("end", 2));
             var perChannel = ctx.Cast(ctx.Div(ctx.Op("Size", [x]), ctx.Squeeze(channelCount, 0)), type);
             var invCount = ctx.Op("Reciprocal", [perChannel]);
             var bessel = ctx.Div(perChannel, ctx.Sub(perChannel, ctx.Scalar(1, type)));
+
+            var mean = ctx.ReduceMean(x, axes, keepDims: true);
+            var centered = ctx.Sub(x, mean);
+            var variance = ctx.Mul(ctx.ReduceSumSquare(centered, axes, keepDims: true), invCount);
+            var invStd = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, type))])]);
+            var scaleR = ctx.Unsqueeze(scale, channelAxes);
             var batchMean = ctx.Reshape(mean, -1);
-            var batchVar = ctx.Mul(ctx.Reshape(variance, -1), bessel);
+            var biasedVar = ctx.Reshape(variance, -1);
+            var y = ctx.Op("BatchNormalization", [x, scale, bias, batchMean, biasedVar], Attribute.Float("epsilon", epsilon));
+            var batchVar = ctx.Mul(biasedVar, bessel);
             var meanName = ctx.FreshName($"batchnorm/{name}/mean");
             var varName = ctx.FreshName($"batchnorm/{name}/var");
             batchMean.Name = meanName;
@@ -95,7 +96,7 @@ internal static class TrainingLowering
             ReplaceNode(node, y);
             lowered[y.Producer!] = new GradNode(node, new[] { y }, new Dictionary<string, Value>
             {
-                [BatchNormalizationRule.SavedNormalized] = normalized,
+                [BatchNormalizationRule.SavedCentered] = centered,
                 [BatchNormalizationRule.SavedInvStd] = invStd,
                 [BatchNormalizationRule.SavedScale] = scaleR,
                 [BatchNormalizationRule.SavedInvCount] = invCount,

@@ -1,16 +1,20 @@
 using OnnxPrune.IR;
+using Attribute = OnnxPrune.IR.Attribute;
 
 namespace OnnxPrune.Autodiff.Rules;
 
 /// <summary>
-/// BatchNormalization. On batch statistics (the builder lowered the node and saved x̂, 1/σ and
-/// the reshaped scale): dB = Σ dY, dγ = Σ dY x̂, dX = γ/σ (dY − (x̂ dγ + dB)/n), sums over batch
-/// and spatial axes. On running statistics (inference mode): dX = dY γ/σ_running.
+/// BatchNormalization. On batch statistics (the builder lowered the node and saved x − mean, 1/σ
+/// and the reshaped scale): dB = Σ dY, dγ = Σ dY (x − mean) / σ, dX = γ/σ (dY − (x̂ dγ + dB)/n),
+/// sums over batch and spatial axes. dX is written as k dY + (B (x − mean) + C) with per-channel
+/// k, B, C, the bracket one inference-mode BatchNormalization (mean 0, variance 1, ε 0): four
+/// full-size passes instead of five separate element-wise nodes. On running statistics
+/// (inference mode): dX = dY γ/σ_running.
 /// </summary>
 internal sealed class BatchNormalizationRule : IGradientRule
 {
     /// <summary>Names of the values the lowering saves for this rule.</summary>
-    public const string SavedNormalized = "xhat", SavedInvStd = "invstd", SavedScale = "scale", SavedInvCount = "invcount";
+    public const string SavedCentered = "centered", SavedInvStd = "invstd", SavedScale = "scale", SavedInvCount = "invcount";
 
     public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
     {
@@ -26,18 +30,25 @@ internal sealed class BatchNormalizationRule : IGradientRule
 
         if (node.IsLowered)
         {
-            var xhat = node.Saved[SavedNormalized];
+            var centered = node.Saved[SavedCentered];
             var invStd = node.Saved[SavedInvStd];
             var scaleR = node.Saved[SavedScale];
             var invCount = node.Saved[SavedInvCount];
             Value? dBias = needX || needBias ? ctx.ReduceSum(dy, axes, keepDims: true) : null;
-            Value? dScale = needX || needScale ? ctx.ReduceSum(ctx.Mul(dy, xhat), axes, keepDims: true) : null;
+            Value? dScale = needX || needScale ? ctx.Mul(ctx.ReduceSum(ctx.Mul(dy, centered), axes, keepDims: true), invStd) : null;
             if (needX)
             {
-                var a = ctx.Mul(dScale!, invCount);
-                var b = ctx.Mul(dBias!, invCount);
-                var centered = ctx.Add(ctx.Mul(xhat, a), b);
-                result[0] = ctx.Mul(ctx.Sub(dy, centered), ctx.Mul(scaleR, invStd));
+                // dX = k dY + B (x − mean) + C with k = γ/σ, B = −k dγ/(nσ), C = −k dB/n.
+                var k = ctx.Mul(scaleR, invStd);
+                var kOverN = ctx.Mul(k, invCount);
+                var b = ctx.Neg(ctx.Mul(ctx.Mul(kOverN, dScale!), invStd));
+                var c = ctx.Neg(ctx.Mul(kOverN, dBias!));
+                var type = ctx.TypeOf(dy);
+                var channels = ctx.Op("Shape", [scale]);
+                var zeros = ctx.Op("ConstantOfShape", [channels], Attribute.FromTensor("value", DenseTensor.FromDoubles(type, [1], [0])));
+                var ones = ctx.Op("ConstantOfShape", [channels], Attribute.FromTensor("value", DenseTensor.FromDoubles(type, [1], [1])));
+                var affine = ctx.Op("BatchNormalization", [centered, ctx.Reshape(b, -1), ctx.Reshape(c, -1), zeros, ones], Attribute.Float("epsilon", 0));
+                result[0] = ctx.Add(ctx.Mul(dy, k), affine);
             }
             if (needScale) result[1] = ctx.Reshape(dScale!, -1);
             if (needBias) result[2] = ctx.Reshape(dBias!, -1);
