@@ -11,4 +11,4 @@ root="$here/../.."
 export ONNXPRUNE_ORT_LIBRARY="${ONNXPRUNE_ORT_LIBRARY:-$("$root/tools/bootstrap-ort.sh")}"
 dotnet build "$here/OnnxPrune.Bench/OnnxPrune.Bench.csproj" -c Release -o "$root/artifacts/bench" --nologo -v q -clp:ErrorsOnly >&2
 cd "$root"
-dotnet artifacts/bench/OnnxPrune.Bench.dll train-throughput "${1:-3}" "${2:-10}" tools/bench/results/train-throughput.md
+ONNXPRUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" dotnet artifacts/bench/OnnxPrune.Bench.dll train-throughput "${1:-3}" "${2:-10}" tools/bench/results/train-throughput.md

@@ -41,7 +41,7 @@ internal static class EvaluateCommand
                     norm.ToString(), result.Seconds));
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{Path.GetFileName(path)}: top-1 {result.Accuracy:P2} ({Math.Round(result.Accuracy * result.Count)}/{result.Count}), loss {result.Loss:0.0000} on the {sets.TestDescription}; normalization {norm}; {result.Seconds:0.0} s"));
+                    $"{Path.GetFileName(path)}: top-1 {100 * result.Accuracy:0.00}% ({Math.Round(result.Accuracy * result.Count)}/{result.Count}), loss {result.Loss:0.0000} on the {sets.TestDescription}; normalization {norm}; {result.Seconds:0.0} s"));
             return ExitCodes.Ok;
         }));
         return command;

@@ -40,7 +40,7 @@ internal static class TrainThroughput
             lines.Add($"| {arch} | {mo:0.0} ({ours.Min(o => o.Rate):0.0}–{ours.Max(o => o.Rate):0.0}) | {mt:0.0} ({torch.Min(t => t.Rate):0.0}–{torch.Max(t => t.Rate):0.0}) | {mo / mt:0.00}x | {ours.Max(o => o.PeakMb):0} | {torch.Max(t => t.PeakMb):0} |");
         }
         var report = $"""
-            ## training throughput, OnnxPrune vs PyTorch ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)
+            ## training throughput, OnnxPrune vs PyTorch ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {Environment.GetEnvironmentVariable("ONNXPRUNE_COMMIT") ?? "?"})
 
             batch {Batch}, {Threads} threads, SGD momentum 0.9 + weight decay, softmax cross-entropy; per measurement {Warmup} warm-up steps then timed steps ({string.Join(", ", stepCounts)}) in a fresh process; {rounds} rounds, sides alternating; {Environment.ProcessorCount} cores.
             OnnxPrune: `onnxprune train`'s Trainer (training graph on ONNX Runtime {OrtRuntime.Shared.VersionString}, convolutions on its NCHWc kernels with channel block {NchwcSupport.BlockSize()}, Fashion-MNIST batches with crop+flip augmentation and normalisation included in the time). PyTorch {TorchVersion()}: the same architecture on random 1x28x28 batches (tools/bench/OnnxPrune.Bench/torch_train_step.py).
