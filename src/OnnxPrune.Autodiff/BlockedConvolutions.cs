@@ -117,11 +117,6 @@ public static class BlockedConvolutions
         var output = Add(NchwcSupport.Domain, "ReorderOutput", [y], "y", Attribute.Int("channels", o));
 
         foreach (var node in added) graph.InsertNodeBefore(conv, node);
-        var old = conv.Outputs[0];
-        var oldName = old.Name;
-        old.ReplaceAllUsesWith(output);
-        graph.RemoveNode(conv);
-        old.Name = oldName + "/replaced";
-        output.Name = oldName;
+        TrainingLowering.ReplaceNode(conv, output);
     }
 }

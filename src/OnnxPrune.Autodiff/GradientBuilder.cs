@@ -31,7 +31,7 @@ public static class GradientBuilder
         if (opset < OpsetUpgrade.MinimumSupported)
             throw new GradientException($"the model uses opset {opset}; training graphs support opset {OpsetUpgrade.MinimumSupported} or newer");
 
-        var copy = OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "the model copy");
+        var copy = OnnxModelFile.Copy(model);
         long target = Math.Max(Math.Max(opset, options.MinimumOpset), 16); // ScatterElements reduction, Shape start/end
         copy.OpsetImports[copy.OpsetImports.ContainsKey("") ? "" : "ai.onnx"] = target;
         copy.IrVersion = Math.Max(copy.IrVersion, 8);

@@ -36,7 +36,7 @@ public sealed class GradientSession : IDisposable
         if (!graph.BlockedConvolutions) return graph.Model;
         int block = NchwcSupport.BlockSize(runtime);
         if (block == 0) return graph.Model;
-        var copy = OnnxPrune.Onnx.OnnxModelFile.FromBytes(OnnxPrune.Onnx.OnnxModelFile.ToBytes(graph.Model), label: "the training graph");
+        var copy = OnnxPrune.Onnx.OnnxModelFile.Copy(graph.Model, "the training graph");
         blocked = BlockedConvolutions.Lower(copy, block);
         return blocked > 0 ? copy : graph.Model;
     }

@@ -32,7 +32,7 @@ internal static class TrainingLowering
 
     /// <summary>Replaces <paramref name="node"/>'s first output by <paramref name="replacement"/>
     /// (which takes over its name) and removes the node.</summary>
-    private static void ReplaceNode(Node node, Value replacement)
+    internal static void ReplaceNode(Node node, Value replacement)
     {
         var old = node.Outputs[0];
         var name = old.Name;

@@ -66,6 +66,10 @@ public static class OnnxModelFile
         return new ProtoReader(modelDirectory, label).Read(proto);
     }
 
+    /// <summary>An independent deep copy of <paramref name="model"/> (through its .onnx bytes, so
+    /// everything the writer keeps survives), to rewrite without touching the original.</summary>
+    public static Model Copy(Model model, string label = "the model copy") => FromBytes(ToBytes(model), label: label);
+
     /// <summary>The model as .onnx bytes with all data inline.</summary>
     public static byte[] ToBytes(Model model)
     {

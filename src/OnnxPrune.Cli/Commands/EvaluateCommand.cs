@@ -31,9 +31,8 @@ internal static class EvaluateCommand
             if (parse.GetValue(limit) is { } n) CommonOptions.Positive(n, "--limit-test");
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
-            var settings = new TrainingCli.Settings(parse.GetValue(data)!, parse.GetValue(testData), "", 1, 0, 1, 0.1, 0, false, 0, false,
-                new ConstantSchedule(), Autodiff.Data.Augmentation.None, threadCount, null, parse.GetValue(limit), null, null, null, null, false);
-            var sets = TrainingCli.LoadData(settings, signature.ClassCount);
+            var sets = TrainingCli.LoadData(new TrainingCli.DataRequest(parse.GetValue(data)!, parse.GetValue(testData), Seed: 0, LimitTest: parse.GetValue(limit)),
+                signature.ClassCount);
             var norm = FinetuneCommand.Normalization(parse.GetValue(normalization), loaded, sets.Train);
             var result = ClassifierEvaluation.Evaluate(loaded, sets.Test, norm, new SessionSettings { IntraOpThreads = threadCount });
             if (parse.GetValue(json))

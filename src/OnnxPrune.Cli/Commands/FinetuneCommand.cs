@@ -28,7 +28,7 @@ internal static class FinetuneCommand
             var settings = common.Read(parse, inputModel: path);
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
-            var data = TrainingCli.LoadData(settings, signature.ClassCount);
+            var data = TrainingCli.LoadData(TrainingCli.Request(settings), signature.ClassCount);
             var norm = Normalization(parse.GetValue(normalization), loaded, data.Train);
             var metadata = loaded.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
             return TrainingCli.Run(settings, loaded, data, norm, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true);

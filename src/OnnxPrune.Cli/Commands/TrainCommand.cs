@@ -32,7 +32,7 @@ internal static class TrainCommand
             if (!Autodiff.Architectures.Architectures.Names.Contains(archName))
                 throw new UsageException($"unknown architecture '{archName}' for --arch; choose one of {string.Join(", ", Autodiff.Architectures.Architectures.Names)}");
             var settings = common.Read(parse, inputModel: null);
-            var data = TrainingCli.LoadData(settings, classCount: null);
+            var data = TrainingCli.LoadData(TrainingCli.Request(settings), classCount: null);
             var model = Autodiff.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
             var normalization = ChannelNormalization.Compute(data.Train);
             var metadata = new Dictionary<string, string> { ["arch"] = archName };
@@ -165,10 +165,15 @@ internal static class TrainingCli
         catch (GradientException e) { throw new UsageException($"the model cannot be trained: {e.Message}"); }
     }
 
+    /// <summary>Which data to load: --data, --test-data, the seed of held-out splits, --limit-*, --holdout.</summary>
+    internal sealed record DataRequest(string Data, string? TestData, int Seed, int? LimitTrain = null, int? LimitTest = null, int? Holdout = null);
+
+    internal static DataRequest Request(Settings s) => new(s.Data, s.TestData, s.Seed, s.LimitTrain, s.LimitTest, s.Holdout);
+
     internal sealed record LoadedData(Dataset Train, Dataset Test, Dataset? Validation, string Name, string TestDescription);
 
     /// <summary>Loads the training and test sets named by --data/--test-data and applies --limit-*/--holdout.</summary>
-    public static LoadedData LoadData(Settings s, int? classCount)
+    public static LoadedData LoadData(DataRequest s, int? classCount)
     {
         Dataset train, test;
         string testDescription;
@@ -231,7 +236,7 @@ internal static class TrainingCli
         return new LoadedData(train, test, validation, data, testDescription);
     }
 
-    private static (Dataset Train, Dataset Test, string Description) HoldOutTest(Dataset all, Settings s)
+    private static (Dataset Train, Dataset Test, string Description) HoldOutTest(Dataset all, DataRequest s)
     {
         if (s.TestData is not null) return (all, all, "");
         if (all.Count < 2) throw new UsageException($"{all.Source} holds {all.Count} sample; give more data or a test set with --test-data");

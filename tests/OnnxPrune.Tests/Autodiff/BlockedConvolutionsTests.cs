@@ -48,7 +48,7 @@ public class BlockedConvolutionsTests
         var model = net.Finish(y);
         var expected = Run(model, net.Data);
 
-        var lowered = Copy(model);
+        var lowered = OnnxModelFile.Copy(model);
         int count = BlockedConvolutions.Lower(lowered, Block);
         count.Should().Be(Block > 0 ? 1 : 0);
         if (count == 0) return;
@@ -110,8 +110,6 @@ public class BlockedConvolutionsTests
 
         GradientCheck.Verify(model, net.Data, options, 1e-2, inputs: ["x"]);
     }
-
-    private static Model Copy(Model model) => OnnxModelFile.FromBytes(OnnxModelFile.ToBytes(model), label: "copy");
 
     private static float[] Run(Model model, IReadOnlyDictionary<string, TensorData> data)
     {
