@@ -224,6 +224,39 @@ internal sealed class GradientContext
     public Value Neg(Value a) => Op("Neg", [a]);
     public Value Where(Value condition, Value ifTrue, Value ifFalse) => Op("Where", [condition, ifTrue, ifFalse]);
 
+    /// <summary>
+    /// <paramref name="value"/> where <paramref name="condition"/> holds and zero elsewhere, as
+    /// value * Cast(condition): ONNX Runtime's CPU Where runs on one thread and took ~6x as long
+    /// as a Mul on a 128x16x28x28 tensor, and gradient masks (ReLU, MaxPool) are on every
+    /// activation. Differs from Where(condition, value, 0) only where value is ±inf or NaN.
+    /// </summary>
+    /// <summary>The length of a 1-D value when shape inference knows it.</summary>
+    public long? StaticLength(Value vector) => ShapeOf(vector)?.TryGetSizes() is [var n] ? n : null;
+
+    public Value KeepWhere(Value condition, Value value) => Mul(value, Cast(condition, TypeOf(value)));
+
+    /// <summary>
+    /// scale[c] * x + shift[c] along axis 1, for per-channel vectors of length C (null when not
+    /// known statically). In float, with spatial axes and a known C, one depthwise 1x1 Conv (group C): a single pass over x that
+    /// ONNX Runtime spreads over its threads, where an inference-mode BatchNormalization runs on
+    /// one thread and Mul + Add make two passes (ResNet-56 training step, batch 128, 2 threads:
+    /// 29 ms of ~600 saved against BatchNormalization). Otherwise (double, which ORT's CPU Conv
+    /// does not take; no spatial axes) a broadcasting Mul and Add.
+    /// </summary>
+    public Value ChannelAffine(Value x, Value scale, Value shift, long? channels)
+    {
+        int rank = RankOf(x);
+        if (TypeOf(x) == DataType.Float && rank >= 3 && channels is { } count)
+        {
+            var kernel = new long[rank];
+            Array.Fill(kernel, 1L);
+            kernel[0] = count;
+            return Op("Conv", [x, Reshape(scale, kernel), shift], Attribute.Int("group", count));
+        }
+        var channelAxes = Enumerable.Range(1, rank - 2).Select(i => (long)i).ToArray();
+        return Add(Mul(x, Unsqueeze(scale, channelAxes)), Unsqueeze(shift, channelAxes));
+    }
+
     /// <summary>a * c for a constant c of a's element type (a itself when c is 1).</summary>
     public Value Scale(Value a, double c) => c == 1 ? a : Mul(a, Scalar(c, TypeOf(a)));
 

@@ -48,8 +48,8 @@ internal static class TrainingLowering
     /// <summary>
     /// BatchNormalization on batch statistics: mean = ReduceMean(x), xc = x − mean,
     /// var = ReduceSumSquare(xc)/n, all over the batch and spatial axes, then y = γ (x − mean) /
-    /// sqrt(var + ε) + β as an inference-mode BatchNormalization fed those statistics: two
-    /// full-size tensors written (xc, y) where separate Mul/Add nodes write five, which matters
+    /// sqrt(var + ε) + β as one per-channel affine map (<see cref="GradientContext.ChannelAffine"/>):
+    /// two full-size tensors written (xc, y) where separate Mul/Add nodes write five, which matters
     /// because these element-wise passes are memory-bound. xc is kept for the backward pass. The
     /// returned views let <see cref="BatchNormalizationRule"/> differentiate the whole in one step.
     /// </summary>
@@ -86,7 +86,8 @@ internal static class TrainingLowering
             var scaleR = ctx.Unsqueeze(scale, channelAxes);
             var batchMean = ctx.Reshape(mean, -1);
             var biasedVar = ctx.Reshape(variance, -1);
-            var y = ctx.Op("BatchNormalization", [x, scale, bias, batchMean, biasedVar], Attribute.Float("epsilon", epsilon));
+            var k = ctx.Mul(scale, ctx.Reshape(invStd, -1));
+            var y = ctx.ChannelAffine(x, k, ctx.Sub(bias, ctx.Mul(batchMean, k)), ctx.StaticLength(scale));
             var batchVar = ctx.Mul(biasedVar, bessel);
             var meanName = ctx.FreshName($"batchnorm/{name}/mean");
             var varName = ctx.FreshName($"batchnorm/{name}/var");

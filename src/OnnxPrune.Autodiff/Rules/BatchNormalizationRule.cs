@@ -7,8 +7,8 @@ namespace OnnxPrune.Autodiff.Rules;
 /// BatchNormalization. On batch statistics (the builder lowered the node and saved x − mean, 1/σ
 /// and the reshaped scale): dB = Σ dY, dγ = Σ dY (x − mean) / σ, dX = γ/σ (dY − (x̂ dγ + dB)/n),
 /// sums over batch and spatial axes. dX is written as k dY + (B (x − mean) + C) with per-channel
-/// k, B, C, the bracket one inference-mode BatchNormalization (mean 0, variance 1, ε 0): four
-/// full-size passes instead of five separate element-wise nodes. On running statistics
+/// k, B, C, the bracket one per-channel affine map (<see cref="GradientContext.ChannelAffine"/>):
+/// four full-size passes instead of five separate element-wise nodes. On running statistics
 /// (inference mode): dX = dY γ/σ_running.
 /// </summary>
 internal sealed class BatchNormalizationRule : IGradientRule
@@ -43,11 +43,7 @@ internal sealed class BatchNormalizationRule : IGradientRule
                 var kOverN = ctx.Mul(k, invCount);
                 var b = ctx.Neg(ctx.Mul(ctx.Mul(kOverN, dScale!), invStd));
                 var c = ctx.Neg(ctx.Mul(kOverN, dBias!));
-                var type = ctx.TypeOf(dy);
-                var channels = ctx.Op("Shape", [scale]);
-                var zeros = ctx.Op("ConstantOfShape", [channels], Attribute.FromTensor("value", DenseTensor.FromDoubles(type, [1], [0])));
-                var ones = ctx.Op("ConstantOfShape", [channels], Attribute.FromTensor("value", DenseTensor.FromDoubles(type, [1], [1])));
-                var affine = ctx.Op("BatchNormalization", [centered, ctx.Reshape(b, -1), ctx.Reshape(c, -1), zeros, ones], Attribute.Float("epsilon", 0));
+                var affine = ctx.ChannelAffine(centered, ctx.Reshape(b, -1), ctx.Reshape(c, -1), ctx.StaticLength(scale));
                 result[0] = ctx.Add(ctx.Mul(dy, k), affine);
             }
             if (needScale) result[1] = ctx.Reshape(dScale!, -1);

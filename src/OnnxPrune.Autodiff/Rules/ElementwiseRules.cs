@@ -99,7 +99,7 @@ internal sealed class MaxMinRule : IGradientRule
         for (int i = 0; i < node.Inputs.Count; i++)
         {
             if (node.Inputs[i] is not { } x || !ctx.NeedsGradient(x)) continue;
-            var chosen = ctx.Where(ctx.Op("Equal", [x, y]), dy, ctx.Zero(dy));
+            var chosen = ctx.KeepWhere(ctx.Op("Equal", [x, y]), dy);
             result[i] = Broadcast.ToOperand(ctx, node, chosen, x);
         }
         return result;

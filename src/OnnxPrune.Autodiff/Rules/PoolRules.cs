@@ -129,7 +129,7 @@ internal sealed class GlobalMaxPoolRule : IGradientRule
         var x = node.RequireInput(0);
         if (!ctx.NeedsGradient(x)) return result;
         var isMax = ctx.Op("Equal", [x, node.Outputs[0]]);
-        result[0] = ctx.Where(isMax, dy, ctx.Zero(dy));
+        result[0] = ctx.KeepWhere(isMax, dy);
         return result;
     }
 }

@@ -63,7 +63,7 @@ internal sealed class ReduceRule(ReductionKind kind) : IGradientRule
                 break;
             }
             case ReductionKind.Max or ReductionKind.Min:
-                grad = ctx.Where(ctx.Op("Equal", [x, Restore(y)]), grad, ctx.Zero(dy));
+                grad = ctx.KeepWhere(ctx.Op("Equal", [x, Restore(y)]), grad);
                 break;
             case ReductionKind.Prod:
                 grad = ctx.Mul(grad, ctx.Div(Restore(y), x));

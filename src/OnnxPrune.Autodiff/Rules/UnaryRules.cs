@@ -15,7 +15,7 @@ internal sealed class UnaryRule(Func<GradientContext, GradNode, Value, Value?> g
 }
 
 /// <summary>Activations and other element-wise functions of one tensor. x is the input, y the
-/// output, dy the output gradient; masks are built with comparisons and Where.</summary>
+/// output, dy the output gradient; masks are built with comparisons and applied by KeepWhere.</summary>
 internal static class UnaryRules
 {
     private static Value X(GradNode n) => n.RequireInput(0);
@@ -28,7 +28,7 @@ internal static class UnaryRules
 
     /// <summary>dy where y &gt; 0 (y = max(x, 0), so y &gt; 0 exactly where x &gt; 0).</summary>
     public static readonly IGradientRule Relu = new UnaryRule((c, n, dy) =>
-        c.Where(Greater(c, Y(n), c.Zero(dy)), dy, c.Zero(dy)));
+        c.KeepWhere(Greater(c, Y(n), c.Zero(dy)), dy));
 
     public static readonly IGradientRule LeakyRelu = new UnaryRule((c, n, dy) =>
         c.Where(Greater(c, X(n), c.Zero(dy)), dy, c.Scale(dy, n.Attributes.GetFloat("alpha", 0.01f))));
@@ -39,7 +39,7 @@ internal static class UnaryRules
         Value? mask = null;
         if (n.Input(1) is { } min) mask = Greater(c, X(n), min);
         if (n.Input(2) is { } max) mask = mask is null ? Less(c, X(n), max) : And(c, mask, Less(c, X(n), max));
-        return mask is null ? dy : c.Where(mask, dy, c.Zero(dy));
+        return mask is null ? dy : c.KeepWhere(mask, dy);
     });
 
     /// <summary>dy * y * (1 - y).</summary>
@@ -116,7 +116,7 @@ internal static class UnaryRules
     });
 
     public static readonly IGradientRule ThresholdedRelu = new UnaryRule((c, n, dy) =>
-        c.Where(Greater(c, X(n), c.Scalar(n.Attributes.GetFloat("alpha", 1f), c.TypeOf(dy))), dy, c.Zero(dy)));
+        c.KeepWhere(Greater(c, X(n), c.Scalar(n.Attributes.GetFloat("alpha", 1f), c.TypeOf(dy))), dy));
 
     public static readonly IGradientRule Exp = new UnaryRule((c, n, dy) => c.Mul(dy, Y(n)));
 
