@@ -4,17 +4,17 @@ using Attribute = OnnxPrune.IR.Attribute;
 namespace OnnxPrune.Autodiff.Rules;
 
 /// <summary>
-/// BatchNormalization. On batch statistics (the builder lowered the node and saved x − mean, 1/σ
-/// and the reshaped scale): dB = Σ dY, dγ = Σ dY (x − mean) / σ, dX = γ/σ (dY − (x̂ dγ + dB)/n),
-/// sums over batch and spatial axes. dX is written as k dY + (B (x − mean) + C) with per-channel
-/// k, B, C, the bracket one per-channel affine map (<see cref="GradientContext.ChannelAffine"/>):
-/// four full-size passes instead of five separate element-wise nodes. On running statistics
+/// BatchNormalization. On batch statistics (the builder lowered the node and saved the batch mean,
+/// 1/σ and the reshaped scale): dB = Σ dY, dγ = (Σ dY x − mean dB) / σ, dX = γ/σ (dY − (x̂ dγ +
+/// dB)/n), sums over batch and spatial axes. dX is written as k dY + (B x + C − B mean) with
+/// per-channel k, B, C, the bracket one per-channel affine map of x
+/// (<see cref="GradientContext.ChannelAffine"/>): no centred copy of x is kept or made. On running statistics
 /// (inference mode): dX = dY γ/σ_running.
 /// </summary>
 internal sealed class BatchNormalizationRule : IGradientRule
 {
     /// <summary>Names of the values the lowering saves for this rule.</summary>
-    public const string SavedCentered = "centered", SavedInvStd = "invstd", SavedScale = "scale", SavedInvCount = "invcount";
+    public const string SavedMean = "mean", SavedInvStd = "invstd", SavedScale = "scale", SavedInvCount = "invcount";
 
     public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
     {
@@ -30,12 +30,14 @@ internal sealed class BatchNormalizationRule : IGradientRule
 
         if (node.IsLowered)
         {
-            var centered = node.Saved[SavedCentered];
+            var batchMean = node.Saved[SavedMean];
             var invStd = node.Saved[SavedInvStd];
             var scaleR = node.Saved[SavedScale];
             var invCount = node.Saved[SavedInvCount];
-            Value? dBias = needX || needBias ? ctx.ReduceSum(dy, axes, keepDims: true) : null;
-            Value? dScale = needX || needScale ? ctx.Mul(ctx.ReduceSum(ctx.Mul(dy, centered), axes, keepDims: true), invStd) : null;
+            Value? dBias = needX || needBias || needScale ? ctx.ReduceSum(dy, axes, keepDims: true) : null;
+            Value? dScale = needX || needScale
+                ? ctx.Mul(ctx.Sub(ctx.ReduceSum(ctx.Mul(dy, x), axes, keepDims: true), ctx.Mul(batchMean, dBias!)), invStd)
+                : null;
             if (needX)
             {
                 // dX = k dY + B (x − mean) + C with k = γ/σ, B = −k dγ/(nσ), C = −k dB/n.
@@ -43,7 +45,7 @@ internal sealed class BatchNormalizationRule : IGradientRule
                 var kOverN = ctx.Mul(k, invCount);
                 var b = ctx.Neg(ctx.Mul(ctx.Mul(kOverN, dScale!), invStd));
                 var c = ctx.Neg(ctx.Mul(kOverN, dBias!));
-                var affine = ctx.ChannelAffine(centered, ctx.Reshape(b, -1), ctx.Reshape(c, -1), ctx.StaticLength(scale));
+                var affine = ctx.ChannelAffine(x, ctx.Reshape(b, -1), ctx.Reshape(ctx.Sub(c, ctx.Mul(b, batchMean)), -1), ctx.StaticLength(scale));
                 result[0] = ctx.Add(ctx.Mul(dy, k), affine);
             }
             if (needScale) result[1] = ctx.Reshape(dScale!, -1);
