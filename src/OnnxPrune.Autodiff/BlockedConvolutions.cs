@@ -92,7 +92,11 @@ public static class BlockedConvolutions
             // The weight-gradient form (kernel = dY, as large as the input): the kernel computes
             // outputs whose window meets padding one at a time, so pad explicitly instead (3x3
             // taps over 28x28, batch 128, 16 channels: 3.6 ms + 0.8 ms for the Pad, against 8.4 ms).
-            x = Add("", "Pad", [x, Shape(0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3])], "pad");
+            // The padding is a depthwise 1x1 Conv with unit weights and those pads: ORT's Pad runs
+            // on one thread, this on all (16x128x28x28 padded by 1: 0.37 ms against 0.64 ms).
+            var ones = graph.AddInitializer($"{name}/nchwc/ones", DenseTensor.FromFloats([c, 1, 1, 1], Enumerable.Repeat(1f, (int)c).ToArray()));
+            x = Add("", "Conv", [x, ones], "pad", Attribute.Int("group", c), Attribute.Ints("kernel_shape", [1, 1]),
+                Attribute.Ints("pads", pads));
             pads = new long[4];
         }
         attributes.Add(Attribute.Ints("pads", pads));

@@ -46,7 +46,7 @@ internal static class TrainingLowering
     }
 
     /// <summary>
-    /// BatchNormalization on batch statistics: mean = ReduceMean(x), var = ReduceSumSquare(x)/n −
+    /// BatchNormalization on batch statistics: mean = ReduceMean(x), var = ReduceSum(x²)/n −
     /// mean², all over the batch and spatial axes, then y = γ (x − mean) / sqrt(var + ε) + β as one
     /// per-channel affine map (<see cref="GradientContext.ChannelAffine"/>): two reads of x and one
     /// full-size write, where centring first (x − mean, then its sum of squares) writes and reads a
@@ -83,7 +83,9 @@ internal static class TrainingLowering
             var bessel = ctx.Div(perChannel, ctx.Sub(perChannel, ctx.Scalar(1, type)));
 
             var mean = ctx.ReduceMean(x, axes, keepDims: true);
-            var meanSquare = ctx.Mul(ctx.ReduceSumSquare(x, axes, keepDims: true), invCount);
+            // Σx² as ReduceSum(x·x): ORT's ReduceSumSquare over these axes is a scalar loop, twice as
+            // slow as a Mul and a ReduceSum together (128x16x28x28: 0.46 ms against 0.21 ms).
+            var meanSquare = ctx.Mul(ctx.ReduceSum(ctx.Mul(x, x), axes, keepDims: true), invCount);
             var variance = ctx.Op("Relu", [ctx.Sub(meanSquare, ctx.Mul(mean, mean))]);
             var invStd = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, type))])]);
             var scaleR = ctx.Unsqueeze(scale, channelAxes);

@@ -52,9 +52,16 @@ public class BlockedConvolutionsTests
         int count = BlockedConvolutions.Lower(lowered, Block);
         count.Should().Be(Block > 0 ? 1 : 0);
         if (count == 0) return;
-        lowered.Graph.Nodes.Should().NotContain(node => node.IsOnnxDomain && node.OpType == "Conv");
-        bool spansInput = (k - 1) * dilation + 1 >= size && pad > 0; // the weight-gradient form: padded explicitly
-        lowered.Graph.Nodes.Any(node => node.OpType == "Pad").Should().Be(spansInput);
+        // The weight-gradient form is padded explicitly, by a depthwise 1x1 Conv; no other standard Conv is left.
+        bool spansInput = (k - 1) * dilation + 1 >= size && pad > 0;
+        var standard = lowered.Graph.Nodes.Where(node => node.IsOnnxDomain && node.OpType == "Conv").ToList();
+        standard.Should().HaveCount(spansInput ? 1 : 0);
+        foreach (var padding in standard)
+        {
+            padding.Attributes.GetInt("group", 1).Should().Be(c);
+            padding.Attributes["kernel_shape"]!.AsInts().Should().Equal(1, 1);
+            padding.Attributes["pads"]!.AsInts().Should().Equal(pad, pad, pad, pad);
+        }
         var actual = Run(lowered, net.Data);
         actual.Length.Should().Be(expected.Length);
         double scale = expected.Max(v => Math.Abs(v));
