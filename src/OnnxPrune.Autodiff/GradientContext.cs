@@ -278,6 +278,27 @@ internal sealed class GradientContext
     public Value Unsqueeze(Value x, params long[] axes) => axes.Length == 0 ? x : Op("Unsqueeze", [x, Int64s(axes)]);
     public Value Squeeze(Value x, params long[] axes) => axes.Length == 0 ? x : Op("Squeeze", [x, Int64s(axes)]);
 
+    /// <summary>
+    /// Σ over the batch and spatial axes per channel (axis 1), kept as [1, C, 1, ...]; the mean
+    /// instead when <paramref name="mean"/>. In float with static spatial sizes this is
+    /// GlobalAveragePool then a reduction over the batch axis: ORT's ReduceSum/ReduceMean over
+    /// axes (0, 2, 3) took ~0.2 ms more per 128x16x28x28 tensor than the pooling kernel, and a
+    /// BatchNorm training step makes four such sums. <paramref name="shapeOf"/> is a value of x's
+    /// shape that shape inference has seen (x itself may be new).
+    /// </summary>
+    public Value PerChannelSum(Value x, Value shapeOf, bool mean = false)
+    {
+        int rank = RankOf(shapeOf);
+        var axes = Enumerable.Range(0, rank).Where(a => a != 1).Select(a => (long)a).ToArray();
+        var spatial = ShapeOf(shapeOf)?.Dims.Skip(2).Select(d => d.Value).ToArray();
+        if (TypeOf(x) != DataType.Float || rank < 3 || spatial is null || spatial.Any(d => d is null))
+            return mean ? ReduceMean(x, axes, keepDims: true) : ReduceSum(x, axes, keepDims: true);
+        var pooled = Op("GlobalAveragePool", [x]);
+        if (mean) return ReduceMean(pooled, [0], keepDims: true);
+        long positions = spatial.Aggregate(1L, (a, d) => a * d!.Value);
+        return Scale(ReduceSum(pooled, [0], keepDims: true), positions);
+    }
+
     public Value ReduceSum(Value x, long[] axes, bool keepDims)
     {
         if (axes.Length == 0) return x;

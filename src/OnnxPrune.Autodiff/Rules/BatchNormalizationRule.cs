@@ -34,9 +34,9 @@ internal sealed class BatchNormalizationRule : IGradientRule
             var invStd = node.Saved[SavedInvStd];
             var scaleR = node.Saved[SavedScale];
             var invCount = node.Saved[SavedInvCount];
-            Value? dBias = needX || needBias || needScale ? ctx.ReduceSum(dy, axes, keepDims: true) : null;
+            Value? dBias = needX || needBias || needScale ? ctx.PerChannelSum(dy, x) : null;
             Value? dScale = needX || needScale
-                ? ctx.Mul(ctx.Sub(ctx.ReduceSum(ctx.Mul(dy, x), axes, keepDims: true), ctx.Mul(batchMean, dBias!)), invStd)
+                ? ctx.Mul(ctx.Sub(ctx.PerChannelSum(ctx.Mul(dy, x), x), ctx.Mul(batchMean, dBias!)), invStd)
                 : null;
             if (needX)
             {

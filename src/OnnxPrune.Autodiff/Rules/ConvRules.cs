@@ -106,7 +106,7 @@ internal sealed class ConvRule : IGradientRule
         if (ctx.NeedsGradient(w))
             result[1] = ConvWeightGradients.Compute(ctx, x, channels, xSpatial, dy, ySpatial, wDims, geometry, group);
         if (node.Input(2) is { } b && ctx.NeedsGradient(b))
-            result[2] = ctx.ReduceSum(dy, SpatialAndBatchAxes(r), keepDims: false);
+            result[2] = ctx.Reshape(ctx.PerChannelSum(dy, node.Outputs[0]), -1);
         return result;
     }
 

@@ -35,6 +35,25 @@ public class NormalizationAndLossGradientTests
         GradientCheck.Verify(model, net.Data, options, 1e-6, inputs: ["x"]);
     }
 
+    /// <summary>In float32 the batch statistics are per-channel sums by GlobalAveragePool and the
+    /// affine maps depthwise 1x1 Convs (GradientContext.PerChannelSum, ChannelAffine): checked
+    /// against finite differences like any rule, for 1-, 2- and 3-D spatial axes.</summary>
+    [Theory]
+    [InlineData(new long[] { 4, 3, 5 })]
+    [InlineData(new long[] { 4, 3, 5, 6 })]
+    [InlineData(new long[] { 2, 3, 3, 4, 2 })]
+    public void BatchNormalization_on_batch_statistics_in_float32(long[] dims)
+    {
+        var (net, bn) = BatchNormNet(DataType.Float, dims);
+        var y = net.Op("Mul", [bn, bn]);
+        GradientCheck.VerifyProjected(net, y, 1e-2, ["scale", "bias"], ["x"]);
+
+        var graph = GradientBuilder.Build(net.Finish(y), GradientCheck.Mse("scale", "bias"));
+        var ops = graph.Model.Graph.Nodes.Select(n => n.OpType).ToList();
+        ops.Should().Contain("GlobalAveragePool").And.NotContain("BatchNormalization");
+        graph.Model.Graph.Nodes.Should().Contain(n => n.OpType == "Conv" && n.Attributes.GetInt("group", 1) == dims[1]);
+    }
+
     [Fact]
     public void BatchNormalization_on_running_statistics()
     {
