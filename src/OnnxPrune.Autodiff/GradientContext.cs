@@ -230,6 +230,23 @@ internal sealed class GradientContext
     /// as a Mul on a 128x16x28x28 tensor, and gradient masks (ReLU, MaxPool) are on every
     /// activation. Differs from Where(condition, value, 0) only where value is ±inf or NaN.
     /// </summary>
+    /// <summary>
+    /// A scalar 0 of <paramref name="dependency"/>'s type that ORT can only compute once
+    /// <paramref name="dependency"/> exists: Cast(ReduceMin(first slice) &gt; +inf), false even for
+    /// NaN. ORT runs a node as soon as its inputs exist, so backward-pass work that reads only
+    /// forward values (a ReLU mask) would otherwise run during the forward pass and its full-size
+    /// result stay allocated until the backward pass uses it: the float ReLU masks held ~400 MB
+    /// of ResNet-56's peak at batch 128. Use it as the comparison threshold or another broadcast
+    /// scalar operand, so shape inference still knows the result's shape.
+    /// </summary>
+    public Value ZeroAfter(Value dependency)
+    {
+        var first = Op("Slice", [dependency, Int64s(0), Int64s(1), Int64s(0)]);
+        var type = TypeOf(dependency);
+        var never = Op("Greater", [Op("ReduceMin", [first], Attribute.Int("keepdims", 0)), Scalar(double.PositiveInfinity, type)]);
+        return Cast(never, type);
+    }
+
     /// <summary>The length of a 1-D value when shape inference knows it.</summary>
     public long? StaticLength(Value vector) => ShapeOf(vector)?.TryGetSizes() is [var n] ? n : null;
 

@@ -27,6 +27,39 @@ public class GradientBuilderTests
             .Which.OpType.Should().Be("LRN");
     }
 
+    /// <summary>ORT runs a node as soon as its inputs exist: a ReLU mask built from the forward
+    /// output alone would run in the forward pass and stay allocated until the backward pass (400 MB
+    /// of ResNet-56's peak). The mask must depend on the output gradient it is applied to.</summary>
+    [Fact]
+    public void The_relu_mask_waits_for_the_output_gradient()
+    {
+        var net = new TestNet(DataType.Float, seed: 3);
+        var x = net.Input("x", [2, 3, 4, 4]);
+        var relu = net.Op("Relu", [net.Op("Conv", [x, net.Weight("w", [4, 3, 3, 3])])]);
+        var y = net.Op("Conv", [relu, net.Weight("w2", [2, 4, 1, 1])]);
+        var model = net.Finish(y);
+        net.Target([2, 2, 2, 2]);
+        var graph = GradientBuilder.Build(model, GradientCheck.Mse("w", "w2"));
+        var reluOutput = graph.Model.Graph.Nodes.Single(n => n.OpType == "Relu").Outputs[0];
+        var nodes = graph.Model.Graph.Nodes;
+        var mask = nodes.Single(n => n.OpType == "Greater" && n.Inputs.Contains(reluOutput));
+        var cast = nodes.Single(n => n.Inputs.Contains(mask.Outputs[0]));
+        var apply = nodes.Single(n => n.OpType == "Mul" && n.Inputs.Contains(cast.Outputs[0]));
+        var outputGradient = apply.Inputs.Single(v => v != cast.Outputs[0])!;
+        Ancestors(mask).Should().Contain(outputGradient.Producer!);
+        GradientCheck.Verify(model, net.Data, GradientCheck.Mse("w", "w2"), 1e-2);
+    }
+
+    private static HashSet<Node> Ancestors(Node node)
+    {
+        var seen = new HashSet<Node>();
+        var stack = new Stack<Node>([node]);
+        while (stack.Count > 0)
+            foreach (var input in stack.Pop().Inputs)
+                if (input?.Producer is { } producer && seen.Add(producer)) stack.Push(producer);
+        return seen;
+    }
+
     [Fact]
     public void Ops_off_the_gradient_path_need_no_rule()
     {
