@@ -225,12 +225,6 @@ internal sealed class GradientContext
     public Value Where(Value condition, Value ifTrue, Value ifFalse) => Op("Where", [condition, ifTrue, ifFalse]);
 
     /// <summary>
-    /// <paramref name="value"/> where <paramref name="condition"/> holds and zero elsewhere, as
-    /// value * Cast(condition): ONNX Runtime's CPU Where runs on one thread and took ~6x as long
-    /// as a Mul on a 128x16x28x28 tensor, and gradient masks (ReLU, MaxPool) are on every
-    /// activation. Differs from Where(condition, value, 0) only where value is ±inf or NaN.
-    /// </summary>
-    /// <summary>
     /// A scalar 0 of <paramref name="dependency"/>'s type that ORT can only compute once
     /// <paramref name="dependency"/> exists: Cast(ReduceMin(first slice) &gt; +inf), false even for
     /// NaN. ORT runs a node as soon as its inputs exist, so backward-pass work that reads only
@@ -250,15 +244,22 @@ internal sealed class GradientContext
     /// <summary>The length of a 1-D value when shape inference knows it.</summary>
     public long? StaticLength(Value vector) => ShapeOf(vector)?.TryGetSizes() is [var n] ? n : null;
 
+    /// <summary>
+    /// <paramref name="value"/> where <paramref name="condition"/> holds and zero elsewhere, as
+    /// value * Cast(condition): ONNX Runtime's CPU Where runs on one thread and took ~6x as long
+    /// as a Mul on a 128x16x28x28 tensor, and gradient masks (ReLU, MaxPool) are on every
+    /// activation. Differs from Where(condition, value, 0) only where value is ±inf or NaN.
+    /// </summary>
     public Value KeepWhere(Value condition, Value value) => Mul(value, Cast(condition, TypeOf(value)));
 
     /// <summary>
     /// scale[c] * x + shift[c] along axis 1, for per-channel vectors of length C (null when not
-    /// known statically). In float, with spatial axes and a known C, one depthwise 1x1 Conv (group C): a single pass over x that
-    /// ONNX Runtime spreads over its threads, where an inference-mode BatchNormalization runs on
-    /// one thread and Mul + Add make two passes (ResNet-56 training step, batch 128, 2 threads:
-    /// 29 ms of ~600 saved against BatchNormalization). Otherwise (double, which ORT's CPU Conv
-    /// does not take; no spatial axes) a broadcasting Mul and Add.
+    /// known statically). In float, with spatial axes and a known C, one depthwise 1x1 Conv
+    /// (group C): a single pass over x that ONNX Runtime spreads over its threads, where an
+    /// inference-mode BatchNormalization runs on one thread and Mul + Add make two passes
+    /// (ResNet-56 training step, batch 128, 2 threads: 29 ms of ~600 saved against
+    /// BatchNormalization). Otherwise (double, which ORT's CPU Conv does not take; no spatial
+    /// axes) a broadcasting Mul and Add.
     /// </summary>
     public Value ChannelAffine(Value x, Value scale, Value shift, long? channels)
     {

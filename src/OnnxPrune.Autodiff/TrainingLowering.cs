@@ -46,8 +46,8 @@ internal static class TrainingLowering
     }
 
     /// <summary>
-    /// BatchNormalization on batch statistics: mean and var = mean(x²) −
-    /// mean², all over the batch and spatial axes, then y = γ (x − mean) / sqrt(var + ε) + β as one
+    /// BatchNormalization on batch statistics: mean and var = mean(x²) − mean², all over the batch
+    /// and spatial axes, then y = γ (x − mean) / sqrt(var + ε) + β as one
     /// per-channel affine map (<see cref="GradientContext.ChannelAffine"/>): two reads of x and one
     /// full-size write, where centring first (x − mean, then its sum of squares) writes and reads a
     /// second full-size tensor; these passes are memory-bound, and the ResNet-56 step has 57 of

@@ -8,8 +8,8 @@ namespace OnnxPrune.Autodiff.Rules;
 /// 1/σ and the reshaped scale): dB = Σ dY, dγ = (Σ dY x − mean dB) / σ, dX = γ/σ (dY − (x̂ dγ +
 /// dB)/n), sums over batch and spatial axes. dX is written as k dY + (B x + C − B mean) with
 /// per-channel k, B, C, the bracket one per-channel affine map of x
-/// (<see cref="GradientContext.ChannelAffine"/>): no centred copy of x is kept or made. On running statistics
-/// (inference mode): dX = dY γ/σ_running.
+/// (<see cref="GradientContext.ChannelAffine"/>): no centred copy of x is kept or made. On
+/// running statistics (inference mode): dX = dY γ/σ_running.
 /// </summary>
 internal sealed class BatchNormalizationRule : IGradientRule
 {
