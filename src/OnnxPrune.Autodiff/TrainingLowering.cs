@@ -71,7 +71,6 @@ internal static class TrainingLowering
             ctx.Scope = $"train/{name}";
             int rank = ctx.RankOf(x);
             var type = ctx.TypeOf(x);
-            var axes = ConvRule.SpatialAndBatchAxes(rank - 2);
             var channelAxes = Enumerable.Range(1, rank - 2).Select(i => (long)i).ToArray();
             float epsilon = node.Attributes.GetFloat("epsilon", 1e-5f);
             float momentum = node.Attributes.GetFloat("momentum", 0.9f);
@@ -89,10 +88,11 @@ internal static class TrainingLowering
             var meanSquare = ctx.PerChannelSum(ctx.Mul(x, x), x, mean: true);
             var variance = ctx.Op("Relu", [ctx.Sub(meanSquare, ctx.Mul(mean, mean))]);
             var invStd = ctx.Op("Reciprocal", [ctx.Op("Sqrt", [ctx.Add(variance, ctx.Scalar(epsilon, type))])]);
-            var scaleR = ctx.Unsqueeze(scale, channelAxes);
+            // y = k x + (β − k mean) with k = γ/σ, which the backward pass reuses.
+            var gain = ctx.Mul(ctx.Unsqueeze(scale, channelAxes), invStd);
+            var k = ctx.Reshape(gain, -1);
             var batchMean = ctx.Reshape(mean, -1);
             var biasedVar = ctx.Reshape(variance, -1);
-            var k = ctx.Mul(scale, ctx.Reshape(invStd, -1));
             var y = ctx.ChannelAffine(x, k, ctx.Sub(bias, ctx.Mul(batchMean, k)), ctx.StaticLength(scale));
             var batchVar = ctx.Mul(biasedVar, bessel);
             var meanName = ctx.FreshName($"batchnorm/{name}/mean");
@@ -105,7 +105,7 @@ internal static class TrainingLowering
             {
                 [BatchNormalizationRule.SavedMean] = mean,
                 [BatchNormalizationRule.SavedInvStd] = invStd,
-                [BatchNormalizationRule.SavedScale] = scaleR,
+                [BatchNormalizationRule.SavedGain] = gain,
                 [BatchNormalizationRule.SavedInvCount] = invCount,
             });
             statistics.Add(new BatchNormStatistics(name, runningMean.Name, runningVar.Name, meanName, varName, momentum, epsilon));

@@ -5,8 +5,8 @@ namespace OnnxPrune.Autodiff.Rules;
 
 /// <summary>
 /// BatchNormalization. On batch statistics (the builder lowered the node and saved the batch mean,
-/// 1/σ and the reshaped scale): dB = Σ dY, dγ = (Σ dY x − mean dB) / σ, dX = γ/σ (dY − (x̂ dγ +
-/// dB)/n), sums over batch and spatial axes. dX is written as k dY + (B x + C − B mean) with
+/// 1/σ and the gain k = γ/σ, all shaped [1, C, 1, ...]): dB = Σ dY, dγ = (Σ dY x − mean dB) / σ,
+/// dX = γ/σ (dY − (x̂ dγ + dB)/n), sums over batch and spatial axes. dX is written as k dY + (B x + C − B mean) with
 /// per-channel k, B, C, the bracket one per-channel affine map of x
 /// (<see cref="GradientContext.ChannelAffine"/>): no centred copy of x is kept or made. On
 /// running statistics (inference mode): dX = dY γ/σ_running.
@@ -14,7 +14,7 @@ namespace OnnxPrune.Autodiff.Rules;
 internal sealed class BatchNormalizationRule : IGradientRule
 {
     /// <summary>Names of the values the lowering saves for this rule.</summary>
-    public const string SavedMean = "mean", SavedInvStd = "invstd", SavedScale = "scale", SavedInvCount = "invcount";
+    public const string SavedMean = "mean", SavedInvStd = "invstd", SavedGain = "gain", SavedInvCount = "invcount";
 
     public Value?[] Backward(GradientContext ctx, GradNode node, IReadOnlyList<Value?> outputGradients)
     {
@@ -32,7 +32,7 @@ internal sealed class BatchNormalizationRule : IGradientRule
         {
             var batchMean = node.Saved[SavedMean];
             var invStd = node.Saved[SavedInvStd];
-            var scaleR = node.Saved[SavedScale];
+            var k = node.Saved[SavedGain];
             var invCount = node.Saved[SavedInvCount];
             Value? dBias = needX || needBias || needScale ? ctx.PerChannelSum(dy, x) : null;
             Value? dScale = needX || needScale
@@ -41,7 +41,6 @@ internal sealed class BatchNormalizationRule : IGradientRule
             if (needX)
             {
                 // dX = k dY + B (x − mean) + C with k = γ/σ, B = −k dγ/(nσ), C = −k dB/n.
-                var k = ctx.Mul(scaleR, invStd);
                 var kOverN = ctx.Mul(k, invCount);
                 var b = ctx.Neg(ctx.Mul(ctx.Mul(kOverN, dScale!), invStd));
                 var c = ctx.Neg(ctx.Mul(kOverN, dBias!));
