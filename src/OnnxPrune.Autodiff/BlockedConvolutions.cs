@@ -28,6 +28,7 @@ public static class BlockedConvolutions
         if (block <= 0) return 0;
         var info = new ShapeInferencer(new ShapeInferenceOptions { WriteToGraph = false }).Run(model);
         var graph = model.Graph;
+        int interleaved = BlockedChannelInterleave.Lower(model, info, block);
         int lowered = 0;
         foreach (var conv in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Conv").ToList())
         {
@@ -35,7 +36,7 @@ public static class BlockedConvolutions
             Rewrite(graph, conv, wDims, info.GetShape(conv.Input(0)!)!, block);
             lowered++;
         }
-        if (lowered > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
+        if (lowered + interleaved > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
         return lowered;
     }
 

@@ -71,7 +71,8 @@ public enum BatchNormMode
 /// <summary>Formulations of the convolution weight gradient (DESIGN.md: measure the alternatives).</summary>
 public enum ConvWeightGradient
 {
-    /// <summary><see cref="TransposedConv"/> where that Conv will run on ORT's blocked-layout
+    /// <summary><see cref="InterleavedConv"/> where its input channels are a multiple of the
+    /// block, else <see cref="TransposedConv"/> where that Conv will run on ORT's blocked-layout
     /// kernels (<see cref="GradientOptions.BlockedConvolutions"/>, a runtime that has them, batch and
     /// output channels on the block), else <see cref="ShiftedMatMul"/>.</summary>
     Auto,
@@ -86,6 +87,12 @@ public enum ConvWeightGradient
     /// transposed output gradient (M,N,Ho,Wo), strides and dilations swapped. group=1 only; grouped
     /// convolutions fall back to <see cref="ShiftedMatMul"/>.</summary>
     TransposedConv,
+
+    /// <summary>A Conv over the input with b channels interleaved into its width (batch C/b,
+    /// channels N) and the transposed output gradient as its kernel (see
+    /// <c>InterleavedWeightGradient</c>); b is the NCHWc block under <see cref="Auto"/>.
+    /// 2-D, group 1, undilated only; the rest falls back to <see cref="TransposedConv"/>.</summary>
+    InterleavedConv,
 }
 
 /// <summary>A loss appended to the model. The training graph's first output is the scalar loss.</summary>

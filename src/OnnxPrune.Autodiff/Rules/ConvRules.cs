@@ -228,7 +228,22 @@ internal static class ConvWeightGradients
         Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long group)
     {
         var mode = ctx.Options.ConvWeightGradient;
-        if (mode == ConvWeightGradient.Auto) mode = BlockedTransposedConv(ctx, input, wDims, g, group) ? ConvWeightGradient.TransposedConv : ConvWeightGradient.ShiftedMatMul;
+        // Chosen explicitly (tests): half the channels when even, so that the interleaved input
+        // holds several images even with few channels. Under Auto: the NCHWc block.
+        long width = channels % 2 == 0 ? channels / 2 : channels;
+        if (mode == ConvWeightGradient.Auto)
+        {
+            width = NchwcSupport.BlockSize();
+            mode = BlockedInterleaved(ctx, input, channels, wDims, g, group) ? ConvWeightGradient.InterleavedConv
+                : BlockedTransposedConv(ctx, input, wDims, g, group) ? ConvWeightGradient.TransposedConv
+                : ConvWeightGradient.ShiftedMatMul;
+        }
+        if (mode == ConvWeightGradient.InterleavedConv)
+        {
+            if (InterleavedWeightGradient.Applies(g, group, channels, width) && ctx.ShapeOf(input)?[0].Value is { } batch)
+                return InterleavedWeightGradient.Compute(ctx, input, batch, channels, inputSpatial, outGrad, outSpatial, wDims, g, width);
+            mode = ConvWeightGradient.TransposedConv;
+        }
         if (mode == ConvWeightGradient.TransposedConv && group == 1)
             return TransposedConv(ctx, input, inputSpatial, outGrad, outSpatial, wDims, g);
         return ShiftedMatMul(ctx, input, channels, inputSpatial, outGrad, outSpatial, wDims, g, group);
@@ -346,6 +361,15 @@ internal static class ConvWeightGradients
         if (taps == 1) stacked = ctx.Unsqueeze(stacked, 3);
         var ordered = ctx.Transpose(stacked, 0, 2, 1, 3); // (g, M/g, C/g, taps)
         return ctx.Reshape(ordered, wDims);
+    }
+
+    /// <summary>Whether the InterleavedConv form will run on ORT's blocked kernels with its input
+    /// built by ReorderInput: channels a multiple of the block, batch and output channels eligible.</summary>
+    private static bool BlockedInterleaved(GradientContext ctx, Value input, long channels, long[] wDims, WindowGeometry g, long group)
+    {
+        int block = NchwcSupport.BlockSize();
+        return BlockedTransposedConv(ctx, input, wDims, g, group) && channels % block == 0
+            && InterleavedWeightGradient.Applies(g, group, channels, block);
     }
 
     /// <summary>Whether the TransposedConv form (input channels = batch, output channels = M) will

@@ -96,26 +96,58 @@ public class BlockedConvolutionsTests
         BlockedConvolutions.Lower(model, 16).Should().Be(0);
     }
 
-    [Fact]
-    public void Gradients_through_the_blocked_kernels_match_finite_differences()
+    [Theory]
+    [InlineData(16)]
+    [InlineData(32)]
+    public void Gradients_through_the_blocked_kernels_match_finite_differences(long channels)
     {
-        // Batch 16 and 16 channels: every Conv of the training graph, the weight-gradient Convs
-        // included, runs on the blocked kernels.
-        var net = new TestNet(DataType.Float, seed: 9);
-        var x = net.Input("x", [16, 16, 6, 6]);
-        var w1 = net.Weight("w1", [16, 16, 3, 3], scale: 0.2);
-        var w2 = net.Weight("w2", [16, 16, 3, 3], scale: 0.2);
-        var h = net.Op("Relu", [net.Op("Conv", [x, w1], Attribute.Ints("pads", [1, 1, 1, 1]))]);
-        var y = net.Op("Conv", [h, w2], Attribute.Ints("pads", [1, 1, 1, 1]), Attribute.Ints("strides", [2, 2]));
-        var model = net.Finish(y);
-        var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 17);
-        var options = new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w1", "w2"] };
+        // Batch 16 and 16 or 32 channels: every Conv of the training graph, the weight-gradient
+        // Convs included, runs on the blocked kernels; their inputs interleave one or more blocks.
+        var (model, options) = TwoConvNet(channels, out var net);
 
         var graph = GradientBuilder.Build(model, options with { ValueGradients = ["x"] });
         using (var session = new GradientSession(graph, GradientCheck.Settings, OrtTestLibrary.Runtime))
             session.BlockedConvolutionCount.Should().Be(Block > 0 ? 5 : 0, "2 forward convs, 2 weight gradients, the stride-1 input gradient (the stride-2 one is a ConvTranspose)");
 
         GradientCheck.Verify(model, net.Data, options, 1e-2, inputs: ["x"]);
+    }
+
+    [Fact]
+    public void The_weight_gradients_interleaved_input_comes_from_the_blocked_layout()
+    {
+        if (Block == 0) return; // no blocked kernels on this CPU: nothing is lowered
+        var (model, options) = TwoConvNet(2 * Block, out _);
+        var graph = GradientBuilder.Build(model, options);
+        var lowered = OnnxModelFile.Copy(graph.Model);
+        BlockedConvolutions.Lower(lowered, Block);
+
+        var nodes = lowered.Graph.Nodes;
+        nodes.Should().NotContain(n => n.OpType == "Transpose" && n.Attributes["perm"]!.AsInts().SequenceEqual(new long[] { 1, 0, 3, 4, 2 }),
+            "the element-wise 5-D Transpose that interleaves channels is replaced by ReorderInput");
+        // Both weight gradients' inputs are padded by 1: a blocked depthwise Conv right after ReorderInput.
+        var paddings = nodes.Where(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv"
+            && n.Attributes.GetInt("group", 1) > 1 && n.Input(0)!.Producer?.OpType == "ReorderInput").ToList();
+        paddings.Should().HaveCount(2);
+        paddings.Should().OnlyContain(n => n.Attributes["pads"]!.AsInts().SequenceEqual(new long[] { 1, 1, 1, 1 }));
+        // The weight-gradient Convs: kernel dilated by the block along the width (stride 1, then 2).
+        var dilations = nodes.Where(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv" && n.Attributes["dilations"] is not null)
+            .Select(n => n.Attributes["dilations"]!.AsInts()).ToList();
+        dilations.Should().ContainEquivalentOf(new long[] { 1, Block }).And.ContainEquivalentOf(new long[] { 2, 2 * Block });
+    }
+
+    /// <summary>Conv 3x3 pad 1 -> Relu -> Conv 3x3 pad 1 stride 2 on a (16, C, 6, 6) input with a
+    /// projection loss; w1 and w2 trainable.</summary>
+    private static (Model Model, GradientOptions Options) TwoConvNet(long channels, out TestNet net)
+    {
+        net = new TestNet(DataType.Float, seed: 9);
+        var x = net.Input("x", [16, channels, 6, 6]);
+        var w1 = net.Weight("w1", [16, channels, 3, 3], scale: 0.2);
+        var w2 = net.Weight("w2", [16, 16, 3, 3], scale: 0.2);
+        var h = net.Op("Relu", [net.Op("Conv", [x, w1], Attribute.Ints("pads", [1, 1, 1, 1]))]);
+        var y = net.Op("Conv", [h, w2], Attribute.Ints("pads", [1, 1, 1, 1]), Attribute.Ints("strides", [2, 2]));
+        var model = net.Finish(y);
+        var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 17);
+        return (model, new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w1", "w2"] });
     }
 
     private static float[] Run(Model model, IReadOnlyDictionary<string, TensorData> data)

@@ -11,7 +11,7 @@ public class ConvGradientTests
     public static TheoryData<string, ConvWeightGradient> ConvCases()
     {
         var data = new TheoryData<string, ConvWeightGradient>();
-        foreach (var method in new[] { ConvWeightGradient.ShiftedMatMul, ConvWeightGradient.TransposedConv })
+        foreach (var method in new[] { ConvWeightGradient.ShiftedMatMul, ConvWeightGradient.TransposedConv, ConvWeightGradient.InterleavedConv })
             foreach (var c in new[] { "plain", "stride2_pad1", "asymmetric_pads", "dilation2", "group2", "depthwise", "depthwise_multiplier", "same_upper", "pointwise", "conv1d", "stride3_unused_rows", "depthwise_strides_2x1" })
                 data.Add(c, method);
         return data;
