@@ -33,10 +33,14 @@ internal static class InterleavedWeightGradient
     /// <summary>dW (M, C, KH, KW) of a Conv with input <paramref name="input"/> (N, C, H, W) and
     /// output gradient <paramref name="outGrad"/> (N, M, Ho, Wo), interleaving
     /// <paramref name="width"/> channels.</summary>
+    /// <param name="batchGroups">Splits the batch (the Conv's channels) into this many groups of a
+    /// grouped Conv whose outputs are summed: ORT's blocked kernel hands its threads whole images,
+    /// groups and blocks of 4 filter blocks, so with one image (C = b) and M = 16 one thread did all
+    /// the work (3x3 16->16 28x28, batch 128, 2 threads: 5.1 ms whole subgraph, 2.7 ms with 2 groups).</param>
     public static Value Compute(GradientContext ctx, Value input, long batch, long channels, long[] inputSpatial,
-        Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long width)
+        Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long width, long batchGroups = 1)
     {
-        long b = width, s = channels / b;
+        long b = width, s = channels / b, groups = batchGroups, m = wDims[0];
         long hp = inputSpatial[0] + g.PadsBegin[0] + g.PadsEnd[0];
         long wp = inputSpatial[1] + g.PadsBegin[1] + g.PadsEnd[1];
         var padded = input;
@@ -44,16 +48,26 @@ internal static class InterleavedWeightGradient
             padded = ctx.Op("Pad", [input, ctx.Int64s(0, 0, g.PadsBegin[0], g.PadsBegin[1], 0, 0, g.PadsEnd[0], g.PadsEnd[1])]);
         var grouped = ctx.Reshape(padded, batch, s, b, hp, wp);
         var interleaved = ctx.Reshape(ctx.Transpose(grouped, 1, 0, 3, 4, 2), s, batch, hp, wp * b);
-        var kernel = ctx.Transpose(outGrad, 1, 0, 2, 3); // (M, N, Ho, Wo)
-        var conv = ctx.Op("Conv", [interleaved, kernel],
+        // Kernel (G*M, N/G, Ho, Wo): group j's M filters are dY^T over its N/G samples.
+        var kernel = groups == 1
+            ? ctx.Transpose(outGrad, 1, 0, 2, 3)
+            : ctx.Reshape(ctx.Transpose(ctx.Reshape(outGrad, groups, batch / groups, m, outSpatial[0], outSpatial[1]), 0, 2, 1, 3, 4),
+                groups * m, batch / groups, outSpatial[0], outSpatial[1]);
+        var attributes = new List<Attribute>
+        {
             Attribute.Ints("kernel_shape", outSpatial),
-            Attribute.Ints("dilations", [g.Strides[0], g.Strides[1] * b])); // (s, M, rows, columns)
+            Attribute.Ints("dilations", [g.Strides[0], g.Strides[1] * b]),
+        };
+        if (groups > 1) attributes.Add(Attribute.Int("group", groups));
+        var conv = ctx.Op("Conv", [interleaved, kernel], attributes.ToArray()); // (s, G*M, rows, columns)
         long rows = hp - (outSpatial[0] - 1) * g.Strides[0];
         long columns = (wp - (outSpatial[1] - 1) * g.Strides[1]) * b;
         long kh = g.Kernel[0], kw = g.Kernel[1];
         if (rows != kh || columns != kw * b)
             conv = ctx.Slice(conv, [0, 0], [kh, kw * b], [2, 3]);
-        var taps = ctx.Reshape(conv, s, wDims[0], kh, kw, b);
+        var taps = groups == 1
+            ? ctx.Reshape(conv, s, m, kh, kw, b)
+            : ctx.ReduceSum(ctx.Reshape(conv, s, groups, m, kh, kw, b), [1], keepDims: false);
         return ctx.Reshape(ctx.Transpose(taps, 1, 0, 4, 2, 3), wDims); // (M, s, b, KH, KW)
     }
 }
