@@ -5,8 +5,18 @@ public sealed record SessionSettings
 {
     public static SessionSettings Default { get; } = new();
 
-    /// <summary>Threads inside one operator; 0 lets ORT choose (one per physical core).</summary>
+    /// <summary>Threads inside one operator; 0: one per processor available to the process
+    /// (<see cref="Environment.ProcessorCount"/>), not ORT's own default, which counts physical
+    /// cores and can find fewer than there are on a VM.</summary>
     public int IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// The intra-op thread count given to ORT: <see cref="IntraOpThreads"/>, or for 0 one per
+    /// processor this process may use. ORT's own default counts physical cores as it detects them
+    /// and chose 1 on a 2-vCPU VM (AMD EPYC, Debian 12): `onnxprune train --arch resnet20` ran at
+    /// 498 img/s there against 715 img/s with 2 threads.
+    /// </summary>
+    public int EffectiveIntraOpThreads => IntraOpThreads == 0 ? Environment.ProcessorCount : IntraOpThreads;
 
     /// <summary>Threads running independent operators at once; only used with
     /// <see cref="ParallelExecution"/>. 0 lets ORT choose.</summary>

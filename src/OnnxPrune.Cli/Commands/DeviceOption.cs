@@ -10,7 +10,7 @@ internal static class DeviceOptions
 
     public static Option<int> Threads() => new("--threads")
     {
-        Description = "ONNX Runtime intra-op threads (0: ONNX Runtime's default, one per core)",
+        Description = "ONNX Runtime intra-op threads (0: one per processor available)",
         DefaultValueFactory = _ => 0,
     };
 

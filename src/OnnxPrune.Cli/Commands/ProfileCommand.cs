@@ -72,7 +72,7 @@ internal static class ProfileCommand
         var rows = summary.OpTypes.OrderByDescending(o => o.TotalMicroseconds)
             .Select(o => new OpTypeRow(o.OpType, o.NodeCount, o.TotalMicroseconds / 1000.0 / Math.Max(1, summary.RunCount > 0 ? summary.RunCount : profiled), total > 0 ? 100.0 * o.TotalMicroseconds / total : 0))
             .ToList();
-        return new Result(path, settings.Provider.ToString().ToLowerInvariant(), settings.IntraOpThreads, batch, warmup, runs,
+        return new Result(path, settings.Provider.ToString().ToLowerInvariant(), settings.EffectiveIntraOpThreads, batch, warmup, runs,
             times.Average(), Percentile(sorted, 0.5), Percentile(sorted, 0.9), sorted[0], sorted[^1], profiled, rows);
     }
 

@@ -13,7 +13,7 @@ internal static unsafe class SessionOptionsFactory
         var options = new SessionOptionsHandle(api).Owning(raw);
         try
         {
-            api.Check(api.SetIntraOpNumThreads(raw, settings.IntraOpThreads));
+            api.Check(api.SetIntraOpNumThreads(raw, settings.EffectiveIntraOpThreads));
             api.Check(api.SetInterOpNumThreads(raw, settings.InterOpThreads));
             api.Check(api.SetSessionExecutionMode(raw, settings.ParallelExecution ? 1 : 0));
             api.Check(api.SetSessionGraphOptimizationLevel(raw, (int)settings.Optimization));

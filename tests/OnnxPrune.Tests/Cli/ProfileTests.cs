@@ -32,6 +32,15 @@ public class ProfileTests
     }
 
     [Fact]
+    public void Threads_0_means_one_per_processor()
+    {
+        // ORT's own default for 0 counts physical cores and found 1 on this 2-vCPU VM.
+        var json = JsonOutput.Parse(CliRunner.Run(TimeSpan.FromSeconds(120), null, "profile", CachedModels.PathOf(CachedModels.BlazeFaceFront),
+            "--json", "--runs", "2", "--warmup", "0", "--threads", "0"));
+        json.Key("threads").GetInt32().Should().Be(Environment.ProcessorCount);
+    }
+
+    [Fact]
     public void Profile_text_output_names_the_statistics()
     {
         var r = CliRunner.Run("profile", CachedModels.PathOf(CachedModels.BlazeFaceFront), "--runs", "3", "--warmup", "0", "--threads", "1");
