@@ -501,9 +501,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Training throughput: <paramref name="warmupSteps"/> untimed steps, then
-    /// <paramref name="steps"/> timed ones on <paramref name="data"/>'s first batch (the weights
-    /// change as in training). Returns images per second of the timed steps, each step being one
-    /// ORT run of the training graph plus the optimizer update.
+    /// <paramref name="steps"/> timed ones, each as in <see cref="Train"/>: the next augmented and
+    /// normalised batch of <paramref name="data"/> (starting over when it runs out), one ORT run of
+    /// the training graph, the optimizer update. Returns images per second of the timed steps.
     /// </summary>
     public double MeasureThroughput(Dataset data, int warmupSteps, int steps)
     {
@@ -514,12 +514,21 @@ public sealed class Trainer : IDisposable
         var batches = new BatchIterator(data, BatchOptions.Training(Options.BatchSize, Options.Seed, Options.Augmentation, Options.Normalization));
         if (batches.BatchesPerEpoch == 0) throw new TrainingInputException($"{data.Source} has fewer than {Options.BatchSize} images");
         PrepareBatch(data, Options.BatchSize);
-        batches.StartEpoch(0);
-        batches.Next(_images, _labels);
+        int epoch = 0;
+        batches.StartEpoch(epoch);
         float rate = (float)(Options.Sgd.LearningRate * 0.01);
-        for (var i = 0; i < warmupSteps; i++) RunStep(rate);
+        void Step()
+        {
+            if (batches.Next(_images, _labels) == 0)
+            {
+                batches.StartEpoch(++epoch);
+                batches.Next(_images, _labels);
+            }
+            RunStep(rate);
+        }
+        for (var i = 0; i < warmupSteps; i++) Step();
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++) RunStep(rate);
+        for (var i = 0; i < steps; i++) Step();
         return (double)steps * Options.BatchSize / clock.Elapsed.TotalSeconds;
     }
 
