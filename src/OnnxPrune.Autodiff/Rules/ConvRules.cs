@@ -228,10 +228,11 @@ internal static class ConvWeightGradients
         Value outGrad, long[] outSpatial, long[] wDims, WindowGeometry g, long group)
     {
         var mode = ctx.Options.ConvWeightGradient;
+        bool automatic = mode == ConvWeightGradient.Auto;
         // Chosen explicitly (tests): half the channels when even, so that the interleaved input
         // holds several images even with few channels. Under Auto: the NCHWc block.
         long width = channels % 2 == 0 ? channels / 2 : channels;
-        if (mode == ConvWeightGradient.Auto)
+        if (automatic)
         {
             width = NchwcSupport.BlockSize();
             mode = BlockedInterleaved(ctx, input, channels, wDims, g, group) ? ConvWeightGradient.InterleavedConv
@@ -242,7 +243,7 @@ internal static class ConvWeightGradients
         {
             if (InterleavedWeightGradient.Applies(g, group, channels, width) && ctx.ShapeOf(input)?[0].Value is { } batch)
                 return InterleavedWeightGradient.Compute(ctx, input, batch, channels, inputSpatial, outGrad, outSpatial, wDims, g, width,
-                    BatchGroups(batch, channels / width, width == NchwcSupport.BlockSize() ? width : 1));
+                    BatchGroups(batch, channels / width, automatic ? width : 1));
             mode = ConvWeightGradient.TransposedConv;
         }
         if (mode == ConvWeightGradient.TransposedConv && group == 1)
