@@ -46,8 +46,9 @@ internal static class InterleavedWeightGradient
         var padded = input;
         if (g.PadsBegin.Concat(g.PadsEnd).Any(p => p != 0))
             padded = ctx.Op("Pad", [input, ctx.Int64s(0, 0, g.PadsBegin[0], g.PadsBegin[1], 0, 0, g.PadsEnd[0], g.PadsEnd[1])]);
-        var grouped = ctx.Reshape(padded, batch, s, b, hp, wp);
-        var interleaved = ctx.Reshape(ctx.Transpose(grouped, 1, 0, 3, 4, 2), s, batch, hp, wp * b);
+        var interleaved = channels == 1
+            ? ctx.Reshape(padded, 1, batch, hp, wp) // nothing to interleave: a Reshape, not a Transpose ORT would copy
+            : ctx.Reshape(ctx.Transpose(ctx.Reshape(padded, batch, s, b, hp, wp), 1, 0, 3, 4, 2), s, batch, hp, wp * b);
         // Kernel (G*M, N/G, Ho, Wo): group j's M filters are dY^T over its N/G samples.
         var kernel = groups == 1
             ? ctx.Transpose(outGrad, 1, 0, 2, 3)

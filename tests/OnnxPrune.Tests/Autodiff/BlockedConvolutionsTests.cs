@@ -115,12 +115,14 @@ public class BlockedConvolutionsTests
     }
 
     [Theory]
+    [InlineData(1)]
     [InlineData(16)]
     [InlineData(32)]
     public void Blocked_weight_gradients_equal_the_standard_ones(long channels)
     {
         // Batch 32: the weight-gradient Convs split the batch into groups (finite differences at
         // this size are too noisy in float32 to tell 1% errors, so compare with standard kernels).
+        // One channel: the first weight gradient's input is X reshaped, with nothing to interleave.
         var (model, options) = TwoConvNet(channels, 32, out var net);
         var blocked = GradientBuilder.Build(model, options);
         var standard = GradientBuilder.Build(model, options with { BlockedConvolutions = false, ConvWeightGradient = ConvWeightGradient.ShiftedMatMul });
@@ -163,6 +165,19 @@ public class BlockedConvolutionsTests
         // Batch 32 over 2 images (w1's 2 blocks of channels) or 1 image (w2): 2 groups of 16 samples
         // with a block of 16; with a block of 8, 4 groups for w1 and 4 for w2 (until groups x images >= 8).
         weightGradients.Select(n => n.Attributes.GetInt("group", 1)).Should().BeEquivalentTo(Block == 16 ? new long[] { 2, 2 } : new long[] { 4, 4 });
+    }
+
+    [Fact]
+    public void A_single_channel_weight_gradient_runs_in_batch_groups()
+    {
+        if (Block == 0) return; // no blocked kernels on this CPU: nothing is lowered
+        var (model, options) = TwoConvNet(1, 2 * Block, out _);
+        var lowered = OnnxModelFile.Copy(GradientBuilder.Build(model, options).Model);
+        BlockedConvolutions.Lower(lowered, Block);
+        // w1's weight gradient: kernel dY (6x6), the batch of 2 blocks split into 2 groups.
+        var conv = lowered.Graph.Nodes.Single(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv"
+            && n.Attributes["kernel_shape"]?.AsInts().SequenceEqual(new long[] { 6, 6 }) == true);
+        conv.Attributes.GetInt("group", 1).Should().Be(2);
     }
 
     /// <summary>Conv 3x3 pad 1 -> Relu -> Conv 3x3 pad 1 stride 2 on a (batch, C, 6, 6) input with a
