@@ -49,14 +49,13 @@ internal static class BlockedChannelInterleave
         }
         Value Shape(params long[] values) => graph.AddInitializer($"{name}/nchwc/shape", DenseTensor.FromInt64s([values.Length], values));
 
-        var pad = source.Producer is { } producer && SpatialZeroPads(producer) is { } pads ? producer : null;
+        var pads = source.Producer is { } producer ? SpatialZeroPads(producer) : null;
+        var pad = pads is null ? null : source.Producer;
         var blocked = Add(NchwcSupport.Domain, "ReorderInput", [pad?.Input(0) ?? source], "x");
-        if (pad is not null)
+        if (pads is not null)
         {
-            long c = s * b;
-            var ones = graph.AddInitializer($"{name}/nchwc/ones", DenseTensor.FromFloats([c, 1, 1, 1], Enumerable.Repeat(1f, (int)c).ToArray()));
-            blocked = Add(NchwcSupport.Domain, "Conv", [blocked, ones], "pad", Attribute.Int("group", c),
-                Attribute.Ints("kernel_shape", [1, 1]), Attribute.Ints("pads", SpatialZeroPads(pad)!));
+            var (ones, padding) = BlockedConvolutions.ZeroPadding(graph, name, s * b, pads);
+            blocked = Add(NchwcSupport.Domain, "Conv", [blocked, ones], "pad", padding);
         }
         var interleaved = s == 1 ? blocked
             : Add("", "Transpose", [Add("", "Reshape", [blocked, Shape(n, s, h * w * b)], "groups")], "swap", Attribute.Ints("perm", [1, 0, 2]));

@@ -6,8 +6,7 @@ public sealed record SessionSettings
     public static SessionSettings Default { get; } = new();
 
     /// <summary>Threads inside one operator; 0: one per processor available to the process
-    /// (<see cref="Environment.ProcessorCount"/>), not ORT's own default, which counts physical
-    /// cores and can find fewer than there are on a VM.</summary>
+    /// (<see cref="EffectiveIntraOpThreads"/>).</summary>
     public int IntraOpThreads { get; init; }
 
     /// <summary>

@@ -236,10 +236,14 @@ internal static class ConvWeightGradients
         {
             // A single input channel (a grayscale stem) is its own interleave: the input is then X
             // reshaped to (1, N, Hp, Wp), and the batch groups give the kernel's threads work.
+            // One channel: 3x3 1->16 28x28, batch 128, 2 threads, whole weight-gradient subgraph
+            // 1.95 ms as TransposedConv (one image, one thread), 0.63 ms interleaved in groups.
             width = channels == 1 ? 1 : NchwcSupport.BlockSize();
-            mode = BlockedInterleaved(ctx, input, channels, wDims, g, group) ? ConvWeightGradient.InterleavedConv
-                : BlockedTransposedConv(ctx, input, wDims, g, group) ? ConvWeightGradient.TransposedConv
-                : ConvWeightGradient.ShiftedMatMul;
+            // Both Conv forms run on the blocked kernels under the same conditions (batch and M on
+            // the block); the interleaved one also needs the channels to split into blocks.
+            mode = !BlockedTransposedConv(ctx, input, wDims, g, group) ? ConvWeightGradient.ShiftedMatMul
+                : InterleavedWeightGradient.Applies(g, group, channels, width) ? ConvWeightGradient.InterleavedConv
+                : ConvWeightGradient.TransposedConv;
         }
         if (mode == ConvWeightGradient.InterleavedConv)
         {
@@ -365,17 +369,6 @@ internal static class ConvWeightGradients
         if (taps == 1) stacked = ctx.Unsqueeze(stacked, 3);
         var ordered = ctx.Transpose(stacked, 0, 2, 1, 3); // (g, M/g, C/g, taps)
         return ctx.Reshape(ordered, wDims);
-    }
-
-    /// <summary>Whether the InterleavedConv form will run on ORT's blocked kernels with its input
-    /// built by ReorderInput (channels a multiple of the block) or by a Reshape (one channel), batch
-    /// and output channels eligible. One channel: 3x3 1->16 28x28, batch 128, 2 threads, whole
-    /// weight-gradient subgraph 1.95 ms as TransposedConv (one image, one thread), 0.63 ms so.</summary>
-    private static bool BlockedInterleaved(GradientContext ctx, Value input, long channels, long[] wDims, WindowGeometry g, long group)
-    {
-        int block = NchwcSupport.BlockSize();
-        return BlockedTransposedConv(ctx, input, wDims, g, group) && (channels % block == 0 || channels == 1)
-            && InterleavedWeightGradient.Applies(g, group, channels, channels == 1 ? 1 : block);
     }
 
     /// <summary>Batch groups for the InterleavedConv form: enough that groups x images >= 8 (the
