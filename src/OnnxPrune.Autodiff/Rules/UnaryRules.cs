@@ -27,10 +27,9 @@ internal static class UnaryRules
     private static Value One(GradientContext c, Value like) => c.Scalar(1, c.TypeOf(like));
 
     /// <summary>dy where y &gt; 0 (y = max(x, 0), so y &gt; 0 exactly where x &gt; 0); the mask is
-    /// computed once dy exists (<see cref="GradientContext.ZeroAfter"/>), not held from the
-    /// forward pass.</summary>
-    public static readonly IGradientRule Relu = new UnaryRule((c, n, dy) =>
-        c.KeepWhere(Greater(c, Y(n), c.ZeroAfter(dy)), dy));
+    /// computed once dy exists, not held from the forward pass
+    /// (<see cref="GradientContext.KeepWherePositive"/>).</summary>
+    public static readonly IGradientRule Relu = new UnaryRule((c, n, dy) => c.KeepWherePositive(Y(n), dy));
 
     public static readonly IGradientRule LeakyRelu = new UnaryRule((c, n, dy) =>
         c.Where(Greater(c, X(n), c.Zero(dy)), dy, c.Scale(dy, n.Attributes.GetFloat("alpha", 0.01f))));

@@ -42,12 +42,33 @@ public class GradientBuilderTests
         var graph = GradientBuilder.Build(model, GradientCheck.Mse("w", "w2"));
         var reluOutput = graph.Model.Graph.Nodes.Single(n => n.OpType == "Relu").Outputs[0];
         var nodes = graph.Model.Graph.Nodes;
-        var mask = nodes.Single(n => n.OpType == "Greater" && n.Inputs.Contains(reluOutput));
-        var cast = nodes.Single(n => n.Inputs.Contains(mask.Outputs[0]));
-        var apply = nodes.Single(n => n.OpType == "Mul" && n.Inputs.Contains(cast.Outputs[0]));
-        var outputGradient = apply.Inputs.Single(v => v != cast.Outputs[0])!;
-        Ancestors(mask).Should().Contain(outputGradient.Producer!);
+        // The mask (a HardSigmoid in float, a Cast of a comparison otherwise) and the Mul applying it.
+        var apply = nodes.Single(n => n.OpType == "Mul" && n.Inputs.Any(v => v?.Producer?.OpType is "HardSigmoid" or "Cast"));
+        var mask = apply.Inputs.Single(v => v?.Producer?.OpType is "HardSigmoid" or "Cast")!.Producer!;
+        var outputGradient = apply.Inputs.Single(v => v != mask.Outputs[0])!;
+        Ancestors(mask).Should().Contain(reluOutput.Producer!).And.Contain(outputGradient.Producer!);
         GradientCheck.Verify(model, net.Data, GradientCheck.Mse("w", "w2"), 1e-2);
+    }
+
+    /// <summary>The float ReLU mask is a saturating HardSigmoid (GradientContext.KeepWherePositive):
+    /// it must be exactly 1 from the smallest normal float to the largest, where 2^127 y overflows,
+    /// and exactly 0 at and below zero.</summary>
+    [Fact]
+    public void The_float_relu_gradient_is_exactly_dy_where_the_output_is_positive()
+    {
+        var net = new TestNet(DataType.Float);
+        float[] xs = [-1f, 0f, 1.17549435e-38f, 1e-30f, 1f, 3e38f, -3e38f, float.MaxValue];
+        var x = net.Input("x", [1, xs.Length]);
+        net.SetData("x", TensorData.Create(xs, 1, xs.Length));
+        var t = net.Op("Mul", [x, net.Constant("one", [], [1])]);
+        var y = net.Op("Relu", [t]);
+        var dy = Enumerable.Range(1, xs.Length).Select(i => (double)i).ToArray();
+        var loss = net.Op("ReduceSum", [net.Op("Mul", [y, net.Constant("dy", [1, xs.Length], dy)])], Attribute.Int("keepdims", 0));
+        var model = net.Finish(loss);
+        var graph = GradientBuilder.Build(model, new GradientOptions { Loss = new ExistingLoss(loss.Name), Trainable = [], ValueGradients = [t.Name] });
+        using var session = new GradientSession(graph, GradientCheck.Settings, GradientCheck.Runtime);
+        var actual = session.Evaluate(net.Data, allOutputs: true).Outputs[$"grad/{t.Name}"].As<float>();
+        actual.Should().Equal(xs.Select((v, i) => v > 0 ? (float)dy[i] : 0f));
     }
 
     private static HashSet<Node> Ancestors(Node node)
