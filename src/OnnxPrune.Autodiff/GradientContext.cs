@@ -247,7 +247,7 @@ internal sealed class GradientContext
     /// zero, which ORT runs as an alias of x's buffer, without a copy. For an operand of a unary
     /// op, where no broadcast scalar can carry the dependency.</summary>
     public Value After(Value x, Value dependency) =>
-        Reshape(x, Add(Op("Shape", [x]), ZeroAfter(dependency, DataType.Int64)));
+        Reshape(x, Add(ShapeTensor(x), ZeroAfter(dependency, DataType.Int64)));
 
     /// <summary>The length of a 1-D value when shape inference knows it.</summary>
     public long? StaticLength(Value vector) => ShapeOf(vector)?.TryGetSizes() is [var n] ? n : null;

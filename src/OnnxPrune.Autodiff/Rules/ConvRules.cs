@@ -131,14 +131,30 @@ internal sealed class ConvRule : IGradientRule
             var swapped = ctx.Transpose(grouped, new long[] { 0, 2, 1 }.Concat(spatialAxes.Select(a => a + 1)).ToArray());
             transposed = ctx.Reshape(swapped, new[] { group * cg, mg }.Concat(g.Kernel).ToArray());
         }
-        var flipped = ctx.Slice(transposed, Enumerable.Repeat(-1L, r).ToArray(), Enumerable.Repeat(long.MinValue, r).ToArray(),
-            spatialAxes, Enumerable.Repeat(-1L, r).ToArray());
+        var flipped = ReverseTaps(ctx, transposed, [group * cg, mg], g.Kernel);
         var pads = Enumerable.Range(0, r).Select(i => g.Extent(i) - 1 - g.PadsBegin[i])
             .Concat(Enumerable.Range(0, r).Select(i => g.Extent(i) - 1 - g.PadsEnd[i])).ToArray();
         var attributes = new List<Attribute> { Attribute.Ints("kernel_shape", g.Kernel), Attribute.Ints("pads", pads) };
         if (g.Dilations.Any(d => d != 1)) attributes.Add(Attribute.Ints("dilations", g.Dilations));
         if (group != 1) attributes.Add(Attribute.Int("group", group));
         return ctx.Op("Conv", [dy, flipped], attributes.ToArray());
+    }
+
+    /// <summary>
+    /// The kernel flipped along every spatial axis, which reverses its taps in row-major order: a
+    /// MatMul of the (filters, channels, taps) view by the taps x taps anti-identity. ORT's Slice with
+    /// negative steps copies element by element on one thread (64x64x3x3: 326 us in the profiled
+    /// ResNet-56 step); the MatMul is exact for finite weights.
+    /// </summary>
+    private static Value ReverseTaps(GradientContext ctx, Value w, long[] leading, long[] kernel)
+    {
+        long taps = kernel.Aggregate(1L, (a, b) => a * b);
+        if (taps == 1) return w;
+        var antiIdentity = new double[taps * taps];
+        for (long k = 0; k < taps; k++) antiIdentity[k * taps + taps - 1 - k] = 1;
+        var reversal = ctx.Constant(DenseTensor.FromDoubles(ctx.TypeOf(w), [taps, taps], antiIdentity), "tap_reversal");
+        var reversed = ctx.Op("MatMul", [ctx.Reshape(w, [.. leading, taps]), reversal]);
+        return ctx.Reshape(reversed, [.. leading, .. kernel]);
     }
 
     public static long[] SpatialAndBatchAxes(int spatialRank) =>
