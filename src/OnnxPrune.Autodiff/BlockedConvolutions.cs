@@ -30,10 +30,11 @@ public static class BlockedConvolutions
         var graph = model.Graph;
         int interleaved = BlockedChannelInterleave.Lower(model, info, block);
         int lowered = 0;
+        var reordered = new Dictionary<Value, Value>();
         foreach (var conv in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Conv").ToList())
         {
             if (!Eligible(conv, info, block, out var wDims)) continue;
-            Rewrite(graph, conv, wDims, info.GetShape(conv.Input(0)!)!, block);
+            Rewrite(graph, conv, wDims, info, block, reordered);
             lowered++;
         }
         if (lowered + interleaved > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
@@ -82,8 +83,22 @@ public static class BlockedConvolutions
         return true;
     }
 
-    private static void Rewrite(Graph graph, Node conv, long[] wDims, Shape xShape, int block)
+    /// <summary>ReorderInput(<paramref name="x"/>), one node per value however many Convs read it
+    /// (a layer's input-gradient Conv and its weight-gradient filter both read dY), placed right
+    /// after x's producer so that it precedes every reader.</summary>
+    private static Value SharedReorderInput(Graph graph, Value x, Dictionary<Value, Value> reordered)
     {
+        if (reordered.TryGetValue(x, out var known)) return known;
+        var name = graph.UniqueName($"{x.Name}/nchwc/blocked");
+        var node = new Node(NchwcSupport.Domain, "ReorderInput", [x], [name], [], name);
+        if (x.Producer is { } producer) graph.InsertNodeAfter(producer, node);
+        else graph.InsertNodeBefore(graph.Nodes[0], node);
+        return reordered[x] = node.Outputs[0];
+    }
+
+    private static void Rewrite(Graph graph, Node conv, long[] wDims, ShapeInferenceResult info, int block, Dictionary<Value, Value> reordered)
+    {
+        var xShape = info.GetShape(conv.Input(0)!)!;
         // c: input channels per group (the filter's second axis); the padding Conv takes all of them.
         long o = wDims[0], c = wDims[1], taps = wDims[2] * wDims[3], channels = xShape[1].Value!.Value;
         var name = conv.Name.Length > 0 ? conv.Name : conv.Outputs[0].Name;
@@ -99,7 +114,8 @@ public static class BlockedConvolutions
         var attributes = conv.Attributes.Where(a => a.Name is "kernel_shape" or "strides" or "dilations" or "group").ToList();
         var pads = conv.Attributes["pads"]?.AsInts() ?? new long[4];
         var x = conv.Input(0)!;
-        if (EveryWindowTouchesPadding(wDims, xShape, pads, conv.Attributes["dilations"]?.AsInts()))
+        bool padded = EveryWindowTouchesPadding(wDims, xShape, pads, conv.Attributes["dilations"]?.AsInts());
+        if (padded)
         {
             // The weight-gradient form (kernel = dY, as large as the input): the kernel computes
             // outputs whose window meets padding one at a time, so pad explicitly instead (3x3
@@ -114,17 +130,28 @@ public static class BlockedConvolutions
 
         // Input: blocked unless it has fewer channels than a block (the kernel then reads NCHW directly).
         bool blockedInput = c >= block;
-        if (blockedInput) x = Add(NchwcSupport.Domain, "ReorderInput", [x], "x");
+        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(graph, x, reordered);
 
         // Filter: OIHWBiBo = [O/B][C/B][KH][KW][Bi][Bo] for a blocked input, OIHWBo = [O/B][C][KH][KW][Bo]
         // otherwise. Both come from ReorderInput, which blocks the channel axis of an NCHW tensor:
         // first over C (W as a batch of O images of C channels), then over O (the whole filter as one
-        // image of O channels and C*KH*KW positions).
+        // image of O channels and C*KH*KW positions). A weight gradient's kernel made of dY has a
+        // shorter way from the blocked dY (BlockedGradientFilter).
         var w = conv.Input(1)!;
-        if (blockedInput) w = Add(NchwcSupport.Domain, "ReorderInput", [w], "w_c");
-        w = Add("", "Reshape", [w, Shape(1, o, c * taps, 1)], "w_flat");
-        w = Add(NchwcSupport.Domain, "ReorderInput", [w], "w_o");
-        w = Add("", "Reshape", [w, Shape(wDims)], "w");
+        long group = conv.Attributes.GetInt("group", 1);
+        if (blockedInput && BlockedGradientFilter.Fits(wDims, group, block)
+            && BlockedGradientFilter.TransposedOutputGradient(w, wDims, group, info) is { } dy)
+        {
+            w = BlockedGradientFilter.Build(SharedReorderInput(graph, dy, reordered), wDims, group, block,
+                (domain, op, inputs, hint, attributes) => Add(domain, op, inputs, hint, attributes), dims => Shape(dims));
+        }
+        else
+        {
+            if (blockedInput) w = Add(NchwcSupport.Domain, "ReorderInput", [w], "w_c");
+            w = Add("", "Reshape", [w, Shape(1, o, c * taps, 1)], "w_flat");
+            w = Add(NchwcSupport.Domain, "ReorderInput", [w], "w_o");
+            w = Add("", "Reshape", [w, Shape(wDims)], "w");
+        }
 
         var inputs = new List<Value?> { x, w };
         if (conv.Input(2) is { } bias) inputs.Add(bias);
@@ -132,6 +159,8 @@ public static class BlockedConvolutions
         var output = Add(NchwcSupport.Domain, "ReorderOutput", [y], "y", Attribute.Int("channels", o));
 
         foreach (var node in added) graph.InsertNodeBefore(conv, node);
+        var originalFilter = conv.Input(1)!;
         TrainingLowering.ReplaceNode(conv, output);
+        BlockedGradientFilter.RemoveIfUnused(graph, originalFilter);
     }
 }

@@ -115,15 +115,18 @@ public class BlockedConvolutionsTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(16)]
-    [InlineData(32)]
-    public void Blocked_weight_gradients_equal_the_standard_ones(long channels)
+    [InlineData(1, 32)]
+    [InlineData(16, 32)]
+    [InlineData(32, 32)]
+    [InlineData(64, 64)]
+    public void Blocked_weight_gradients_equal_the_standard_ones(long channels, long batch)
     {
         // Batch 32: the weight-gradient Convs split the batch into groups (finite differences at
         // this size are too noisy in float32 to tell 1% errors, so compare with standard kernels).
         // One channel: the first weight gradient's input is X reshaped, with nothing to interleave.
-        var (model, options) = TwoConvNet(channels, 32, out var net);
+        // 64 channels, batch 64: w1's 2 batch groups hold 2 blocks of 16 images each and its 32
+        // filters 2 blocks, so its filter from the blocked dY swaps block axes (BlockedGradientFilter).
+        var (model, options) = TwoConvNet(channels, batch, out var net, hidden: channels == 64 ? 32 : 16);
         var blocked = GradientBuilder.Build(model, options);
         var standard = GradientBuilder.Build(model, options with { BlockedConvolutions = false, ConvWeightGradient = ConvWeightGradient.ShiftedMatMul });
         using var blockedSession = new GradientSession(blocked, GradientCheck.Settings, OrtTestLibrary.Runtime);
@@ -141,15 +144,33 @@ public class BlockedConvolutionsTests
     }
 
     [Fact]
+    public void The_weight_gradient_filter_comes_from_the_blocked_output_gradient()
+    {
+        if (Block == 0) return; // no blocked kernels on this CPU: nothing is lowered
+        var nodes = LoweredTwoConvNetGradients();
+        var weightGradients = nodes.Where(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv" && n.Attributes["dilations"] is not null).ToList();
+        weightGradients.Should().HaveCount(2);
+        foreach (var conv in weightGradients)
+        {
+            // filter = Reshape(ReorderInput[channels_last](Reshape(ReorderInput(dY)))) with dY (batch, 16, H, W).
+            var filter = conv.Input(1)!.Producer!;
+            filter.OpType.Should().Be("Reshape");
+            var rows = filter.Input(0)!.Producer!;
+            rows.OpType.Should().Be("ReorderInput");
+            rows.Attributes.GetInt("channels_last", 0).Should().Be(1);
+            var blocked = rows.Input(0)!.Producer!.Input(0)!.Producer!;
+            blocked.OpType.Should().Be("ReorderInput");
+            blocked.Attributes.GetInt("channels_last", 0).Should().Be(0);
+        }
+        nodes.Should().NotContain(n => n.OpType == "Transpose" && n.Attributes["perm"]!.AsInts().SequenceEqual(new long[] { 0, 2, 1, 3, 4 }),
+            "the transposed dY kernel of the standard graph is no longer computed");
+    }
+
+    [Fact]
     public void The_weight_gradients_interleaved_input_comes_from_the_blocked_layout()
     {
         if (Block == 0) return; // no blocked kernels on this CPU: nothing is lowered
-        var (model, options) = TwoConvNet(2 * Block, 32, out _);
-        var graph = GradientBuilder.Build(model, options);
-        var lowered = OnnxModelFile.Copy(graph.Model);
-        BlockedConvolutions.Lower(lowered, Block);
-
-        var nodes = lowered.Graph.Nodes;
+        var nodes = LoweredTwoConvNetGradients();
         nodes.Should().NotContain(n => n.OpType == "Transpose" && n.Attributes["perm"]!.AsInts().SequenceEqual(new long[] { 1, 0, 3, 4, 2 }),
             "the element-wise 5-D Transpose that interleaves channels is replaced by ReorderInput");
         // Both weight gradients' inputs are padded by 1: a blocked depthwise Conv right after ReorderInput.
@@ -182,17 +203,26 @@ public class BlockedConvolutionsTests
 
     /// <summary>Conv 3x3 pad 1 -> Relu -> Conv 3x3 pad 1 stride 2 on a (batch, C, 6, 6) input with a
     /// projection loss; w1 and w2 trainable.</summary>
-    private static (Model Model, GradientOptions Options) TwoConvNet(long channels, long batch, out TestNet net)
+    private static (Model Model, GradientOptions Options) TwoConvNet(long channels, long batch, out TestNet net, long hidden = 16)
     {
         net = new TestNet(DataType.Float, seed: 9);
         var x = net.Input("x", [batch, channels, 6, 6]);
-        var w1 = net.Weight("w1", [16, channels, 3, 3], scale: 0.2);
-        var w2 = net.Weight("w2", [16, 16, 3, 3], scale: 0.2);
+        var w1 = net.Weight("w1", [hidden, channels, 3, 3], scale: 0.2);
+        var w2 = net.Weight("w2", [16, hidden, 3, 3], scale: 0.2);
         var h = net.Op("Relu", [net.Op("Conv", [x, w1], Attribute.Ints("pads", [1, 1, 1, 1]))]);
         var y = net.Op("Conv", [h, w2], Attribute.Ints("pads", [1, 1, 1, 1]), Attribute.Ints("strides", [2, 2]));
         var model = net.Finish(y);
         var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 17);
         return (model, new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w1", "w2"] });
+    }
+
+    /// <summary>The nodes of TwoConvNet's training graph (2 blocks of channels, batch 32) lowered to the blocked kernels.</summary>
+    private static IReadOnlyList<Node> LoweredTwoConvNetGradients()
+    {
+        var (model, options) = TwoConvNet(2 * Block, 32, out _);
+        var lowered = OnnxModelFile.Copy(GradientBuilder.Build(model, options).Model);
+        BlockedConvolutions.Lower(lowered, Block);
+        return lowered.Graph.Nodes;
     }
 
     private static float[] Run(Model model, IReadOnlyDictionary<string, TensorData> data)
