@@ -31,8 +31,11 @@ public static class BlockedConvolutions
         int interleaved = BlockedChannelInterleave.Lower(model, info, block);
         int lowered = 0;
         var reordered = new Dictionary<Value, Value>();
+        // In graph order, so that a Conv's input, when another lowered Conv produced it, is already
+        // that Conv's ReorderOutput, which SharedReorderInput skips.
         foreach (var conv in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Conv").ToList())
         {
+            if (BlockedChannelAffine.TryLower(graph, conv, info, block, x => SharedReorderInput(graph, x, block, reordered))) continue;
             if (!Eligible(conv, info, block, out var wDims)) continue;
             Rewrite(graph, conv, wDims, info, block, reordered);
             lowered++;
@@ -62,6 +65,14 @@ public static class BlockedConvolutions
         return Eligible(dims[1] * group, dims[0], group, dims.Length, block);
     }
 
+    /// <summary>Records <paramref name="original"/>'s inferred type and shape on the value replacing
+    /// it, for the Convs lowered after it (<paramref name="info"/> knows only the values it saw).</summary>
+    internal static void KeepTypeAndShape(ShapeInferenceResult info, Value original, Value replacement)
+    {
+        replacement.ElementType = info.GetElementType(original);
+        replacement.Shape = info.GetShape(original);
+    }
+
     /// <summary>Unit weights and attributes of a depthwise 1x1 Conv that only zero-pads its input
     /// by <paramref name="pads"/> (top, left, bottom, right): unlike ORT's Pad, which runs on one
     /// thread, a Conv spreads over all of them.</summary>
@@ -86,9 +97,13 @@ public static class BlockedConvolutions
     /// <summary>ReorderInput(<paramref name="x"/>), one node per value however many Convs read it
     /// (a layer's input-gradient Conv and its weight-gradient filter both read dY), placed right
     /// after x's producer so that it precedes every reader.</summary>
-    private static Value SharedReorderInput(Graph graph, Value x, Dictionary<Value, Value> reordered)
+    private static Value SharedReorderInput(Graph graph, Value x, int block, Dictionary<Value, Value> reordered)
     {
         if (reordered.TryGetValue(x, out var known)) return known;
+        // x = ReorderOutput(b) of whole channel blocks: b is already x's blocked layout.
+        if (x.Producer is { Domain: NchwcSupport.Domain, OpType: "ReorderOutput" } back
+            && back.Attributes.GetInt("channels_last", 0) == 0 && back.Attributes.GetInt("channels", -1) % block == 0)
+            return reordered[x] = back.Input(0)!;
         var name = graph.UniqueName($"{x.Name}/nchwc/blocked");
         var node = new Node(NchwcSupport.Domain, "ReorderInput", [x], [name], [], name);
         if (x.Producer is { } producer) graph.InsertNodeAfter(producer, node);
@@ -130,7 +145,7 @@ public static class BlockedConvolutions
 
         // Input: blocked unless it has fewer channels than a block (the kernel then reads NCHW directly).
         bool blockedInput = c >= block;
-        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(graph, x, reordered);
+        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(graph, x, block, reordered);
 
         // Filter: OIHWBiBo = [O/B][C/B][KH][KW][Bi][Bo] for a blocked input, OIHWBo = [O/B][C][KH][KW][Bo]
         // otherwise. Both come from ReorderInput, which blocks the channel axis of an NCHW tensor:
@@ -142,7 +157,7 @@ public static class BlockedConvolutions
         if (blockedInput && BlockedGradientFilter.Fits(wDims, group, block)
             && BlockedGradientFilter.TransposedOutputGradient(w, wDims, group, info) is { } dy)
         {
-            w = BlockedGradientFilter.Build(SharedReorderInput(graph, dy, reordered), wDims, group, block,
+            w = BlockedGradientFilter.Build(SharedReorderInput(graph, dy, block, reordered), wDims, group, block,
                 (domain, op, inputs, hint, attributes) => Add(domain, op, inputs, hint, attributes), dims => Shape(dims));
         }
         else
@@ -160,6 +175,7 @@ public static class BlockedConvolutions
 
         foreach (var node in added) graph.InsertNodeBefore(conv, node);
         var originalFilter = conv.Input(1)!;
+        KeepTypeAndShape(info, conv.Outputs[0], output);
         TrainingLowering.ReplaceNode(conv, output);
         BlockedGradientFilter.RemoveIfUnused(graph, originalFilter);
     }

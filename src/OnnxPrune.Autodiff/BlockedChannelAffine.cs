@@ -1,0 +1,85 @@
+using OnnxPrune.IR;
+using OnnxPrune.IR.ShapeInference;
+using OnnxPrune.Runtime;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Autodiff;
+
+/// <summary>
+/// Runs a per-channel affine map written as a depthwise 1x1 Conv (GradientContext.ChannelAffine:
+/// BatchNormalization on batch statistics) on ONNX Runtime's blocked depthwise kernel, with a
+/// following Relu, or Add + Relu (a residual block's end), fused into it. Its input comes blocked
+/// from the Conv before it and its output goes blocked to the Conv after it (the shared
+/// ReorderInput of BlockedConvolutions skips ReorderOutput -> ReorderInput pairs), so the standard
+/// depthwise Conv, which ORT runs as one tiny GEMM per image and channel, and the next Conv's
+/// ReorderInput both go. Measured (batch 128, 2 threads, Conv + Relu, blocked input): 128x32x14x14
+/// 0.41 -> 0.14 ms including the ReorderOutput, 128x64x7x7 0.36 -> 0.09 ms.
+/// </summary>
+internal static class BlockedChannelAffine
+{
+    /// <summary>Rewrites <paramref name="conv"/> when it is such an affine map; returns whether it did.</summary>
+    /// <param name="reorderInput">The shared ReorderInput of a value.</param>
+    public static bool TryLower(Graph graph, Node conv, ShapeInferenceResult info, int block, Func<Value, Value> reorderInput)
+    {
+        if (!IsChannelAffine(conv, info, block, out long channels)) return false;
+        var output = conv.Outputs[0];
+        var fused = new List<Node> { conv }; // conv [, Add], Relu: the nodes the blocked Conv replaces
+        Value? sum = null;
+        if (SoleUse(output) is { IsOnnxDomain: true, OpType: "Relu" } activation)
+        {
+            fused.Add(activation);
+        }
+        else if (SoleUse(output) is { IsOnnxDomain: true, OpType: "Add", Inputs.Count: 2 } add
+                 && add.Inputs.FirstOrDefault(v => v != output) is { } other
+                 && info.GetShape(other)?.TryGetSizes() is { } otherDims && otherDims.SequenceEqual(info.GetShape(output)?.TryGetSizes() ?? [])
+                 && SoleUse(add.Outputs[0]) is { IsOnnxDomain: true, OpType: "Relu" } addActivation)
+        {
+            fused.AddRange([add, addActivation]);
+            sum = other;
+        }
+        // Only with an activation to fuse: that is BatchNormalization's forward map, which runs right
+        // after the Conv producing its input. The backward map (BatchNormalizationRule) reads the
+        // same input much later, and taking it blocked would keep the blocked copy alive till then.
+        if (fused.Count == 1) return false;
+        var last = fused[^1];
+
+        var name = conv.Name.Length > 0 ? conv.Name : output.Name;
+        Value Add(string op, Value?[] inputs, string hint, params Attribute[] attributes)
+        {
+            var node = new Node(NchwcSupport.Domain, op, inputs, [graph.UniqueName($"{name}/nchwc/{hint}")], attributes, graph.UniqueName($"{name}/nchwc/{hint}"));
+            graph.InsertNodeBefore(last, node);
+            return node.Outputs[0];
+        }
+        // The 1x1 depthwise filter (C, 1, 1, 1) is already in the blocked layout [C/B][B].
+        var inputs = new List<Value?> { reorderInput(conv.Input(0)!), conv.Input(1), conv.Input(2) };
+        if (sum is not null) inputs.Add(reorderInput(sum));
+        var attributes = new List<Attribute> { Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1]) };
+        attributes.Add(Attribute.String("activation", "Relu"));
+        var blocked = Add("Conv", inputs.ToArray(), "affine", attributes.ToArray());
+        var result = Add("ReorderOutput", [blocked], "y", Attribute.Int("channels", channels));
+
+        BlockedConvolutions.KeepTypeAndShape(info, last.Outputs[0], result);
+        TrainingLowering.ReplaceNode(last, result);
+        for (int i = fused.Count - 2; i >= 0; i--) graph.RemoveNode(fused[i]);
+        return true;
+    }
+
+    private static Node? SoleUse(Value value) =>
+        value.Uses.Count == 1 && !value.IsGraphOutput ? value.Uses[0].Node : null;
+
+    /// <summary>A float depthwise 1x1 Conv without padding, stride or dilation over whole channel blocks.</summary>
+    private static bool IsChannelAffine(Node conv, ShapeInferenceResult info, int block, out long channels)
+    {
+        channels = 0;
+        if (!conv.IsOnnxDomain || conv.OpType != "Conv" || conv.Input(1) is not { } w) return false;
+        if (info.GetElementType(conv.Input(0)!) != DataType.Float) return false;
+        if (info.GetShape(conv.Input(0)!)?.TryGetSizes() is not [_, var c, _, _] || c % block != 0) return false;
+        if (info.GetShape(w)?.TryGetSizes() is not [var m, 1, 1, 1] || m != c || conv.Attributes.GetInt("group", 1) != c) return false;
+        if (conv.Attributes.GetString("auto_pad", "NOTSET") is not ("NOTSET" or "")) return false;
+        bool AllOnes(string attribute) => conv.Attributes[attribute]?.AsInts() is not { } v || v.All(x => x == 1);
+        if (!AllOnes("strides") || !AllOnes("dilations")) return false;
+        if (conv.Attributes["pads"]?.AsInts() is { } pads && pads.Any(p => p != 0)) return false;
+        channels = c;
+        return true;
+    }
+}
