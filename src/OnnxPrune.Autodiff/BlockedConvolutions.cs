@@ -15,6 +15,9 @@ namespace OnnxPrune.Autodiff;
 /// kernels against 3.7/2.5/3.7 ms on the standard Conv, and a whole ResNet-20 training step
 /// 310 ms against 543 ms (tools/bench/results/train-throughput.md has the end-to-end figures).
 /// Same arithmetic up to float rounding (tests/OnnxPrune.Tests/Autodiff/BlockedConvolutionsTests.cs).
+/// Around the Convs: BatchNorm's forward map with its Relu runs on the blocked depthwise kernel
+/// (<see cref="BlockedChannelAffine"/>), and activations and their gradients stay blocked between
+/// Convs (<see cref="BlockedLayoutPropagation"/>).
 /// Convolutions the kernels cannot take (not 2-D, channel counts per group off the block, double)
 /// stay standard ONNX.
 /// </summary>
@@ -40,6 +43,7 @@ public static class BlockedConvolutions
             Rewrite(graph, conv, wDims, info, block, reordered);
             lowered++;
         }
+        if (lowered > 0) BlockedLayoutPropagation.Propagate(graph, info, block);
         if (lowered + interleaved > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
         return lowered;
     }

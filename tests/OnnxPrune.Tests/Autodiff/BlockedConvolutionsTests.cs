@@ -158,9 +158,10 @@ public class BlockedConvolutionsTests
             var rows = filter.Input(0)!.Producer!;
             rows.OpType.Should().Be("ReorderInput");
             rows.Attributes.GetInt("channels_last", 0).Should().Be(1);
+            // dY in the blocked layout: ReorderInput of an NCHW dY, or dY's own blocked form (BlockedLayoutPropagation).
             var blocked = rows.Input(0)!.Producer!.Input(0)!.Producer!;
-            blocked.OpType.Should().Be("ReorderInput");
-            blocked.Attributes.GetInt("channels_last", 0).Should().Be(0);
+            blocked.OpType.Should().NotBe("ReorderOutput");
+            if (blocked.OpType == "ReorderInput") blocked.Attributes.GetInt("channels_last", 0).Should().Be(0);
         }
         nodes.Should().NotContain(n => n.OpType == "Transpose" && n.Attributes["perm"]!.AsInts().SequenceEqual(new long[] { 0, 2, 1, 3, 4 }),
             "the transposed dY kernel of the standard graph is no longer computed");
@@ -173,11 +174,13 @@ public class BlockedConvolutionsTests
         var nodes = LoweredTwoConvNetGradients();
         nodes.Should().NotContain(n => n.OpType == "Transpose" && n.Attributes["perm"]!.AsInts().SequenceEqual(new long[] { 1, 0, 3, 4, 2 }),
             "the element-wise 5-D Transpose that interleaves channels is replaced by ReorderInput");
-        // Both weight gradients' inputs are padded by 1: a blocked depthwise Conv right after ReorderInput.
+        // Both weight gradients' inputs are padded by 1: a blocked depthwise Conv reading x through
+        // ReorderInput, and the Relu output h in the blocked form it was computed in.
         var paddings = nodes.Where(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv"
             && n.Attributes.GetInt("group", 1) > 1 && n.Attributes["kernel_shape"]!.AsInts().SequenceEqual(new long[] { 1, 1 })
-            && n.Input(0)!.Producer?.OpType == "ReorderInput").ToList();
+            && n.Attributes["pads"] is not null).ToList();
         paddings.Should().HaveCount(2);
+        paddings.Select(n => n.Input(0)!.Producer!.OpType).Should().BeEquivalentTo(["ReorderInput", "Relu"]);
         paddings.Should().OnlyContain(n => n.Attributes["pads"]!.AsInts().SequenceEqual(new long[] { 1, 1, 1, 1 }));
         // The weight-gradient Convs: kernel dilated by the block along the width (stride 1, then 2).
         var weightGradients = nodes.Where(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv" && n.Attributes["dilations"] is not null).ToList();
@@ -214,6 +217,49 @@ public class BlockedConvolutionsTests
         var model = net.Finish(y);
         var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 17);
         return (model, new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w1", "w2"] });
+    }
+
+    [Fact]
+    public void A_residual_block_stays_in_the_blocked_layout_between_its_convolutions()
+    {
+        if (Block == 0) return; // no blocked kernels on this CPU: nothing is lowered
+        // conv -> BN -> Relu -> conv -> BN -> + shortcut -> Relu, as in ResNet: batch 32, 16 channels.
+        var net = new TestNet(DataType.Float, seed: 5);
+        var x = net.Input("x", [32, Block, 6, 6]);
+        Value Bn(Value v, string name) => net.Op("BatchNormalization", [v, net.Weight($"{name}.s", [Block], 0.2, 1), net.Weight($"{name}.b", [Block], 0.2),
+            net.Weight($"{name}.m", [Block], 0), net.Weight($"{name}.v", [Block], 0, 1)]);
+        Value Conv(Value v, string name) => net.Op("Conv", [v, net.Weight(name, [Block, Block, 3, 3], 0.2)], Attribute.Ints("pads", [1, 1, 1, 1]));
+        var h0 = net.Op("Relu", [Bn(Conv(x, "w0"), "bn0")]);
+        var h1 = net.Op("Relu", [Bn(Conv(h0, "w1"), "bn1")]);
+        var y = net.Op("Relu", [net.Op("Add", [Bn(Conv(h1, "w2"), "bn2"), h0])]);
+        var model = net.Finish(y);
+        var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 21);
+        var options = new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w0", "w1", "w2", "bn1.s", "bn2.b"] };
+
+        var lowered = OnnxModelFile.Copy(GradientBuilder.Build(model, options).Model);
+        BlockedConvolutions.Lower(lowered, Block);
+        var nodes = lowered.Graph.Nodes;
+        nodes.Should().NotContain(n => n.OpType == "ReorderInput" && n.Input(0)!.Producer != null && n.Input(0)!.Producer!.OpType == "ReorderOutput",
+            "a tensor already blocked is not reordered to NCHW and back");
+        // Back to NCHW only where a node needs it: the loss (y) and each weight gradient's small output.
+        nodes.Count(n => n.OpType == "ReorderOutput").Should().BeLessThanOrEqualTo(4);
+        // The BatchNorm maps with their Relu (and the residual Add) run on the blocked depthwise kernel.
+        nodes.Count(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv" && n.Attributes.GetString("activation", "") == "Relu").Should().Be(3);
+
+        var blocked = GradientBuilder.Build(model, options);
+        var standard = GradientBuilder.Build(model, options with { BlockedConvolutions = false, ConvWeightGradient = ConvWeightGradient.ShiftedMatMul });
+        using var blockedSession = new GradientSession(blocked, GradientCheck.Settings, OrtTestLibrary.Runtime);
+        using var standardSession = new GradientSession(standard, GradientCheck.Settings, OrtTestLibrary.Runtime);
+        var actual = blockedSession.Evaluate(net.Data);
+        var expected = standardSession.Evaluate(net.Data);
+        actual.Loss.Should().BeApproximately(expected.Loss, 1e-5 * Math.Abs(expected.Loss));
+        foreach (var name in options.Trainable!)
+        {
+            var e = expected.Gradients[name].As<float>();
+            var a = actual.Gradients[name].As<float>();
+            double scale = e.Max(v => Math.Abs(v));
+            e.Zip(a, (p, q) => Math.Abs(p - q)).Max().Should().BeLessThan((float)(1e-4 * scale), name);
+        }
     }
 
     /// <summary>The nodes of TwoConvNet's training graph (2 blocks of channels, batch 32) lowered to the blocked kernels.</summary>
