@@ -67,7 +67,7 @@ internal static class BlockedLayoutPropagation
         return moved.Count;
     }
 
-    /// <summary>The channel count of a blocked value (a seed's from inference, a converted one's as recorded).</summary>
+    /// <summary>The channel count of a converted node's blocked output (Convert records its static shape).</summary>
     private static long Channels(ShapeInferenceResult info, Value b) => info.GetShape(b)!.TryGetSizes()![1];
 
     /// <summary>The blocked replacement of <paramref name="node"/> (Blocked: its output's blocked form,
