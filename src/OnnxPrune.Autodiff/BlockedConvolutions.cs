@@ -32,19 +32,19 @@ public static class BlockedConvolutions
         var info = new ShapeInferencer(new ShapeInferenceOptions { WriteToGraph = false }).Run(model);
         var graph = model.Graph;
         int interleaved = BlockedChannelInterleave.Lower(model, info, block);
-        int lowered = 0;
+        int lowered = 0, affine = 0;
         var reordered = new Dictionary<Value, Value>();
-        // In graph order, so that a Conv's input, when another lowered Conv produced it, is already
-        // that Conv's ReorderOutput, which SharedReorderInput skips.
         foreach (var conv in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Conv").ToList())
         {
-            if (BlockedChannelAffine.TryLower(graph, conv, info, block, x => SharedReorderInput(graph, x, block, reordered))) continue;
-            if (!Eligible(conv, info, block, out var wDims)) continue;
-            Rewrite(graph, conv, wDims, info, block, reordered);
-            lowered++;
+            if (BlockedChannelAffine.TryLower(graph, conv, info, block, x => SharedReorderInput(graph, x, reordered))) affine++;
+            else if (Eligible(conv, info, block, out var wDims))
+            {
+                Rewrite(graph, conv, wDims, info, block, reordered);
+                lowered++;
+            }
         }
-        if (lowered > 0) BlockedLayoutPropagation.Propagate(graph, info, block);
-        if (lowered + interleaved > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
+        if (lowered + affine > 0) BlockedLayoutPropagation.Propagate(graph, info, block);
+        if (lowered + affine + interleaved > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
         return lowered;
     }
 
@@ -99,20 +99,20 @@ public static class BlockedConvolutions
     }
 
     /// <summary>ReorderInput(<paramref name="x"/>), one node per value however many Convs read it
-    /// (a layer's input-gradient Conv and its weight-gradient filter both read dY), placed right
-    /// after x's producer so that it precedes every reader.</summary>
-    private static Value SharedReorderInput(Graph graph, Value x, int block, Dictionary<Value, Value> reordered)
+    /// (a layer's input-gradient Conv and its weight-gradient filter both read dY). A ReorderInput
+    /// of a ReorderOutput goes later, in <see cref="BlockedLayoutPropagation"/>.</summary>
+    private static Value SharedReorderInput(Graph graph, Value x, Dictionary<Value, Value> reordered) =>
+        reordered.TryGetValue(x, out var known) ? known : reordered[x] = ReorderInputAfterProducer(graph, x);
+
+    /// <summary>A new ReorderInput(<paramref name="x"/>) placed right after x's producer (first, for a
+    /// graph input), so that it precedes every reader of x.</summary>
+    internal static Value ReorderInputAfterProducer(Graph graph, Value x)
     {
-        if (reordered.TryGetValue(x, out var known)) return known;
-        // x = ReorderOutput(b) of whole channel blocks: b is already x's blocked layout.
-        if (x.Producer is { Domain: NchwcSupport.Domain, OpType: "ReorderOutput" } back
-            && back.Attributes.GetInt("channels_last", 0) == 0 && back.Attributes.GetInt("channels", -1) % block == 0)
-            return reordered[x] = back.Input(0)!;
         var name = graph.UniqueName($"{x.Name}/nchwc/blocked");
         var node = new Node(NchwcSupport.Domain, "ReorderInput", [x], [name], [], name);
         if (x.Producer is { } producer) graph.InsertNodeAfter(producer, node);
         else graph.InsertNodeBefore(graph.Nodes[0], node);
-        return reordered[x] = node.Outputs[0];
+        return node.Outputs[0];
     }
 
     private static void Rewrite(Graph graph, Node conv, long[] wDims, ShapeInferenceResult info, int block, Dictionary<Value, Value> reordered)
@@ -149,7 +149,7 @@ public static class BlockedConvolutions
 
         // Input: blocked unless it has fewer channels than a block (the kernel then reads NCHW directly).
         bool blockedInput = c >= block;
-        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(graph, x, block, reordered);
+        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(graph, x, reordered);
 
         // Filter: OIHWBiBo = [O/B][C/B][KH][KW][Bi][Bo] for a blocked input, OIHWBo = [O/B][C][KH][KW][Bo]
         // otherwise. Both come from ReorderInput, which blocks the channel axis of an NCHW tensor:
@@ -161,8 +161,7 @@ public static class BlockedConvolutions
         if (blockedInput && BlockedGradientFilter.Fits(wDims, group, block)
             && BlockedGradientFilter.TransposedOutputGradient(w, wDims, group, info) is { } dy)
         {
-            w = BlockedGradientFilter.Build(SharedReorderInput(graph, dy, block, reordered), wDims, group, block,
-                (domain, op, inputs, hint, attributes) => Add(domain, op, inputs, hint, attributes), dims => Shape(dims));
+            w = BlockedGradientFilter.Build(SharedReorderInput(graph, dy, reordered), wDims, group, block, Add, Shape);
         }
         else
         {

@@ -139,7 +139,7 @@ internal static class BlockedLayoutPropagation
                         Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1])));
             }
         }
-        if (node.OpType == "Conv" && B(x) is { } input && IsDepthwiseUnit(node, info, channels))
+        if (node.OpType == "Conv" && B(x) is { } input && BlockedChannelAffine.IsDepthwiseUnit(node, info, channels))
         {
             var inputs = new List<Value?> { input, node.Input(1) };
             if (node.Input(2) is { } bias) inputs.Add(bias);
@@ -148,15 +148,12 @@ internal static class BlockedLayoutPropagation
         return null;
     }
 
-    /// <summary>ReorderInput(v), right after v's producer, remembered as v's blocked form.</summary>
+    /// <summary>ReorderInput(v), remembered as v's blocked form.</summary>
     private static Value Reorder(Graph graph, Value v, ShapeInferenceResult info, Dictionary<Value, Value> blocked)
     {
-        var name = graph.UniqueName($"{v.Name}/nchwc/blocked");
-        var node = new Node(NchwcSupport.Domain, "ReorderInput", [v], [name], [], name);
-        if (v.Producer is { } producer) graph.InsertNodeAfter(producer, node);
-        else graph.InsertNodeBefore(graph.Nodes[0], node);
-        BlockedConvolutions.KeepTypeAndShape(info, v, node.Outputs[0]);
-        return blocked[v] = node.Outputs[0];
+        var reordered = BlockedConvolutions.ReorderInputAfterProducer(graph, v);
+        BlockedConvolutions.KeepTypeAndShape(info, v, reordered);
+        return blocked[v] = reordered;
     }
 
     private static bool SameDims(ShapeInferenceResult info, Value v, long[] dims, Dictionary<Value, Value> blocked) =>
@@ -181,15 +178,6 @@ internal static class BlockedLayoutPropagation
             && add.Inputs.Any(v => v?.ConstValue?.ToInt64Array() is { } c && c.SequenceEqual(dims))
             && add.Inputs.All(v => v?.ConstValue is not null || info.GetShape(v!)?.TryGetSizes() is [] or [1]);
     }
-
-    private static bool IsDepthwiseUnit(Node conv, ShapeInferenceResult info, long channels) =>
-        info.GetElementType(conv.Input(0)!) == DataType.Float
-        && info.GetShape(conv.Input(1)!)?.TryGetSizes() is [var m, 1, 1, 1] && m == channels
-        && conv.Attributes.GetInt("group", 1) == channels
-        && conv.Attributes.GetString("auto_pad", "NOTSET") is "NOTSET" or ""
-        && (conv.Attributes["pads"]?.AsInts() ?? []).All(p => p == 0)
-        && (conv.Attributes["strides"]?.AsInts() ?? []).All(s => s == 1)
-        && (conv.Attributes["dilations"]?.AsInts() ?? []).All(d => d == 1);
 
     private static Value Int64s(Graph graph, long[] values) =>
         graph.AddInitializer(graph.UniqueName("nchwc/shape"), DenseTensor.FromInt64s([values.Length], values));

@@ -19,7 +19,7 @@ internal static class EvaluateCommand
         var data = new Option<string>("--data") { Description = "fashion-mnist, a folder of MNIST-format IDX files, or an .npz file (its x_test/y_test, else 10% held out)", Required = true };
         var testData = new Option<string?>("--test-data") { Description = "An .npz file to measure on instead of the data set's test split" };
         var limit = new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per processor available)", DefaultValueFactory = _ => 0 };
+        var threads = DeviceOptions.Threads();
         var normalization = FinetuneCommand.NormalizationOption();
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Measure an image classifier's top-1 accuracy on a data set's test images with ONNX Runtime")
