@@ -9,7 +9,6 @@ root="$here/.."
 source "$here/common.sh"
 models="$ONNXPRUNE_CACHE/models"
 /usr/bin/python3 "$here/export_torchvision.py" "$models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
-export ONNXPRUNE_ORT_LIBRARY="${ONNXPRUNE_ORT_LIBRARY:-$("$here/bootstrap-ort.sh")}"
 dotnet build "$here/bench/OnnxPrune.Bench/OnnxPrune.Bench.csproj" -c Release -o "$root/artifacts/bench" --nologo -v q -clp:ErrorsOnly >&2
 mkdir -p "$root/docs"
 cd "$root"

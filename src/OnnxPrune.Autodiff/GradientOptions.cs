@@ -48,6 +48,15 @@ public sealed record GradientOptions
     /// </summary>
     public bool BlockedConvolutions { get; init; } = true;
 
+    /// <summary>
+    /// The channel block of the blocked-layout kernels the graph will run on (16 with AVX-512, 8
+    /// with AVX2: <c>NchwcSupport.BlockSize</c> of the runtime that will run it), which decides the
+    /// weight-gradient forms under <see cref="ConvWeightGradient.Auto"/>. 0 (the default): not
+    /// known, so the rules choose forms that do not depend on the kernels. Given here so that
+    /// building a graph never starts an ONNX Runtime session.
+    /// </summary>
+    public int ChannelBlock { get; init; }
+
     /// <summary>Default-domain opset of the training graph: the largest of this, the model's own
     /// and 16. Models older than opset 13 (down to 7) have their nodes rewritten into the newer
     /// forms first (Squeeze/ReduceSum axes, Split, Clip, Pad, Slice inputs, Softmax axis

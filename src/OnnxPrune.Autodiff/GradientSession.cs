@@ -18,7 +18,10 @@ public sealed class GradientSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
-        var model = ExecutionModel(graph, runtime, out var blocked);
+        // The blocked-layout kernels are CPU kernels: under another provider they would only add copies.
+        var cpu = (settings ?? SessionSettings.Default).Provider == ExecutionProvider.Cpu;
+        int blocked = 0;
+        var model = cpu ? ExecutionModel(graph, runtime, out blocked) : graph.Model;
         BlockedConvolutionCount = blocked;
         _session = InferenceSession.FromModel(model, settings, runtime);
         if (graph.WeightsAreInputs)

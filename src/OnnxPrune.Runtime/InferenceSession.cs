@@ -1,29 +1,34 @@
 using OnnxPrune.IR;
 using OnnxPrune.Onnx;
-using OnnxPrune.Runtime.Native;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace OnnxPrune.Runtime;
 
 /// <summary>
-/// A loaded model ready to run. <see cref="Run"/> may be called from several threads at once
-/// (ORT allows concurrent runs of one session); Dispose waits for native calls in progress.
+/// A loaded model ready to run, over the managed API's session. <see cref="Run"/> may be called
+/// from several threads at once (ORT allows concurrent runs of one session); Dispose waits for
+/// runs in progress. A session nobody disposed is released by the finalizer.
 /// </summary>
-public sealed unsafe class InferenceSession : IDisposable
+public sealed class InferenceSession : IDisposable
 {
-    private readonly OrtRuntime runtime;
-    private readonly SessionHandle handle;
+    private readonly Ort.InferenceSession session;
     private readonly string? profilePrefix;
+    private readonly object gate = new();
+    private int activeCalls;
+    private bool disposed;
     private int profilingEnded;
 
-    private InferenceSession(OrtRuntime runtime, SessionHandle handle, SessionSettings settings, string? profilePrefix)
+    private InferenceSession(Ort.InferenceSession session, SessionSettings settings, string? profilePrefix)
     {
-        this.runtime = runtime;
-        this.handle = handle;
+        this.session = session;
         this.profilePrefix = profilePrefix;
         Settings = settings;
-        Inputs = SessionMetadata.Read(runtime, handle, inputs: true);
-        Outputs = SessionMetadata.Read(runtime, handle, inputs: false);
+        NativeHandles.SessionCreated();
+        Inputs = session.InputNames.Select(n => Describe(n, session.InputMetadata[n])).ToList();
+        Outputs = session.OutputNames.Select(n => Describe(n, session.OutputMetadata[n])).ToList();
     }
+
+    ~InferenceSession() => Release();
 
     public SessionSettings Settings { get; }
 
@@ -33,21 +38,13 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Outputs in model order.</summary>
     public IReadOnlyList<TensorInfo> Outputs { get; }
 
-    internal OrtRuntime Runtime => runtime;
-
     /// <summary>Loads an .onnx file (external data files are resolved next to it).</summary>
     /// <exception cref="OrtException">ORT rejected the file (e.g. NoSuchFile, InvalidProtobuf, InvalidGraph).</exception>
     /// <exception cref="ExecutionProviderUnavailableException">The requested provider is missing.</exception>
     public static InferenceSession FromFile(string modelPath, SessionSettings? settings = null, OrtRuntime? runtime = null)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
-        return Create(settings, runtime, (api, env, options) =>
-        {
-            nint raw;
-            fixed (byte* path = Utf8.Terminated(modelPath))
-                api.Check(api.CreateSession(env, path, options, &raw));
-            return raw;
-        });
+        return Create(settings, runtime, options => new Ort.InferenceSession(modelPath, options));
     }
 
     /// <summary>Loads a serialized ModelProto (models with external data need <see cref="FromFile"/>).</summary>
@@ -56,13 +53,7 @@ public sealed unsafe class InferenceSession : IDisposable
     public static InferenceSession FromBytes(byte[] model, SessionSettings? settings = null, OrtRuntime? runtime = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Create(settings, runtime, (api, env, options) =>
-        {
-            nint raw;
-            fixed (byte* data = model)
-                api.Check(api.CreateSessionFromArray(env, data, (nuint)model.Length, options, &raw));
-            return raw;
-        });
+        return Create(settings, runtime, options => new Ort.InferenceSession(model, options));
     }
 
     /// <summary>Serializes an IR model (all weights inline) and loads it; the model is not kept.</summary>
@@ -74,30 +65,44 @@ public sealed unsafe class InferenceSession : IDisposable
         return FromBytes(OnnxModelFile.ToBytes(model), settings, runtime);
     }
 
-    private delegate nint SessionFactory(OrtApi api, nint env, nint options);
-
-    private static InferenceSession Create(SessionSettings? settings, OrtRuntime? runtime, SessionFactory factory)
+    private static InferenceSession Create(SessionSettings? settings, OrtRuntime? runtime, Func<Ort.SessionOptions, Ort.InferenceSession> factory)
     {
         settings ??= SessionSettings.Default;
         runtime ??= OrtRuntime.Shared;
-        var api = runtime.Api;
         // ORT copies what it needs from the options, so they are released right after creation.
-        using (var options = SessionOptionsFactory.Create(runtime, settings, out var prefix))
-        using (var env = runtime.Env.Lease())
-        using (var optionsLease = options.Lease())
+        using var options = SessionOptionsFactory.Create(runtime, settings, out var prefix);
+        Ort.InferenceSession session;
+        try
         {
-            var raw = factory(api, env.Pointer, optionsLease.Pointer);
-            var session = new SessionHandle(api).Owning(raw);
-            try
-            {
-                return new InferenceSession(runtime, session, settings, prefix);
-            }
-            catch
-            {
-                session.Dispose();
-                throw;
-            }
+            session = factory(options);
         }
+        catch (Ort.OnnxRuntimeException e) when (settings.Provider != ExecutionProvider.Cpu && ExecutionProviders.IsProviderFailure(e.Message))
+        {
+            // ORT may load the GPU provider's libraries only when the session is created.
+            throw ExecutionProviders.Unavailable(runtime, settings.Provider, settings.CudaDeviceId, e);
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OrtException.From(e);
+        }
+        try
+        {
+            return new InferenceSession(session, settings, prefix);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private static TensorInfo Describe(string name, Ort.NodeMetadata metadata)
+    {
+        var kind = (OnnxValueKind)(int)metadata.OnnxValueType;
+        if (kind != OnnxValueKind.Tensor) return new TensorInfo(name, kind, DataType.Undefined, [], []);
+        var dims = metadata.Dimensions.Select(d => (long)d).ToArray();
+        var symbolic = metadata.SymbolicDimensions.Select(s => string.IsNullOrEmpty(s) ? null : s).ToArray();
+        return new TensorInfo(name, kind, (DataType)(int)metadata.ElementDataType, dims, symbolic);
     }
 
     /// <summary>
@@ -118,20 +123,11 @@ public sealed unsafe class InferenceSession : IDisposable
         CancellationToken cancellationToken = default)
     {
         var names = ResolveOutputs(outputNames);
-        using var binding = InputBinding.Create(runtime, Inputs, inputs);
-        using var outputNameArray = new NativeStringArray(names);
-        var results = RunCore(binding, outputNameArray, cancellationToken);
-        try
-        {
-            var outputs = new Dictionary<string, TensorData>(names.Count);
-            for (var i = 0; i < names.Count; i++)
-                outputs[names[i]] = TensorReader.Copy(runtime.Api, results[i], names[i]);
-            return outputs;
-        }
-        finally
-        {
-            foreach (var result in results) result.Dispose();
-        }
+        using var binding = InputBinding.Create(Inputs, inputs);
+        using var results = RunCore(binding, names, cancellationToken);
+        var outputs = new Dictionary<string, TensorData>(names.Count);
+        for (var i = 0; i < names.Count; i++) outputs[names[i]] = TensorReader.Copy(results.Values[i], names[i]);
+        return outputs;
     }
 
     /// <summary>Checks requested output names; null means all outputs.</summary>
@@ -150,53 +146,41 @@ public sealed unsafe class InferenceSession : IDisposable
         return outputNames;
     }
 
-    /// <summary>One OrtApi::Run. The caller owns (and must dispose) the returned values.</summary>
-    internal ValueHandle[] RunCore(InputBinding inputs, NativeStringArray outputNames, CancellationToken cancellationToken)
+    /// <summary>One ORT Run. The caller owns (and must dispose) the returned values.</summary>
+    internal RunResults RunCore(InputBinding inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
     {
-        var api = runtime.Api;
-        RunOptionsHandle? runOptions = null;
-        CancellationTokenRegistration registration = default;
-        if (cancellationToken.CanBeCanceled)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            nint rawOptions;
-            api.Check(api.CreateRunOptions(&rawOptions));
-            runOptions = new RunOptionsHandle(api).Owning(rawOptions);
-            registration = cancellationToken.Register(static state => Terminate((RunOptionsHandle)state!), runOptions);
-        }
-
-        // ORT treats non-null entries as caller-allocated outputs, so the array starts zeroed.
-        var outputs = new nint[outputNames.Count];
+        cancellationToken.ThrowIfCancellationRequested();
+        Enter();
         try
         {
-            using var session = handle.Lease();
-            var runOptionsPointer = runOptions?.DangerousGetHandle() ?? 0;
-            fixed (nint* outputPointer = outputs)
+            using var runOptions = new Ort.RunOptions();
+            using var registration = cancellationToken.CanBeCanceled
+                ? cancellationToken.Register(static state => Terminate((Ort.RunOptions)state!), runOptions)
+                : default;
+            try
             {
-                api.Check(api.Run(session.Pointer, runOptionsPointer, inputs.Names, inputs.Values, (nuint)inputs.Count,
-                    outputNames.Pointers, (nuint)outputNames.Count, outputPointer));
+                return new RunResults(session.Run(runOptions, inputs.Names, inputs.Values, outputNames));
             }
-        }
-        catch (OrtException e) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("the run was cancelled", e, cancellationToken);
+            catch (Ort.OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the run was cancelled", OrtException.From(e), cancellationToken);
+            }
+            catch (Ort.OnnxRuntimeException e)
+            {
+                throw OrtException.From(e);
+            }
         }
         finally
         {
-            registration.Dispose(); // waits for a running callback, so runOptions outlives it
-            runOptions?.Dispose();
+            Exit();
         }
-
-        var wrapped = new ValueHandle[outputs.Length];
-        for (var i = 0; i < outputs.Length; i++) wrapped[i] = new ValueHandle(api).Owning(outputs[i]);
-        return wrapped;
     }
 
-    private static void Terminate(RunOptionsHandle runOptions)
+    private static void Terminate(Ort.RunOptions runOptions)
     {
         try
         {
-            runOptions.RequestTerminate();
+            runOptions.Terminate = true;
         }
         catch (ObjectDisposedException)
         {
@@ -213,11 +197,15 @@ public sealed unsafe class InferenceSession : IDisposable
                 "profiling is not enabled for this session; create it with SessionSettings { EnableProfiling = true }");
         if (Interlocked.Exchange(ref profilingEnded, 1) != 0)
             throw new InvalidOperationException("profiling already ended for this session");
-        var api = runtime.Api;
-        byte* path = null;
-        using (var session = handle.Lease())
-            api.Check(api.SessionEndProfiling(session.Pointer, runtime.DefaultAllocator, &path));
-        return Path.GetFullPath(api.TakeAllocatorString(runtime.DefaultAllocator, path));
+        Enter();
+        try
+        {
+            return Path.GetFullPath(session.EndProfiling());
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>Stops profiling and summarizes the profile per node and per op type.</summary>
@@ -236,16 +224,55 @@ public sealed unsafe class InferenceSession : IDisposable
     }
 
     /// <summary>
-    /// Releases the native session. ORT writes the profile of a session whose profiling was never
-    /// ended when it is released; if this binding chose the file name (no
-    /// <see cref="SessionSettings.ProfileFilePrefix"/>), nobody can know the file, so it is deleted.
+    /// Releases the native session, after the runs in progress. ORT writes the profile of a
+    /// session whose profiling was never ended when it is released; if this binding chose the
+    /// file name (no <see cref="SessionSettings.ProfileFilePrefix"/>), nobody can know the file, so
+    /// it is deleted.
     /// </summary>
     public void Dispose()
     {
-        if (handle.IsClosed) return;
-        handle.Dispose();
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            while (activeCalls > 0) Monitor.Wait(gate);
+        }
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    private int released;
+
+    private void Release()
+    {
+        if (Interlocked.Exchange(ref released, 1) != 0) return;
+        try
+        {
+            session.Dispose();
+        }
+        finally
+        {
+            NativeHandles.SessionReleased();
+        }
         if (profilePrefix is not null && Settings.ProfileFilePrefix is null && Volatile.Read(ref profilingEnded) == 0)
             DeleteProfileFiles(profilePrefix);
+    }
+
+    private void Enter()
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            activeCalls++;
+        }
+    }
+
+    private void Exit()
+    {
+        lock (gate)
+        {
+            if (--activeCalls == 0) Monitor.PulseAll(gate);
+        }
     }
 
     /// <summary>Prefix given to ORT for the profile file, null without profiling.</summary>
@@ -266,5 +293,30 @@ public sealed unsafe class InferenceSession : IDisposable
                 // Best effort: a leftover temp file is not worth failing Dispose for.
             }
         }
+    }
+}
+
+/// <summary>The OrtValues one Run produced, counted while they live; disposing releases them.</summary>
+internal sealed class RunResults : IDisposable
+{
+    private readonly IDisposable owner;
+
+    public RunResults(Ort.IDisposableReadOnlyCollection<Ort.OrtValue> values)
+    {
+        owner = values;
+        Values = values.ToList();
+        foreach (var _ in Values) NativeHandles.ValueCreated();
+    }
+
+    public IReadOnlyList<Ort.OrtValue> Values { get; }
+
+    private bool disposed;
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        owner.Dispose();
+        foreach (var _ in Values) NativeHandles.ValueReleased();
     }
 }

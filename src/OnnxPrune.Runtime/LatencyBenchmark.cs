@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using OnnxPrune.Runtime.Native;
 
 namespace OnnxPrune.Runtime;
 
@@ -20,24 +19,18 @@ public static class LatencyBenchmark
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timedRuns);
 
         var names = session.ResolveOutputs(outputNames);
-        using var binding = InputBinding.Create(session.Runtime, session.Inputs, inputs);
-        using var outputNameArray = new NativeStringArray(names);
+        using var binding = InputBinding.Create(session.Inputs, inputs);
 
-        for (var i = 0; i < warmupRuns; i++) Release(session.RunCore(binding, outputNameArray, default));
+        for (var i = 0; i < warmupRuns; i++) session.RunCore(binding, names, default).Dispose();
 
         var milliseconds = new double[timedRuns];
         for (var i = 0; i < timedRuns; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            var outputs = session.RunCore(binding, outputNameArray, default);
+            var outputs = session.RunCore(binding, names, default);
             milliseconds[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            Release(outputs);
+            outputs.Dispose();
         }
         return milliseconds;
-    }
-
-    private static void Release(Native.ValueHandle[] values)
-    {
-        foreach (var value in values) value.Dispose();
     }
 }

@@ -1,32 +1,26 @@
-using OnnxPrune.Runtime.Native;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace OnnxPrune.Runtime;
 
 /// <summary>
-/// The loaded ONNX Runtime library and the process's one <c>OrtEnv</c> (ORT keeps a single env
-/// per process, so this binding does too). Sessions take a runtime; most callers pass
-/// <see cref="Shared"/>. Lives for the whole process: ORT does not support unloading.
-/// Thread-safe.
+/// The process's ONNX Runtime, as the official managed API (Microsoft.ML.OnnxRuntime.Managed)
+/// loads it: one <c>OrtEnv</c> per process, shared with any other user of that API in the same
+/// process (a host toolchain that created it first keeps its settings). Sessions take a runtime;
+/// most callers pass <see cref="Shared"/>. Thread-safe.
 /// </summary>
-public sealed unsafe class OrtRuntime
+public sealed class OrtRuntime
 {
     private static readonly object SharedGate = new();
     private static OrtRuntime? shared;
 
-    private OrtRuntime(OrtLibrary library, EnvHandle env, MemoryInfoHandle cpuMemory, nint allocator)
-    {
-        Library = library;
-        Env = env;
-        CpuMemoryInfo = cpuMemory;
-        DefaultAllocator = allocator;
-    }
+    private OrtRuntime(Ort.OrtEnv env) => Env = env;
+
+    internal Ort.OrtEnv Env { get; }
 
     /// <summary>
-    /// The process-wide runtime, created on first use from <see cref="OrtLibraryLocator.Resolve()"/>
-    /// (so set <c>ONNXPRUNE_ORT_LIBRARY</c> before the first call to choose another build).
-    /// A failed attempt is not cached: after running tools/bootstrap-ort.sh, the next call works.
+    /// The process-wide runtime, created on first use. A failed attempt is not cached.
     /// </summary>
-    /// <exception cref="OrtLibraryException">The library is missing, unloadable or too old.</exception>
+    /// <exception cref="OrtLibraryException">The native library is missing or does not fit.</exception>
     public static OrtRuntime Shared
     {
         get
@@ -35,82 +29,44 @@ public sealed unsafe class OrtRuntime
             if (existing is not null) return existing;
             lock (SharedGate)
             {
-                shared ??= Create(OrtLibraryLocator.Resolve());
+                shared ??= Create();
                 return shared;
             }
         }
     }
 
-    /// <summary>Full path of the loaded libonnxruntime.</summary>
-    public string LibraryPath => Library.Path;
+    /// <summary>ORT's version string, e.g. "1.32.0".</summary>
+    public string VersionString => Env.GetVersionString();
 
-    /// <summary>ORT's version string, e.g. "1.30.0".</summary>
-    public string VersionString => Library.VersionString;
-
-    internal OrtLibrary Library { get; }
-    internal OrtApi Api => Library.Api;
-    internal EnvHandle Env { get; }
-
-    /// <summary>Describes ordinary CPU memory; shared by every tensor wrapped over managed arrays.</summary>
-    internal MemoryInfoHandle CpuMemoryInfo { get; }
-
-    /// <summary>ORT's default CPU allocator, which owns strings ORT hands back (names, paths).
-    /// It is a process-lifetime singleton inside ORT and must never be released.</summary>
-    internal nint DefaultAllocator { get; }
+    /// <summary>Full path of the native libonnxruntime this process loaded, read from the
+    /// process's memory map (Linux); null where that is not available.</summary>
+    public string? LibraryPath => NativeLibraryPath.Find();
 
     /// <summary>Execution providers compiled into the loaded library, in ORT's priority order
-    /// (e.g. "CUDAExecutionProvider", "CPUExecutionProvider").</summary>
-    public IReadOnlyList<string> GetAvailableProviders()
+    /// (e.g. "CUDAExecutionProvider", "CPUExecutionProvider"). Listed is not usable: CUDA also
+    /// needs a device and the CUDA/cuDNN libraries (<see cref="ExecutionProviders"/>).</summary>
+    public IReadOnlyList<string> GetAvailableProviders() => Env.GetAvailableProviders();
+
+    private static OrtRuntime Create()
     {
-        byte** names = null;
-        int count = 0;
-        Api.Check(Api.GetAvailableProviders(&names, &count));
         try
         {
-            var result = new string[count];
-            for (var i = 0; i < count; i++) result[i] = Utf8.Read(names[i]) ?? "";
-            return result;
-        }
-        finally
-        {
-            Api.Check(Api.ReleaseAvailableProviders(names, count));
-        }
-    }
-
-    /// <summary>Loads <paramref name="libraryPath"/> and creates the env. Internal because ORT
-    /// allows one env per process; tests use it to probe failure modes.</summary>
-    internal static OrtRuntime Create(string libraryPath, uint apiVersion = OrtLibrary.ApiVersion)
-    {
-        var library = OrtLibrary.Open(libraryPath, apiVersion);
-        var api = library.Api;
-
-        // Warning level: errors and warnings reach stderr, ORT's chatty info messages do not.
-        nint rawEnv;
-        fixed (byte* logId = Utf8.Terminated("onnxprune"))
-            api.Check(api.CreateEnv((int)OrtLoggingLevel.Warning, logId, &rawEnv));
-        var env = new EnvHandle(api).Owning(rawEnv);
-        try
-        {
-            const int OrtDeviceAllocator = 0, OrtMemTypeDefault = 0;
-            nint rawMemory;
-            api.Check(api.CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &rawMemory));
-            var memory = new MemoryInfoHandle(api).Owning(rawMemory);
-            try
+            // A host that created the env first keeps it, with its own settings.
+            if (Ort.OrtEnv.IsCreated) return new OrtRuntime(Ort.OrtEnv.Instance());
+            // Warning level: errors and warnings reach stderr, ORT's chatty info messages do not.
+            var options = new Ort.EnvironmentCreationOptions
             {
-                nint allocator;
-                api.Check(api.GetAllocatorWithDefaultOptions(&allocator));
-                return new OrtRuntime(library, env, memory, allocator);
-            }
-            catch
-            {
-                memory.Dispose();
-                throw;
-            }
+                logId = "onnxprune",
+                logLevel = Ort.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
+            };
+            return new OrtRuntime(Ort.OrtEnv.CreateInstanceWithOptions(ref options));
         }
-        catch
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or BadImageFormatException)
         {
-            env.Dispose();
-            throw;
+            throw new OrtLibraryException(
+                "the ONNX Runtime native library could not be loaded: " + (e.InnerException ?? e).Message + ". " +
+                "An application using OnnxPrune.Runtime must reference one native package, Microsoft.ML.OnnxRuntime " +
+                "(CPU) or Microsoft.ML.OnnxRuntime.Gpu (CUDA, TensorRT), at the version of Microsoft.ML.OnnxRuntime.Managed it uses.", e);
         }
     }
 }

@@ -37,7 +37,7 @@ public sealed record SessionSettings
 
     public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
 
-    /// <summary>GPU ordinal for <see cref="ExecutionProvider.Cuda"/>.</summary>
+    /// <summary>GPU ordinal for <see cref="ExecutionProvider.Cuda"/> and <see cref="ExecutionProvider.TensorRT"/>.</summary>
     public int CudaDeviceId { get; init; }
 
     /// <summary>Minimum severity of this session's log messages. Error by default: ORT's warnings
@@ -57,7 +57,10 @@ public enum GraphOptimizationLevel
 public enum ExecutionProvider
 {
     Cpu,
-    /// <summary>NVIDIA CUDA; needs a library built with it (see <c>ONNXPRUNE_ORT_LIBRARY</c>).
-    /// Nodes CUDA cannot run fall back to the CPU provider.</summary>
+    /// <summary>NVIDIA CUDA; needs the GPU native package (Microsoft.ML.OnnxRuntime.Gpu), a device
+    /// and the CUDA/cuDNN libraries. Nodes CUDA cannot run fall back to the CPU provider.</summary>
     Cuda,
+    /// <summary>NVIDIA TensorRT, with CUDA and then the CPU provider behind it for the nodes
+    /// TensorRT does not take; needs the TensorRT libraries besides CUDA's.</summary>
+    TensorRT,
 }

@@ -1,6 +1,6 @@
 using System.Collections.ObjectModel;
 using OnnxPrune.IR;
-using OnnxPrune.Runtime.Native;
+
 
 namespace OnnxPrune.Runtime;
 

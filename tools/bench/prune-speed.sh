@@ -6,7 +6,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 "$root/tools/prepare-test-data.sh"
 source "$root/tools/common.sh"
-export ONNXPRUNE_ORT_LIBRARY="${ONNXPRUNE_ORT_LIBRARY:-$("$root/tools/bootstrap-ort.sh")}"
 dotnet build "$here/OnnxPrune.Bench/OnnxPrune.Bench.csproj" -c Release -o "$root/artifacts/bench" --nologo -v q -clp:ErrorsOnly >&2
 cd "$root"
 dotnet artifacts/bench/OnnxPrune.Bench.dll prune-speed "$ONNXPRUNE_CACHE/models/resnet50.onnx" "${1:-9}" tools/bench/results/prune-speed.md

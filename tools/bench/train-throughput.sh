@@ -8,7 +8,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 "$root/tools/prepare-test-data.sh"
-export ONNXPRUNE_ORT_LIBRARY="${ONNXPRUNE_ORT_LIBRARY:-$("$root/tools/bootstrap-ort.sh")}"
 dotnet build "$here/OnnxPrune.Bench/OnnxPrune.Bench.csproj" -c Release -o "$root/artifacts/bench" --nologo -v q -clp:ErrorsOnly >&2
 cd "$root"
 ONNXPRUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" dotnet artifacts/bench/OnnxPrune.Bench.dll train-throughput "${1:-3}" "${2:-10}" tools/bench/results/train-throughput.md

@@ -254,7 +254,7 @@ internal static class ConvWeightGradients
             // reshaped to (1, N, Hp, Wp), and the batch groups give the kernel's threads work.
             // One channel: 3x3 1->16 28x28, batch 128, 2 threads, whole weight-gradient subgraph
             // 1.95 ms as TransposedConv (one image, one thread), 0.63 ms interleaved in groups.
-            width = channels == 1 ? 1 : NchwcSupport.BlockSize();
+            width = channels == 1 ? 1 : ctx.Options.ChannelBlock;
             // Both Conv forms run on the blocked kernels under the same conditions (batch and M on
             // the block); the interleaved one also needs the channels to split into blocks.
             mode = !BlockedTransposedConv(ctx, input, wDims, g, group) ? ConvWeightGradient.ShiftedMatMul
@@ -265,7 +265,7 @@ internal static class ConvWeightGradients
         {
             if (InterleavedWeightGradient.Applies(g, group, channels, width) && ctx.ShapeOf(input)?[0].Value is { } batch)
                 return InterleavedWeightGradient.Compute(ctx, input, batch, channels, inputSpatial, outGrad, outSpatial, wDims, g, width,
-                    BatchGroups(batch, channels / width, automatic ? NchwcSupport.BlockSize() : 1));
+                    BatchGroups(batch, channels / width, automatic ? ctx.Options.ChannelBlock : 1));
             mode = ConvWeightGradient.TransposedConv;
         }
         if (mode == ConvWeightGradient.TransposedConv && group == 1)
@@ -404,9 +404,9 @@ internal static class ConvWeightGradients
     /// while on the standard Conv kernel it is slower (26 ms against 15 ms for 3x3 32->32 14x14).</summary>
     private static bool BlockedTransposedConv(GradientContext ctx, Value input, long[] wDims, WindowGeometry g, long group)
     {
-        if (!ctx.Options.BlockedConvolutions || group != 1 || g.Rank != 2 || ctx.TypeOf(input) != DataType.Float) return false;
+        if (!ctx.Options.BlockedConvolutions || ctx.Options.ChannelBlock == 0 || group != 1 || g.Rank != 2 || ctx.TypeOf(input) != DataType.Float) return false;
         var batch = ctx.ShapeOf(input) is { Rank: > 0 } shape ? shape[0].Value : null;
-        return batch is { } n && BlockedConvolutions.Eligible(n, wDims[0], 1, 4, NchwcSupport.BlockSize());
+        return batch is { } n && BlockedConvolutions.Eligible(n, wDims[0], 1, 4, ctx.Options.ChannelBlock);
     }
 
     /// <summary>A Conv of X^T (C, N, spatial) with dY^T (M, N, outSpatial) as its kernel,

@@ -108,6 +108,8 @@ public sealed class Trainer : IDisposable
                 WeightsAsInputs = true,
                 BatchNorm = BatchNormMode.BatchStatistics,
                 KeepModelOutputs = true,
+                BlockedConvolutions = options.Session.Provider == ExecutionProvider.Cpu,
+                ChannelBlock = options.Session.Provider == ExecutionProvider.Cpu ? NchwcSupport.BlockSize() : 0,
             });
         }
         finally

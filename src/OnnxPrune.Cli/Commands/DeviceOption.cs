@@ -6,7 +6,15 @@ namespace OnnxPrune.Cli.Commands;
 /// <summary>--device and --threads, shared by the commands that run models.</summary>
 internal static class DeviceOptions
 {
-    public static Option<string> Device() => new("--device") { Description = "Execution provider: cpu or cuda", DefaultValueFactory = _ => "cpu" };
+    public static Option<string> Device()
+    {
+        var option = new Option<string>("--device")
+        {
+            Description = "Execution provider: cpu, cuda or tensorrt (the GPU ones need the GPU build and an NVIDIA GPU; `onnxprune devices` lists what this build offers)",
+            DefaultValueFactory = _ => "cpu",
+        };
+        return Validators.OneOf(option, "cpu", "cuda", "tensorrt");
+    }
 
     public static Option<int> Threads() => new("--threads")
     {
@@ -14,14 +22,25 @@ internal static class DeviceOptions
         DefaultValueFactory = _ => 0,
     };
 
+    /// <summary>The provider --device names, checked before any work starts, so that a run
+    /// that cannot use it stops at once with the reason instead of after pruning or loading data.</summary>
+    public static ExecutionProvider Provider(string device)
+    {
+        var provider = device switch
+        {
+            "cuda" => ExecutionProvider.Cuda,
+            "tensorrt" => ExecutionProvider.TensorRT,
+            _ => ExecutionProvider.Cpu,
+        };
+        if (ExecutionProviders.FindProblem(OrtRuntime.Shared, provider) is { } problem)
+            throw new UsageException($"--device {device} cannot run here: {problem}. Use --device cpu, or a machine with an NVIDIA GPU " +
+                                     "and the GPU build; `onnxprune devices` lists what this build offers.");
+        return provider;
+    }
+
     public static SessionSettings Settings(string device, int threads) => new()
     {
         IntraOpThreads = CommonOptions.Positive(threads, "--threads", allowZero: true),
-        Provider = device.ToLowerInvariant() switch
-        {
-            "cpu" => ExecutionProvider.Cpu,
-            "cuda" => ExecutionProvider.Cuda,
-            _ => throw new UsageException($"--device must be cpu or cuda, got '{device}'"),
-        },
+        Provider = Provider(device),
     };
 }

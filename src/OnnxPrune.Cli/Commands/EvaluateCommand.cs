@@ -20,21 +20,22 @@ internal static class EvaluateCommand
         var testData = new Option<string?>("--test-data") { Description = "An .npz file to measure on instead of the data set's test split" };
         var limit = new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" };
         var threads = DeviceOptions.Threads();
+        var device = DeviceOptions.Device();
         var normalization = FinetuneCommand.NormalizationOption();
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Measure an image classifier's top-1 accuracy on a data set's test images with ONNX Runtime")
-            { model, data, testData, limit, threads, normalization, json };
+            { model, data, testData, limit, threads, device, normalization, json };
         command.SetAction(parse => TrainingCli.Guard(() =>
         {
             var path = parse.GetValue(model)!;
-            int threadCount = CommonOptions.Positive(parse.GetValue(threads), "--threads", allowZero: true);
+            var session = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
             if (parse.GetValue(limit) is { } n) CommonOptions.Positive(n, "--limit-test");
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
             var sets = TrainingCli.LoadData(new TrainingCli.DataRequest(parse.GetValue(data)!, parse.GetValue(testData), Seed: 0, LimitTest: parse.GetValue(limit)),
                 signature.ClassCount);
             var norm = FinetuneCommand.Normalization(parse.GetValue(normalization), loaded, sets.Train);
-            var result = ClassifierEvaluation.Evaluate(loaded, sets.Test, norm, new SessionSettings { IntraOpThreads = threadCount });
+            var result = ClassifierEvaluation.Evaluate(loaded, sets.Test, norm, session);
             if (parse.GetValue(json))
                 Json.Write(Console.Out, new EvaluationJson(Path.GetFileName(path), sets.Name, sets.TestDescription, result.Count, result.Accuracy, result.Loss,
                     norm.ToString(), result.Seconds));

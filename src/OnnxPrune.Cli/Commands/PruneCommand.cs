@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnnxPrune.Runtime;
 using System.Diagnostics;
 using OnnxPrune.Cli.Output;
 using OnnxPrune.Onnx;
@@ -19,7 +20,7 @@ internal static class PruneCommand
     private sealed record Options(
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
-        Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<bool> SkipLatency, Option<bool> Json);
+        Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json);
 
     public static Command CreateSubcommand()
     {
@@ -45,10 +46,11 @@ internal static class PruneCommand
             new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
             InputShapes.Option(),
             new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 },
+            DeviceOptions.Device(),
             new Option<bool>("--skip-latency") { Description = "Do not time the models before and after" },
             CommonOptions.Json());
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.SkipLatency, o.Json })
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json })
             command.Options.Add(option);
         command.SetAction(parse => Run(parse, o));
     }
@@ -74,7 +76,11 @@ internal static class PruneCommand
         var smallStep = roundToGiven is null ? GroupConstraints.DefaultSmallStep : roundTo;
         var maxRatio = parse.GetValue(o.MaxRatio);
         if (!(maxRatio > 0 && maxRatio < 1)) throw new UsageException($"--max-ratio must be between 0 and 1 (exclusive), got {maxRatio}");
-        var threads = CommonOptions.Positive(parse.GetValue(o.Threads), "--threads");
+        var session = new SessionSettings
+        {
+            IntraOpThreads = CommonOptions.Positive(parse.GetValue(o.Threads), "--threads"),
+            Provider = DeviceOptions.Provider(parse.GetValue(o.Device)!),
+        };
         OutputPaths.CheckNotInput(input, output);
         var reportPath = parse.GetValue(o.Report);
         if (reportPath is not null) OutputPaths.CheckNotInput(input, reportPath);
@@ -89,7 +95,7 @@ internal static class PruneCommand
         };
 
         var clock = Stopwatch.StartNew();
-        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, threads, !parse.GetValue(o.SkipLatency));
+        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency));
         OnnxModelFile.Save(result.Model, output);
         var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
         if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
@@ -103,10 +109,10 @@ internal static class PruneCommand
         return ExitCodes.Ok;
     }
 
-    private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, int threads, bool check)
+    private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check)
     {
         using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
-        try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options, threads, check); }
+        try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options, session, check); }
         catch (PruneInputException e) { throw new UsageException(e.Message); }
         catch (FormatException e) { throw new UsageException(e.Message); }
         catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(e.Message + " (or pass --skip-latency)"); }

@@ -47,18 +47,18 @@ internal static class TrainingCli
 {
     internal sealed record Settings(string Data, string? TestData, string Output, int Epochs, int Seed, int BatchSize, double LearningRate,
         double Momentum, bool Nesterov, double WeightDecay, bool DecayAll, LearningRateSchedule Schedule, Augmentation Augmentation,
-        int Threads, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json);
+        int Threads, ExecutionProvider Provider, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json);
 
     internal sealed record Options(
         Option<string> Data, Option<string?> TestData, Option<int> Epochs, Option<string> Output, Option<int> Seed, Option<int> BatchSize,
         Option<double> Lr, Option<double> Momentum, Option<bool> Nesterov, Option<double> WeightDecay, Option<bool> DecayAll,
-        Option<string> Schedule, Option<int> Warmup, Option<string> Augment, Option<int> CropPadding, Option<int> Threads,
+        Option<string> Schedule, Option<int> Warmup, Option<string> Augment, Option<int> CropPadding, Option<int> Threads, Option<string> Device,
         Option<int?> LimitTrain, Option<int?> LimitTest, Option<int?> Holdout, Option<string?> Resume, Option<string?> CheckpointDir, Option<bool> Json)
     {
         public void AddTo(Command command)
         {
             foreach (var o in new Option[] { Data, TestData, Epochs, Output, Seed, BatchSize, Lr, Momentum, Nesterov, WeightDecay, DecayAll, Schedule, Warmup,
-                         Augment, CropPadding, Threads, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json })
+                         Augment, CropPadding, Threads, Device, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json })
                 command.Options.Add(o);
         }
 
@@ -77,7 +77,8 @@ internal static class TrainingCli
             if (!(decay >= 0) || !double.IsFinite(decay)) throw new UsageException($"--weight-decay must be zero or positive, got {Fmt(decay)}");
             bool nesterov = parse.GetValue(Nesterov);
             if (nesterov && momentum == 0) throw new UsageException("--nesterov needs a --momentum above 0");
-            if (threads < 0) throw new UsageException($"--threads must be zero (ONNX Runtime's default) or more, got {threads}");
+            if (threads < 0) throw new UsageException($"--threads must be zero (one per processor) or more, got {threads}");
+            var provider = DeviceOptions.Provider(parse.GetValue(Device)!);
             if (warmup < 0) throw new UsageException($"--warmup-epochs must be zero or more, got {warmup}");
             if (warmup >= epochs && warmup > 0) throw new UsageException($"--warmup-epochs ({warmup}) must be fewer than --epochs ({epochs})");
             var scheduleName = parse.GetValue(Schedule)!;
@@ -117,7 +118,7 @@ internal static class TrainingCli
             var checkpoint = resume is null ? null : Checkpoint.Load(resume);
             var seed = checkpoint?.Seed ?? parse.GetValue(Seed);
             return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, seed, batch, lr, momentum, nesterov, decay,
-                parse.GetValue(DecayAll), schedule, augmentation, threads, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json));
+                parse.GetValue(DecayAll), schedule, augmentation, threads, provider, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json));
         }
     }
 
@@ -138,6 +139,7 @@ internal static class TrainingCli
         new Option<string>("--augment") { Description = "Training augmentation: crop-flip, crop, flip or none", DefaultValueFactory = _ => "crop-flip" },
         new Option<int>("--crop-padding") { Description = "Zero padding of the random crop", DefaultValueFactory = _ => 4 },
         DeviceOptions.Threads(),
+        DeviceOptions.Device(),
         new Option<int?>("--limit-train") { Description = "Train on the first N training images only" },
         new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" },
         new Option<int?>("--holdout") { Description = "Hold N training images out and evaluate on them after each epoch (default: the test set)" },
@@ -322,7 +324,7 @@ internal static class TrainingCli
             Normalization = normalization,
             CheckpointPath = checkpointPath,
             InputSampleDims = [data.Train.Channels, data.Train.Height, data.Train.Width],
-            Session = new SessionSettings { IntraOpThreads = s.Threads },
+            Session = new SessionSettings { IntraOpThreads = s.Threads, Provider = s.Provider },
         };
         var command = "onnxprune " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote));
         Checkpoint? checkpoint = null;

@@ -4,7 +4,7 @@ using OnnxPrune.Runtime.Data;
 namespace OnnxPrune.Pruning.Pipeline;
 
 /// <summary>Median latencies of two models measured side by side by ONNX Runtime.</summary>
-public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, int Threads, int Batch)
+public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, int Threads, int Batch, string Provider = "CPUExecutionProvider")
 {
     /// <summary>before / after: above 1 means the pruned model is faster.</summary>
     public double Speedup => BeforeMs / AfterMs;
@@ -16,10 +16,9 @@ public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, in
 /// </summary>
 public static class LatencyComparison
 {
-    public static LatencyPair Measure(byte[] before, byte[] after, int threads, int batch, IReadOnlyDictionary<string, long[]> inputShapes,
+    public static LatencyPair Measure(byte[] before, byte[] after, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes,
         int rounds = 15, int runsPerRound = 5, int warmup = 5)
     {
-        var settings = new SessionSettings { IntraOpThreads = threads };
         using var a = InferenceSession.FromBytes(before, settings);
         using var b = InferenceSession.FromBytes(after, settings);
         var inputs = RandomInputs.Create(a.Inputs, batch, seed: 0, inputShapes);
@@ -32,7 +31,7 @@ public static class LatencyComparison
             ta.AddRange(LatencyBenchmark.Measure(a, inputs, 0, runsPerRound));
             tb.AddRange(LatencyBenchmark.Measure(b, inputs, 0, runsPerRound));
         }
-        return new LatencyPair(Median(ta), Median(tb), rounds, threads, batch);
+        return new LatencyPair(Median(ta), Median(tb), rounds, settings.EffectiveIntraOpThreads, batch, ExecutionProviders.OrtName(settings.Provider));
     }
 
     public static double Median(IReadOnlyCollection<double> values)

@@ -16,7 +16,7 @@ public static class LatencyGuardedPruner
     public const int MaxRoundTo = 32;
 
     /// <param name="checkLatency">false: prune once, do not time.</param>
-    public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, int threads, bool checkLatency)
+    public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, Runtime.SessionSettings session, bool checkLatency)
     {
         var notes = new List<string>();
         while (true)
@@ -26,7 +26,7 @@ public static class LatencyGuardedPruner
             var bytes = OnnxModelFile.ToBytes(result.Model);
             if (result.PlanNote is not null && !notes.Contains(result.PlanNote)) notes.Add(result.PlanNote);
             if (!checkLatency) return new GuardedPruneResult(result, bytes, null, notes);
-            var latency = LatencyComparison.Measure(original, bytes, threads, 1, options.InputShapes);
+            var latency = LatencyComparison.Measure(original, bytes, session, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;
             bool slower = latency.AfterMs > latency.BeforeMs;
             if (slower && result.RoundTo < roundTo && options.AllowFinerWidths)

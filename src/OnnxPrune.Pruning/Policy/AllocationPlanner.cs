@@ -15,7 +15,7 @@ public enum Allocation
 /// <summary>Per-group limits every plan respects.</summary>
 public sealed record GroupConstraints
 {
-    /// <summary>Default of <see cref="RoundTo"/>, measured on ONNX Runtime 1.30's CPU kernels
+    /// <summary>Default of <see cref="RoundTo"/>, measured on ONNX Runtime's CPU kernels (1.30, re-measured on 1.32)
     /// (tools/bench/results/width-latency.md): its blocked convolution pads channels to 16 on
     /// AVX-512, so any width from 17 to 31 costs what 32 costs, and widths that are not multiples
     /// of 4 fall back to a kernel 1.6-2.3x slower.</summary>

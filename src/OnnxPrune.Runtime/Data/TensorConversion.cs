@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
 using OnnxPrune.IR;
-using OnnxPrune.Runtime.Native;
 
 namespace OnnxPrune.Runtime.Data;
 
@@ -9,7 +7,7 @@ public static class TensorConversion
 {
     /// <summary>A copy of <paramref name="tensor"/>'s data as a managed array of the matching type.</summary>
     /// <exception cref="NotSupportedException">Strings and types the binding does not carry.</exception>
-    public static unsafe TensorData ToTensorData(Tensor tensor)
+    public static TensorData ToTensorData(Tensor tensor)
     {
         var clr = ElementTypes.ClrType(tensor.DataType)
             ?? throw new NotSupportedException($"{DataTypes.Name(tensor.DataType)} tensors cannot be passed to ONNX Runtime here");
@@ -23,10 +21,8 @@ public static class TensorConversion
         }
         else if (count > 0)
         {
-            // Same little-endian layout on both sides: one block copy into the pinned array.
-            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
-            try { raw.CopyTo(new Span<byte>((void*)handle.AddrOfPinnedObject(), raw.Length)); }
-            finally { handle.Free(); }
+            // Same little-endian layout on both sides: one block copy.
+            raw.CopyTo(BufferBytes.Of(array));
         }
         return TensorData.Wrap(tensor.DataType, array, tensor.Dims.ToArray());
     }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
-using OnnxPrune.Runtime;
-using OnnxPrune.Tests.Runtime;
 
 namespace OnnxPrune.Tests.Cli;
 
@@ -34,8 +32,8 @@ internal sealed record CliResult(string CommandLine, int ExitCode, string Stdout
 
 /// <summary>
 /// Runs the real `onnxprune` command (the onnxprune.dll copied next to the test assembly) as a
-/// subprocess with a timeout: a hang is a failure. ONNXPRUNE_ORT_LIBRARY is passed on once the test
-/// fixture made sure a library exists; ONNXPRUNE_DEBUG is removed so that output is what a user sees.
+/// subprocess with a timeout: a hang is a failure. ONNXPRUNE_DEBUG is removed so that output is
+/// what a user sees.
 /// </summary>
 internal static class CliRunner
 {
@@ -48,7 +46,13 @@ internal static class CliRunner
     public static CliResult Run(TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         if (!File.Exists(CliDll)) throw new InvalidOperationException($"{CliDll} is missing: the test project must reference OnnxPrune.Cli");
-        _ = OrtTestLibrary.Runtime; // makes sure a library exists (bootstrapping it if needed) and sets the variable
+        return RunDll(CliDll, timeout, environment, args);
+    }
+
+    /// <summary>Runs another build of the command (for example the GPU flavour).</summary>
+    public static CliResult RunDll(string dll, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    {
+        var CliDll = dll;
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -60,8 +64,6 @@ internal static class CliRunner
         };
         start.ArgumentList.Add(CliDll);
         foreach (var a in args) start.ArgumentList.Add(a);
-        var library = Environment.GetEnvironmentVariable(OrtLibraryLocator.LibraryVariable);
-        if (!string.IsNullOrEmpty(library)) start.Environment[OrtLibraryLocator.LibraryVariable] = library;
         start.Environment.Remove("ONNXPRUNE_DEBUG");
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

@@ -9,7 +9,7 @@ namespace OnnxPrune.Tests.Conformance;
 
 /// <summary>
 /// ONNX's own operator test suite (Debian's libonnx-testdata) run through ONNX Runtime: every
-/// model that ORT 1.30 itself runs to the expected outputs must still do so after our
+/// model that ONNX Runtime itself runs to the expected outputs must still do so after our
 /// load -> IR -> save, and our shape inference must agree with the shapes ORT produces.
 /// </summary>
 public class OnnxTestSuiteTests(ITestOutputHelper output)
@@ -67,7 +67,7 @@ public class OnnxTestSuiteTests(ITestOutputHelper output)
                 }
             }
         }
-        output.WriteLine($"{total} models; ORT 1.30 runs {ortPasses} to the expected outputs; after our round trip {oursPass} of those still do");
+        output.WriteLine($"{total} models; ORT {OrtRuntime.Shared.VersionString} runs {ortPasses} to the expected outputs; after our round trip {oursPass} of those still do");
         output.WriteLine($"shape inference: {shapeChecked} outputs checked, {shapeAgree} agree with ORT, {shapeUnknown} left unknown, {shapeMismatches.Count} disagree");
         foreach (var m in shapeMismatches.Take(30)) output.WriteLine("  " + m);
         total.Should().BeGreaterThan(1000);

@@ -1,42 +1,103 @@
-using System.Diagnostics;
 using OnnxPrune.IR;
 using OnnxPrune.Runtime;
 
 namespace OnnxPrune.Tests.Runtime;
 
-/// <summary>Runs alone: it reads the process's resident memory, which parallel tests would disturb.</summary>
+/// <summary>Runs alone (xunit runs collections without parallelization after all others): the
+/// counts of live native handles are process-wide, so another test's session would move them.</summary>
 [CollectionDefinition(nameof(SerialRuntimeCollection), DisableParallelization = true)]
 public sealed class SerialRuntimeCollection;
 
 /// <summary>
-/// Each iteration moves megabytes through native memory, so a leaked output OrtValue, a leaked
-/// input pin (which keeps the input array alive) or a leaked session shows up as hundreds of
-/// megabytes of growth, far above allocator noise.
+/// Every session, OrtValue and pinned input array the binding creates must be released again:
+/// by Dispose, and by the finalizer when a caller forgot. Counting live handles says so exactly,
+/// whatever the GC and the allocator do with memory. One check reads native memory, inside a
+/// no-GC region where no finalizer can tidy up, so only explicit release keeps it flat.
 /// </summary>
 [Collection(nameof(SerialRuntimeCollection))]
 public class LeakTests
 {
-    private const long AllowedGrowth = 200L << 20;
     private const int Floats = 1 << 18; // 1 MiB per tensor
 
     private static OrtRuntime Runtime => OrtTestLibrary.Runtime;
 
+    private static (long Sessions, long Values, long Pins) Live()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return (NativeHandles.LiveSessions, NativeHandles.LiveValues, NativeHandles.PinnedArrays);
+    }
+
     [Fact]
-    public void A_thousand_runs_release_inputs_and_outputs()
+    public void Runs_release_every_input_wrapper_pin_and_output()
     {
         using var session = InferenceSession.FromBytes(TinyModel.Identity(DataType.Float, (long)Floats), runtime: Runtime);
-        void RunOnce(int i)
+        var before = Live();
+        for (var i = 0; i < 200; i++)
         {
             var x = new float[Floats];
             x[^1] = i;
             var y = session.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(x, Floats) })["y"].As<float>();
-            if (y[^1] != i) throw new InvalidOperationException($"run {i} returned {y[^1]}");
+            y[^1].Should().Be(i);
+            // Counted without a collection: Run itself must have released what it created.
+            (NativeHandles.LiveValues, NativeHandles.PinnedArrays).Should().Be((before.Values, before.Pins));
         }
+        Live().Should().Be(before);
+    }
 
-        for (var i = 0; i < 50; i++) RunOnce(i);
-        var before = ResidentBytes();
-        for (var i = 0; i < 1000; i++) RunOnce(i);
-        (ResidentBytes() - before).Should().BeLessThan(AllowedGrowth);
+    [Fact]
+    public void A_failed_run_releases_what_it_had_created()
+    {
+        using var session = InferenceSession.FromBytes(TinyModel.Identity(DataType.Float, 4L), runtime: Runtime);
+        var before = Live();
+        var wrongShape = new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[3], 3) };
+        for (var i = 0; i < 10; i++) ((Action)(() => session.Run(wrongShape))).Should().Throw<OrtException>();
+        (NativeHandles.LiveValues, NativeHandles.PinnedArrays).Should().Be((before.Values, before.Pins));
+    }
+
+    [Fact]
+    public void Benchmark_runs_release_their_outputs_at_once()
+    {
+        using var session = InferenceSession.FromBytes(TinyModel.Identity(DataType.Float, (long)Floats), runtime: Runtime);
+        var inputs = new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[Floats], Floats) };
+        var before = Live();
+        LatencyBenchmark.Measure(session, inputs, warmupRuns: 3, timedRuns: 50);
+        (NativeHandles.LiveValues, NativeHandles.PinnedArrays).Should().Be((before.Values, before.Pins));
+    }
+
+    [Fact]
+    public void Disposed_sessions_are_released_and_counted_once()
+    {
+        var bytes = TinyModel.Identity(DataType.Float, 4L);
+        var before = Live();
+        var sessions = Enumerable.Range(0, 20).Select(_ => InferenceSession.FromBytes(bytes, runtime: Runtime)).ToList();
+        NativeHandles.LiveSessions.Should().Be(before.Sessions + 20);
+        foreach (var s in sessions)
+        {
+            s.Dispose();
+            s.Dispose(); // a second Dispose must not count twice
+        }
+        NativeHandles.LiveSessions.Should().Be(before.Sessions);
+        Live().Should().Be(before);
+    }
+
+    [Fact]
+    public void Sessions_nobody_disposed_are_released_by_the_finalizer()
+    {
+        var bytes = TinyModel.Identity(DataType.Float, 4L);
+        var before = Live();
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static void Abandon(byte[] model)
+        {
+            var session = InferenceSession.FromBytes(model, runtime: Runtime);
+            session.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[4], 4) });
+        }
+        for (var i = 0; i < 20; i++) Abandon(bytes);
+        NativeHandles.LiveSessions.Should().BeGreaterThan(before.Sessions, "nothing collected them yet");
+        Live().Should().Be(before);
     }
 
     [Fact]
@@ -69,50 +130,6 @@ public class LeakTests
         growth.Should().BeLessThan(16L << 20);
     }
 
-    [Fact]
-    public void Benchmark_runs_release_outputs_at_once_not_at_the_next_collection()
-    {
-        // The benchmark allocates almost nothing managed, so no GC (and no finalizer) runs during
-        // these 100 runs: only explicit disposal keeps the 8 MiB outputs from piling up.
-        const int big = 8 * Floats;
-        using var session = InferenceSession.FromBytes(TinyModel.Identity(DataType.Float, (long)big), runtime: Runtime);
-        var inputs = new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[big], big) };
-        LatencyBenchmark.Measure(session, inputs, warmupRuns: 5, timedRuns: 1);
-        var before = ResidentBytes();
-        LatencyBenchmark.Measure(session, inputs, warmupRuns: 0, timedRuns: 100);
-        (ResidentBytes(collect: false) - before).Should().BeLessThan(AllowedGrowth);
-    }
-
-    [Fact]
-    public void Created_and_disposed_sessions_release_their_weights()
-    {
-        // 8 MiB of weights per session.
-        var bytes = new TinyModel()
-            .Input("x", DataType.Float, (long)Floats).Output("y", DataType.Float, 8L, Floats)
-            .Initializer("w", new float[8 * Floats], 8, Floats)
-            .Node("Add", ["x", "w"], ["y"]).Build();
-
-        for (var i = 0; i < 5; i++) InferenceSession.FromBytes(bytes, runtime: Runtime).Dispose();
-        var before = ResidentBytes();
-        for (var i = 0; i < 100; i++) InferenceSession.FromBytes(bytes, runtime: Runtime).Dispose();
-        (ResidentBytes() - before).Should().BeLessThan(AllowedGrowth);
-    }
-
-    [Fact]
-    public void Sessions_nobody_disposed_are_released_by_the_finalizer()
-    {
-        var bytes = TinyModel.Identity(DataType.Float, (long)Floats);
-        static void Abandon(byte[] model)
-        {
-            var session = InferenceSession.FromBytes(model, runtime: Runtime);
-            session.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(new float[Floats], Floats) });
-        }
-        for (var i = 0; i < 10; i++) Abandon(bytes);
-        var before = ResidentBytes();
-        for (var i = 0; i < 200; i++) Abandon(bytes);
-        (ResidentBytes() - before).Should().BeLessThan(AllowedGrowth);
-    }
-
     /// <summary>Bytes glibc's malloc has handed out (arena plus mmapped blocks): ORT's heap,
     /// not the managed one.</summary>
     private static long NativeHeapBytes()
@@ -128,20 +145,5 @@ public class LeakTests
     private struct MallInfo
     {
         public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
-    }
-
-    /// <summary>Native resident memory plus live managed bytes. The GC keeps freed heap committed
-    /// (and so resident) after a collection, which says nothing about leaks; what a leak grows is
-    /// native memory (unreleased OrtValues, sessions) or live managed objects (arrays kept pinned).</summary>
-    private static long ResidentBytes(bool collect = true)
-    {
-        for (var i = 0; collect && i < 2; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        using var self = Process.GetCurrentProcess();
-        var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
-        return self.WorkingSet64 - committed + GC.GetTotalMemory(forceFullCollection: false);
     }
 }

@@ -37,14 +37,18 @@ public class SessionErrorTests
         error.OrtMessage.Should().Contain("nowhere");
     }
 
-    [Fact]
-    public void Cuda_on_the_cpu_build_explains_how_to_get_it()
+    [Theory]
+    [InlineData(ExecutionProvider.Cuda, "CUDAExecutionProvider")]
+    [InlineData(ExecutionProvider.TensorRT, "TensorrtExecutionProvider")]
+    public void A_gpu_provider_on_the_cpu_package_says_which_package_has_it(ExecutionProvider provider, string name)
     {
-        var settings = new SessionSettings { Provider = ExecutionProvider.Cuda };
+        Runtime.GetAvailableProviders().Should().NotContain(name, "the tests run on the CPU package");
+        var settings = new SessionSettings { Provider = provider };
         var act = () => InferenceSession.FromFile(NodeTestModels.Path("test_relu"), settings, Runtime);
         var error = act.Should().Throw<ExecutionProviderUnavailableException>().Which;
-        error.Provider.Should().Be(ExecutionProvider.Cuda);
-        error.Message.Should().Contain(Runtime.LibraryPath).And.Contain("ONNXPRUNE_ORT_LIBRARY").And.Contain("CPU execution provider");
+        error.Provider.Should().Be(provider);
+        error.Message.Should().Contain("built without it").And.Contain("CPUExecutionProvider")
+            .And.Contain("Microsoft.ML.OnnxRuntime.Gpu").And.Contain("CPU execution provider");
     }
 
     [Fact]

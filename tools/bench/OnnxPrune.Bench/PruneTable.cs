@@ -32,7 +32,7 @@ internal static class PruneTable
             var seconds = clock.Elapsed.TotalSeconds;
             File.Delete(temp);
 
-            var guarded = LatencyGuardedPruner.Run(bytes, modelsDir, name, options, threads: 2, checkLatency: true);
+            var guarded = LatencyGuardedPruner.Run(bytes, modelsDir, name, options, new OnnxPrune.Runtime.SessionSettings { IntraOpThreads = 2 }, checkLatency: true);
             var r = guarded.Result;
             var check = RemovalCheck.Run(bytes, modelsDir, shapes, seed: 1);
             allPassed &= check.Passed();
@@ -46,7 +46,7 @@ internal static class PruneTable
         var text = $"""
             # Data-free pruning coverage: every model to --target-flops 50%
 
-            Regenerate: `tools/prune-table.sh` (this file is rewritten; {DateTime.UtcNow:yyyy-MM-dd} UTC, {Environment.ProcessorCount} cores, ONNX Runtime 1.30 CPU).
+            Regenerate: `tools/prune-table.sh` (this file is rewritten; {DateTime.UtcNow:yyyy-MM-dd} UTC, {Environment.ProcessorCount} cores, ONNX Runtime {OnnxPrune.Runtime.OrtRuntime.Shared.VersionString} CPU, NuGet Microsoft.ML.OnnxRuntime).
 
             Settings: `onnxprune MODEL -o OUT --target-flops 50%` defaults: criterion l1, allocation global, --max-ratio 0.9, and the
             width rule: kept channel counts are multiples of {GroupConstraints.DefaultRoundTo}, or of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}.

@@ -92,6 +92,7 @@ def main() -> None:
     ap.add_argument("--runs", default="?")
     ap.add_argument("--load", default="?")
     ap.add_argument("--seconds", default="?")
+    ap.add_argument("--ort", default="?")
     a = ap.parse_args()
 
     rows = list(csv.DictReader(open(a.raw), delimiter="\t"))
@@ -114,8 +115,8 @@ def main() -> None:
     w("")
     stamp = re.search(r"(\d{8}T\d{6}Z)", os.path.basename(a.raw))
     when = (datetime.datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ") if stamp else datetime.datetime.utcnow())
-    w(f"Run of {when:%Y-%m-%d %H:%M} UTC on {cpu_model()}; ONNX Runtime 1.30.0 CPU "
-      f"(libonnxruntime from onnxruntime-node); load average before -> after: {a.load}. Every measurement is "
+    w(f"Run of {when:%Y-%m-%d %H:%M} UTC on {cpu_model()}; ONNX Runtime {a.ort} CPU "
+      f"(NuGet Microsoft.ML.OnnxRuntime); load average before -> after: {a.load}. Every measurement is "
       f"`onnxprune profile MODEL --threads 2 --batch 1 --runs {a.runs} --warmup 20 --json`; the variants are "
       f"interleaved (all of them, then all again in reverse order, ...); a latency is the median over the "
       f"repeats of each measurement's p50. Models: `tools/bench/width-latency/export_variants.py` "

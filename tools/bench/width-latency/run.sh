@@ -72,8 +72,6 @@ if [ -z "${WIDTH_LATENCY_CLI:-}" ]; then
     log "warning: the CLI does not build now (sources being edited?); measuring with the last build in $src"
   fi
 fi
-ONNXPRUNE_ORT_LIBRARY="${ONNXPRUNE_ORT_LIBRARY:-$("$root/tools/bootstrap-ort.sh")}"
-export ONNXPRUNE_ORT_LIBRARY
 cli="$(mktemp -d /tmp/width-latency-cli.XXXXXX)"
 trap 'rm -rf "$cli"' EXIT
 flock /tmp/onnxprune-build.lock cp -r "$src/." "$cli/"
@@ -132,5 +130,6 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 cmd="tools/bench/width-latency/run.sh${args[*]:+ ${args[*]}}"
 "$py" "$here/report.py" "$raw" "$out" --command "$cmd" --runs "$runs" \
-  --load "$load_before -> $load_after" --seconds "$((SECONDS - t0))"
+  --load "$load_before -> $load_after" --seconds "$((SECONDS - t0))" \
+  --ort "$(onnxprune devices --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["onnx_runtime_version"])')"
 log "wrote $out (raw data: $raw)"

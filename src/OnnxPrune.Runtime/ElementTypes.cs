@@ -1,13 +1,13 @@
 using OnnxPrune.IR;
 
-namespace OnnxPrune.Runtime.Native;
+namespace OnnxPrune.Runtime;
 
 /// <summary>
 /// The element types that cross the managed/native boundary, and the .NET array element type
 /// each one travels in. ONNX's TensorProto numbering is shared by the IR's <see cref="DataType"/>
-/// and ORT's ONNXTensorElementDataType, so the enum value is passed to ORT as is.
+/// and ORT's TensorElementType, so the enum value is passed to ORT as is.
 /// </summary>
-internal static unsafe class ElementTypes
+internal static class ElementTypes
 {
     /// <summary>The ONNX type for a .NET element type, or null when unsupported.</summary>
     public static DataType? ForClrType(Type type) =>
@@ -46,34 +46,9 @@ internal static unsafe class ElementTypes
         _ => null,
     };
 
-    /// <summary>Copies <paramref name="count"/> native elements into a new managed array.</summary>
-    public static Array CopyToArray(DataType type, void* source, int count) => type switch
-    {
-        DataType.Float => Copy<float>(source, count),
-        DataType.Double => Copy<double>(source, count),
-        DataType.Int64 => Copy<long>(source, count),
-        DataType.Int32 => Copy<int>(source, count),
-        DataType.Bool => Copy<bool>(source, count),
-        DataType.UInt8 => Copy<byte>(source, count),
-        DataType.Int8 => Copy<sbyte>(source, count),
-        DataType.Int16 => Copy<short>(source, count),
-        DataType.UInt16 => Copy<ushort>(source, count),
-        DataType.UInt32 => Copy<uint>(source, count),
-        DataType.UInt64 => Copy<ulong>(source, count),
-        DataType.Float16 => Copy<Half>(source, count),
-        _ => throw new NotSupportedException(Unsupported(type)),
-    };
-
     public static string Unsupported(DataType type) =>
         type == DataType.String
             ? "string tensors are not supported by OnnxPrune.Runtime"
             : $"element type {DataTypes.Name(type)} is not supported by OnnxPrune.Runtime (supported: " +
               "float, double, float16, int8/16/32/64, uint8/16/32/64, bool)";
-
-    private static T[] Copy<T>(void* source, int count) where T : unmanaged
-    {
-        var result = new T[count];
-        if (count > 0) new ReadOnlySpan<T>(source, count).CopyTo(result);
-        return result;
-    }
 }
