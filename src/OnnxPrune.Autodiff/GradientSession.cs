@@ -1,5 +1,6 @@
 using OnnxPrune.IR;
 using OnnxPrune.Runtime;
+using OnnxPrune.Runtime.Lowering;
 
 namespace OnnxPrune.Autodiff;
 

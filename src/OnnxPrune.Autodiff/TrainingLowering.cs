@@ -34,15 +34,14 @@ internal static class TrainingLowering
     /// (which takes over its name) and removes the node.</summary>
     internal static void ReplaceNode(Node node, Value replacement)
     {
-        var old = node.Outputs[0];
-        var name = old.Name;
-        for (int i = 1; i < node.Outputs.Count; i++)
-            if (node.Outputs[i].Uses.Count > 0 || node.Outputs[i].IsGraphOutput)
-                throw new GradientException($"{node.OpType} '{node.Name}': output '{node.Outputs[i].Name}' is used; only the first output of a node lowered for training may be");
-        old.ReplaceAllUsesWith(replacement);
-        node.Graph!.RemoveNode(node);
-        old.Name = name + "/removed";
-        replacement.Name = name;
+        try
+        {
+            node.Graph!.ReplaceNode(node, replacement);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new GradientException($"{e.Message} (lowering for training)");
+        }
     }
 
     /// <summary>

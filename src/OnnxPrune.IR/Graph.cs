@@ -122,6 +122,26 @@ public sealed class Graph
         return i >= 0 ? i : throw new ArgumentException($"node '{node.Name}' ({node.OpType}) is not in graph '{Name}'");
     }
 
+    /// <summary>
+    /// Replaces <paramref name="node"/>'s first output by <paramref name="replacement"/> in every
+    /// reader (and as a graph output), gives the replacement its name and removes the node: how a
+    /// lowering swaps one node for the subgraph computing the same value. The node's other outputs
+    /// must be unused. O(nodes).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another output of the node is read.</exception>
+    public void ReplaceNode(Node node, Value replacement)
+    {
+        var old = node.Outputs[0];
+        for (int i = 1; i < node.Outputs.Count; i++)
+            if (node.Outputs[i].Uses.Count > 0 || node.Outputs[i].IsGraphOutput)
+                throw new InvalidOperationException($"{node.OpType} '{node.Name}': output '{node.Outputs[i].Name}' is read; only a node's first output can be replaced");
+        var name = old.Name;
+        old.ReplaceAllUsesWith(replacement);
+        RemoveNode(node);
+        old.Name = name + "/removed";
+        replacement.Name = name;
+    }
+
     /// <summary>Removes a node whose outputs are unused. O(nodes).</summary>
     public void RemoveNode(Node node) => RemoveNodes(new[] { node });
 

@@ -4,6 +4,7 @@ using OnnxPrune.Autodiff.Data;
 using OnnxPrune.IR;
 using OnnxPrune.Onnx;
 using OnnxPrune.Runtime;
+using OnnxPrune.Runtime.Lowering;
 
 namespace OnnxPrune.Autodiff.Training;
 

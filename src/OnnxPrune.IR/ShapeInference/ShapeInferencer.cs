@@ -20,12 +20,16 @@ public sealed record ShapeInferenceOptions
 
     /// <summary>Opset assumed for a model that does not import the default domain.</summary>
     public long FallbackOpset { get; init; } = 21;
+
+    /// <summary>The channel block of ONNX Runtime's blocked-layout kernels, for the
+    /// com.microsoft.nchwc ops (ReorderInput pads channels up to it); 0 when not known.</summary>
+    public int NchwcBlock { get; init; }
 }
 
 /// <summary>
 /// Infers the element type and shape of every node output of a graph from its inputs, initializers
 /// and attributes, one node at a time in graph order, with one rule per operator (see
-/// <see cref="ShapeRules"/>). Along the way it evaluates small integer computations on constants
+/// <see cref="ShapeRules"/>; ONNX Runtime's com.microsoft.nchwc ops: <see cref="NchwcRules"/>). Along the way it evaluates small integer computations on constants
 /// and shapes, so that a Reshape target built by Shape -> Gather -> Unsqueeze -> Concat resolves.
 /// <para>Never throws on a model: an operator without a rule (other domains, If/Loop/Scan, ops
 /// added after this was written) keeps the shape recorded on its outputs; a rule that meets
@@ -36,8 +40,13 @@ public sealed record ShapeInferenceOptions
 public sealed class ShapeInferencer
 {
     private readonly ShapeInferenceOptions _options;
+    private readonly IReadOnlyDictionary<string, Rule> _nchwcRules;
 
-    public ShapeInferencer(ShapeInferenceOptions? options = null) => _options = options ?? new ShapeInferenceOptions();
+    public ShapeInferencer(ShapeInferenceOptions? options = null)
+    {
+        _options = options ?? new ShapeInferenceOptions();
+        _nchwcRules = NchwcRules.Table(_options.NchwcBlock);
+    }
 
     /// <summary>Operator types (default domain) that have a rule.</summary>
     public static IReadOnlyCollection<string> SupportedOps => ShapeRules.Table.Keys;
@@ -53,30 +62,47 @@ public sealed class ShapeInferencer
     public ShapeInferenceResult Run(Graph graph, long opset)
     {
         var result = new ShapeInferenceResult(opset, _options.MaxConstantElements);
-        foreach (var node in graph.Nodes)
-        {
-            if (!node.IsOnnxDomain || HasSubgraph(node) || !ShapeRules.Table.TryGetValue(node.OpType, out var rule))
-            {
-                result.AddSkipped(node);
-                continue;
-            }
-            var ctx = new InferenceContext(result, node, opset);
-            try
-            {
-                rule(ctx);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // A malformed node (wrong attribute kinds, inconsistent sizes, overflowing dims, ...):
-                // leave its outputs as recorded and say so. Rules check what a valid model promises,
-                // so this is the net under models that break those promises.
-                result.AddProblem(node, $"{e.GetType().Name}: {e.Message}");
-                continue;
-            }
-            ctx.Commit(result, Merge, _options.WriteToGraph);
-        }
+        foreach (var node in graph.Nodes) Infer(result, node);
         return result;
     }
+
+    /// <summary>
+    /// Adds <paramref name="nodes"/>, new since <paramref name="result"/> was computed, to it (in
+    /// the order given, which must put producers first): a rewrite that inserts nodes keeps its
+    /// shape facts current this way instead of recording shapes on the new values by hand.
+    /// </summary>
+    public void Extend(ShapeInferenceResult result, IEnumerable<Node> nodes)
+    {
+        foreach (var node in nodes) Infer(result, node);
+    }
+
+    private void Infer(ShapeInferenceResult result, Node node)
+    {
+        if (HasSubgraph(node) || RuleFor(node) is not { } rule)
+        {
+            result.AddSkipped(node);
+            return;
+        }
+        var ctx = new InferenceContext(result, node, result.Opset);
+        try
+        {
+            rule(ctx);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A malformed node (wrong attribute kinds, inconsistent sizes, overflowing dims, ...):
+            // leave its outputs as recorded and say so. Rules check what a valid model promises,
+            // so this is the net under models that break those promises.
+            result.AddProblem(node, $"{e.GetType().Name}: {e.Message}");
+            return;
+        }
+        ctx.Commit(result, Merge, _options.WriteToGraph);
+    }
+
+    private Rule? RuleFor(Node node) =>
+        node.IsOnnxDomain ? ShapeRules.Table.GetValueOrDefault(node.OpType)
+        : node.Domain == NchwcRules.Domain ? _nchwcRules.GetValueOrDefault(node.OpType)
+        : null;
 
     private (DataType, Shape?) Merge(Value value, DataType inferredType, Shape? inferredShape)
     {

@@ -4,6 +4,7 @@ using OnnxPrune.Autodiff.Architectures;
 using OnnxPrune.Autodiff.Data;
 using OnnxPrune.Autodiff.Training;
 using OnnxPrune.Runtime;
+using OnnxPrune.Runtime.Lowering;
 
 namespace OnnxPrune.Bench;
 

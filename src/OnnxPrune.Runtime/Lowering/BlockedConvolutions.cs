@@ -1,9 +1,8 @@
 using OnnxPrune.IR;
-using OnnxPrune.IR.ShapeInference;
-using OnnxPrune.Runtime;
+using OnnxPrune.IR.Passes;
 using Attribute = OnnxPrune.IR.Attribute;
 
-namespace OnnxPrune.Autodiff;
+namespace OnnxPrune.Runtime.Lowering;
 
 /// <summary>
 /// Runs a training graph's 2-D convolutions on ONNX Runtime's blocked-layout (NCHWc) CPU kernels.
@@ -20,33 +19,46 @@ namespace OnnxPrune.Autodiff;
 /// Convs (<see cref="BlockedLayoutPropagation"/>).
 /// Convolutions the kernels cannot take (not 2-D, channel counts per group off the block, double)
 /// stay standard ONNX.
+/// <para>The lowering is three IR passes run by the pass manager with the verifier after each
+/// (<see cref="NchwcPasses"/>): the interleaved weight-gradient inputs, the Convs, then the layout
+/// propagation; each pass infers shapes afresh, the nchwc ops by their shape rules.</para>
 /// </summary>
 public static class BlockedConvolutions
 {
     /// <summary>Rewrites the eligible Conv nodes of <paramref name="model"/> in place; returns how many.</summary>
     /// <param name="block">The kernels' channel block (<see cref="NchwcSupport.BlockSize"/>).</param>
+    /// <exception cref="PassFailedException">A pass left the graph malformed (a bug).</exception>
     public static int Lower(Model model, int block)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (block <= 0) return 0;
-        var info = new ShapeInferencer(new ShapeInferenceOptions { WriteToGraph = false }).Run(model);
-        var graph = model.Graph;
-        int interleaved = BlockedChannelInterleave.Lower(model, info, block);
+        var passes = NchwcPasses.Create(block);
+        new PassManager(passes.All, verifyAfterEachPass: true, maxRounds: 1).Run(model);
+        return passes.Convolutions.Lowered;
+    }
+
+    /// <summary>The Conv pass: each eligible Conv as ReorderInput -> nchwc Conv -> ReorderOutput,
+    /// or, for a per-channel affine map with its activation, the blocked depthwise kernel.</summary>
+    /// <returns>(Convs lowered, affine maps lowered).</returns>
+    internal static (int Lowered, int Affine) LowerConvolutions(Model model, int block)
+    {
+        var ctx = new LoweringContext(model, block);
         int lowered = 0, affine = 0;
         var reordered = new Dictionary<Value, Value>();
-        foreach (var conv in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Conv").ToList())
+        foreach (var conv in ctx.Graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Conv").ToList())
         {
-            if (BlockedChannelAffine.TryLower(graph, conv, info, block, x => SharedReorderInput(graph, x, reordered))) affine++;
-            else if (Eligible(conv, info, block, out var wDims))
+            if (BlockedChannelAffine.TryLower(ctx, conv, x => SharedReorderInput(ctx, x, reordered))) affine++;
+            else if (Eligible(conv, ctx, out var wDims))
             {
-                Rewrite(graph, conv, wDims, info, block, reordered);
+                Rewrite(ctx, conv, wDims, reordered);
                 lowered++;
             }
         }
-        if (lowered + affine > 0) BlockedLayoutPropagation.Propagate(graph, info, block);
-        if (lowered + affine + interleaved > 0) model.OpsetImports[NchwcSupport.Domain] = 1;
-        return lowered;
+        if (lowered + affine > 0) UseNchwcDomain(model);
+        return (lowered, affine);
     }
+
+    internal static void UseNchwcDomain(Model model) => model.OpsetImports[NchwcSupport.Domain] = 1;
 
     /// <summary>Whether the NCHWc Conv kernel takes this Conv as it is (channels are never padded here,
     /// so a reordered tensor has exactly the original's elements).</summary>
@@ -54,9 +66,10 @@ public static class BlockedConvolutions
         block > 0 && rank == 4 && group >= 1 && outputChannels % (group * block) == 0
         && (inputChannels % (group * block) == 0 || (group == 1 && inputChannels < block));
 
-    private static bool Eligible(Node conv, ShapeInferenceResult info, int block, out long[] wDims)
+    private static bool Eligible(Node conv, LoweringContext ctx, out long[] wDims)
     {
         wDims = [];
+        var info = ctx.Info;
         var x = conv.Input(0)!;
         var w = conv.Input(1)!;
         if (info.GetElementType(x) != DataType.Float || info.GetElementType(w) != DataType.Float) return false;
@@ -66,15 +79,7 @@ public static class BlockedConvolutions
         long group = conv.Attributes.GetInt("group", 1);
         if (dims is null || xShape is null || xShape.Rank != 4 || xShape[1].Value != dims[1] * group) return false;
         wDims = dims;
-        return Eligible(dims[1] * group, dims[0], group, dims.Length, block);
-    }
-
-    /// <summary>Records <paramref name="original"/>'s inferred type and shape on the value replacing
-    /// it, for the Convs lowered after it (<paramref name="info"/> knows only the values it saw).</summary>
-    internal static void KeepTypeAndShape(ShapeInferenceResult info, Value original, Value replacement)
-    {
-        replacement.ElementType = info.GetElementType(original);
-        replacement.Shape = info.GetShape(original);
+        return Eligible(dims[1] * group, dims[0], group, dims.Length, ctx.Block);
     }
 
     /// <summary>Unit weights and attributes of a depthwise 1x1 Conv that only zero-pads its input
@@ -101,22 +106,20 @@ public static class BlockedConvolutions
     /// <summary>ReorderInput(<paramref name="x"/>), one node per value however many Convs read it
     /// (a layer's input-gradient Conv and its weight-gradient filter both read dY). A ReorderInput
     /// of a ReorderOutput goes later, in <see cref="BlockedLayoutPropagation"/>.</summary>
-    private static Value SharedReorderInput(Graph graph, Value x, Dictionary<Value, Value> reordered) =>
-        reordered.TryGetValue(x, out var known) ? known : reordered[x] = ReorderInputAfterProducer(graph, x);
+    private static Value SharedReorderInput(LoweringContext ctx, Value x, Dictionary<Value, Value> reordered) =>
+        reordered.TryGetValue(x, out var known) ? known : reordered[x] = ReorderInputAfterProducer(ctx, x);
 
     /// <summary>A new ReorderInput(<paramref name="x"/>) placed right after x's producer (first, for a
     /// graph input), so that it precedes every reader of x.</summary>
-    internal static Value ReorderInputAfterProducer(Graph graph, Value x)
+    internal static Value ReorderInputAfterProducer(LoweringContext ctx, Value x)
     {
-        var name = graph.UniqueName($"{x.Name}/nchwc/blocked");
-        var node = new Node(NchwcSupport.Domain, "ReorderInput", [x], [name], [], name);
-        if (x.Producer is { } producer) graph.InsertNodeAfter(producer, node);
-        else graph.InsertNodeBefore(graph.Nodes[0], node);
-        return node.Outputs[0];
+        var name = ctx.Graph.UniqueName($"{x.Name}/nchwc/blocked");
+        return ctx.Insert(x.Producer, new Node(NchwcSupport.Domain, "ReorderInput", [x], [name], [], name), after: true);
     }
 
-    private static void Rewrite(Graph graph, Node conv, long[] wDims, ShapeInferenceResult info, int block, Dictionary<Value, Value> reordered)
+    private static void Rewrite(LoweringContext ctx, Node conv, long[] wDims, Dictionary<Value, Value> reordered)
     {
+        var (graph, info, block) = (ctx.Graph, ctx.Info, ctx.Block);
         var xShape = info.GetShape(conv.Input(0)!)!;
         // c: input channels per group (the filter's second axis); the padding Conv takes all of them.
         long o = wDims[0], c = wDims[1], taps = wDims[2] * wDims[3], channels = xShape[1].Value!.Value;
@@ -149,7 +152,7 @@ public static class BlockedConvolutions
 
         // Input: blocked unless it has fewer channels than a block (the kernel then reads NCHW directly).
         bool blockedInput = c >= block;
-        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(graph, x, reordered);
+        if (blockedInput) x = padded ? Add(NchwcSupport.Domain, "ReorderInput", [x], "x") : SharedReorderInput(ctx, x, reordered);
 
         // Filter: OIHWBiBo = [O/B][C/B][KH][KW][Bi][Bo] for a blocked input, OIHWBo = [O/B][C][KH][KW][Bo]
         // otherwise. Both come from ReorderInput, which blocks the channel axis of an NCHW tensor:
@@ -161,7 +164,7 @@ public static class BlockedConvolutions
         if (blockedInput && BlockedGradientFilter.Fits(wDims, group, block)
             && BlockedGradientFilter.TransposedOutputGradient(w, wDims, group, info) is { } dy)
         {
-            w = BlockedGradientFilter.Build(SharedReorderInput(graph, dy, reordered), wDims, group, block, Add, Shape);
+            w = BlockedGradientFilter.Build(SharedReorderInput(ctx, dy, reordered), wDims, group, block, Add, Shape);
         }
         else
         {
@@ -177,9 +180,9 @@ public static class BlockedConvolutions
         var output = Add(NchwcSupport.Domain, "ReorderOutput", [y], "y", Attribute.Int("channels", o));
 
         foreach (var node in added) graph.InsertNodeBefore(conv, node);
+        ctx.Inferred(added);
         var originalFilter = conv.Input(1)!;
-        KeepTypeAndShape(info, conv.Outputs[0], output);
-        TrainingLowering.ReplaceNode(conv, output);
+        graph.ReplaceNode(conv, output);
         BlockedGradientFilter.RemoveIfUnused(graph, originalFilter);
     }
 }

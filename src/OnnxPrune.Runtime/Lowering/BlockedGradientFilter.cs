@@ -1,9 +1,8 @@
 using OnnxPrune.IR;
 using OnnxPrune.IR.ShapeInference;
-using OnnxPrune.Runtime;
 using Attribute = OnnxPrune.IR.Attribute;
 
-namespace OnnxPrune.Autodiff;
+namespace OnnxPrune.Runtime.Lowering;
 
 /// <summary>
 /// The blocked filter of a weight-gradient Conv whose kernel is the output gradient dY (N, M, H, W)

@@ -1,6 +1,6 @@
 using OnnxPrune.IR;
 
-namespace OnnxPrune.Runtime;
+namespace OnnxPrune.Runtime.Lowering;
 
 /// <summary>
 /// Whether the loaded ONNX Runtime has its blocked-layout ("NCHWc") CPU kernels, and their

@@ -1,9 +1,8 @@
 using OnnxPrune.IR;
 using OnnxPrune.IR.ShapeInference;
-using OnnxPrune.Runtime;
 using Attribute = OnnxPrune.IR.Attribute;
 
-namespace OnnxPrune.Autodiff;
+namespace OnnxPrune.Runtime.Lowering;
 
 /// <summary>
 /// Builds the interleaved input of the weight-gradient Conv (Rules/InterleavedWeightGradient.cs)
@@ -19,9 +18,10 @@ internal static class BlockedChannelInterleave
     private static readonly long[] InterleavePerm = [1, 0, 3, 4, 2];
 
     /// <summary>Rewrites every matching Transpose of <paramref name="model"/>; returns how many.</summary>
-    public static int Lower(Model model, ShapeInferenceResult info, int block)
+    public static int Lower(Model model, int block)
     {
-        var graph = model.Graph;
+        var ctx = new LoweringContext(model, block);
+        var (graph, info) = (ctx.Graph, ctx.Info);
         int lowered = 0;
         foreach (var transpose in graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType == "Transpose").ToList())
         {
@@ -31,21 +31,21 @@ internal static class BlockedChannelInterleave
             var source = reshape.Input(0)!;
             if (info.GetElementType(source) != DataType.Float || info.GetShape(source)?.TryGetSizes() is not { } dims
                 || !dims.SequenceEqual([n, s * b, h, w])) continue;
-            Rewrite(graph, transpose, reshape, source, [n, s, b, h, w]);
+            Rewrite(ctx, transpose, reshape, source, [n, s, b, h, w]);
             lowered++;
         }
+        if (lowered > 0) BlockedConvolutions.UseNchwcDomain(model);
         return lowered;
     }
 
-    private static void Rewrite(Graph graph, Node transpose, Node reshape, Value source, long[] dims)
+    private static void Rewrite(LoweringContext ctx, Node transpose, Node reshape, Value source, long[] dims)
     {
+        var graph = ctx.Graph;
         long n = dims[0], s = dims[1], b = dims[2], h = dims[3], w = dims[4];
         var name = transpose.Name.Length > 0 ? transpose.Name : transpose.Outputs[0].Name;
         Value Add(string domain, string op, Value?[] inputs, string hint, params Attribute[] attributes)
         {
-            var node = new Node(domain, op, inputs, [graph.UniqueName($"{name}/nchwc/{hint}")], attributes, graph.UniqueName($"{name}/nchwc/{hint}"));
-            graph.InsertNodeBefore(transpose, node);
-            return node.Outputs[0];
+            return ctx.Insert(transpose, new Node(domain, op, inputs, [graph.UniqueName($"{name}/nchwc/{hint}")], attributes, graph.UniqueName($"{name}/nchwc/{hint}")));
         }
         Value Shape(params long[] values) => graph.AddInitializer($"{name}/nchwc/shape", DenseTensor.FromInt64s([values.Length], values));
 
@@ -61,7 +61,7 @@ internal static class BlockedChannelInterleave
             : Add("", "Transpose", [Add("", "Reshape", [blocked, Shape(n, s, h * w * b)], "groups")], "swap", Attribute.Ints("perm", [1, 0, 2]));
         var result = Add("", "Reshape", [interleaved, Shape(s, n, h, w, b)], "interleaved");
 
-        TrainingLowering.ReplaceNode(transpose, result);
+        graph.ReplaceNode(transpose, result);
         if (reshape.Outputs[0].Uses.Count == 0 && !reshape.Outputs[0].IsGraphOutput) graph.RemoveNode(reshape);
         if (pad is not null && pad.Outputs[0].Uses.Count == 0 && !pad.Outputs[0].IsGraphOutput) graph.RemoveNode(pad);
     }

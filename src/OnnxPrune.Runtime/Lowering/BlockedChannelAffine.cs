@@ -1,9 +1,8 @@
 using OnnxPrune.IR;
 using OnnxPrune.IR.ShapeInference;
-using OnnxPrune.Runtime;
 using Attribute = OnnxPrune.IR.Attribute;
 
-namespace OnnxPrune.Autodiff;
+namespace OnnxPrune.Runtime.Lowering;
 
 /// <summary>
 /// Runs a per-channel affine map written as a depthwise 1x1 Conv (GradientContext.ChannelAffine:
@@ -19,9 +18,10 @@ internal static class BlockedChannelAffine
 {
     /// <summary>Rewrites <paramref name="conv"/> when it is such an affine map; returns whether it did.</summary>
     /// <param name="reorderInput">The shared ReorderInput of a value.</param>
-    public static bool TryLower(Graph graph, Node conv, ShapeInferenceResult info, int block, Func<Value, Value> reorderInput)
+    public static bool TryLower(LoweringContext ctx, Node conv, Func<Value, Value> reorderInput)
     {
-        if (!IsChannelAffine(conv, info, block, out long channels)) return false;
+        var (graph, info) = (ctx.Graph, ctx.Info);
+        if (!IsChannelAffine(conv, info, ctx.Block, out long channels)) return false;
         var output = conv.Outputs[0];
         var fused = new List<Node> { conv }; // conv [, Add], Relu: the nodes the blocked Conv replaces
         Value? sum = null;
@@ -46,9 +46,7 @@ internal static class BlockedChannelAffine
         var name = conv.Name.Length > 0 ? conv.Name : output.Name;
         Value Add(string op, Value?[] inputs, string hint, params Attribute[] attributes)
         {
-            var node = new Node(NchwcSupport.Domain, op, inputs, [graph.UniqueName($"{name}/nchwc/{hint}")], attributes, graph.UniqueName($"{name}/nchwc/{hint}"));
-            graph.InsertNodeBefore(last, node);
-            return node.Outputs[0];
+            return ctx.Insert(last, new Node(NchwcSupport.Domain, op, inputs, [graph.UniqueName($"{name}/nchwc/{hint}")], attributes, graph.UniqueName($"{name}/nchwc/{hint}")));
         }
         // The 1x1 depthwise filter (C, 1, 1, 1) is already in the blocked layout [C/B][B].
         var inputs = new List<Value?> { reorderInput(conv.Input(0)!), conv.Input(1), conv.Input(2) };
@@ -57,8 +55,7 @@ internal static class BlockedChannelAffine
             Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1]), Attribute.String("activation", "Relu"));
         var result = Add("ReorderOutput", [blocked], "y", Attribute.Int("channels", channels));
 
-        BlockedConvolutions.KeepTypeAndShape(info, last.Outputs[0], result);
-        TrainingLowering.ReplaceNode(last, result);
+        graph.ReplaceNode(last, result);
         for (int i = fused.Count - 2; i >= 0; i--) graph.RemoveNode(fused[i]);
         return true;
     }

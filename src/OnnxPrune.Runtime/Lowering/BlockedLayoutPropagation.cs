@@ -1,9 +1,8 @@
 using OnnxPrune.IR;
 using OnnxPrune.IR.ShapeInference;
-using OnnxPrune.Runtime;
 using Attribute = OnnxPrune.IR.Attribute;
 
-namespace OnnxPrune.Autodiff;
+namespace OnnxPrune.Runtime.Lowering;
 
 /// <summary>
 /// Keeps activations in ONNX Runtime's blocked layout between the lowered Convs of a training graph
@@ -29,8 +28,10 @@ internal static class BlockedLayoutPropagation
     private static readonly HashSet<string> Binary = ["Add", "Sub", "Mul"];
 
     /// <summary>Rewrites <paramref name="graph"/> in place; returns how many nodes moved onto the blocked layout.</summary>
-    public static int Propagate(Graph graph, ShapeInferenceResult info, int block)
+    public static int Propagate(Model model, int block)
     {
+        var ctx = new LoweringContext(model, block);
+        var graph = ctx.Graph;
         var blocked = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
         foreach (var node in graph.Nodes)
             if (node is { Domain: NchwcSupport.Domain, OpType: "ReorderOutput" } && node.Attributes.GetInt("channels_last", 0) == 0
@@ -40,7 +41,7 @@ internal static class BlockedLayoutPropagation
         var moved = new List<Node>();
         foreach (var node in graph.Nodes.ToList())
         {
-            var replacement = Convert(graph, node, info, blocked, block);
+            var replacement = Convert(ctx, node, blocked);
             if (replacement is null) continue;
             if (replacement.Value.Blocked is { } b) blocked[node.Outputs[0]] = b;
             else node.Outputs[0].ReplaceAllUsesWith(replacement.Value.Plain!);
@@ -57,33 +58,32 @@ internal static class BlockedLayoutPropagation
             else if (blocked.TryGetValue(output, out var b))
             {
                 var name = graph.UniqueName($"{output.Name}/nchwc/nchw");
-                var back = new Node(NchwcSupport.Domain, "ReorderOutput", [b], [name], [Attribute.Int("channels", Channels(info, b))], name);
-                graph.InsertNodeAfter(b.Producer!, back);
-                BlockedConvolutions.KeepTypeAndShape(info, output, back.Outputs[0]);
-                TrainingLowering.ReplaceNode(node, back.Outputs[0]);
+                var back = ctx.Insert(b.Producer!, new Node(NchwcSupport.Domain, "ReorderOutput", [b], [name], [Attribute.Int("channels", ctx.Dims(b)![1])], name), after: true);
+                graph.ReplaceNode(node, back);
             }
         }
         RemoveUnread(graph);
         return moved.Count;
     }
 
-    /// <summary>The channel count of a converted node's blocked output (Convert records its static shape).</summary>
-    private static long Channels(ShapeInferenceResult info, Value b) => info.GetShape(b)!.TryGetSizes()![1];
-
     /// <summary>The blocked replacement of <paramref name="node"/> (Blocked: its output's blocked form,
-    /// with a static 4-D shape recorded; Plain: an output identical in both layouts), or null when it
-    /// stays as it is.</summary>
-    private static (Value? Blocked, Value? Plain)? Convert(Graph graph, Node node, ShapeInferenceResult info, Dictionary<Value, Value> blocked, int block)
+    /// with a static 4-D shape; Plain: an output identical in both layouts), or null when it stays
+    /// as it is.</summary>
+    private static (Value? Blocked, Value? Plain)? Convert(LoweringContext ctx, Node node, Dictionary<Value, Value> blocked)
     {
+        var (graph, info) = (ctx.Graph, ctx.Info);
         if (node.Outputs.Count != 1) return null;
         Value? B(Value? v) => v is not null && blocked.TryGetValue(v, out var b) ? b : null;
-        Value Add(string domain, string op, Value?[] inputs, params Attribute[] attributes)
+        Value Add(string domain, string op, Value?[] inputs, params Attribute[] attributes) => Insert(domain, op, inputs, attributes, null);
+        Value Insert(string domain, string op, Value?[] inputs, Attribute[] attributes, long[]? dims)
         {
             var name = graph.UniqueName($"{(node.Name.Length > 0 ? node.Name : node.Outputs[0].Name)}/nchwc");
             var created = new Node(domain, op, inputs, [name], attributes, name);
-            graph.InsertNodeBefore(node, created);
-            BlockedConvolutions.KeepTypeAndShape(info, node.Outputs[0], created.Outputs[0]);
-            return created.Outputs[0];
+            // A blocked result's dims are known from the node it replaces, also where its own rule
+            // cannot tell (a Reshape to a data-dependent target): recorded on the value, they fill
+            // what inference leaves open.
+            if (dims is not null) created.Outputs[0].Shape = new Shape(dims);
+            return ctx.Insert(node, created);
         }
 
         if (node is { Domain: NchwcSupport.Domain, OpType: "ReorderInput" } && node.Attributes.GetInt("channels_last", 0) == 0
@@ -107,60 +107,58 @@ internal static class BlockedLayoutPropagation
         // data-dependent target (GradientContext.After) and what follows it, the blocked input's.
         var dims = info.GetShape(node.Outputs[0])?.TryGetSizes()
             ?? (node.OpType == "Reshape" || Unary.Contains(node.OpType) || Binary.Contains(node.OpType)
-                ? node.Inputs.Where(v => B(v) is not null).Select(v => Dims(info, v!, blocked)).FirstOrDefault(d => d is not null) : null);
+                ? node.Inputs.Where(v => B(v) is not null).Select(v => Dims(ctx, v!, blocked)).FirstOrDefault(d => d is not null) : null);
         if (dims is not [_, var channels, _, _]) return null;
-        (Value?, Value?) Blocked(Value v) { v.Shape = new Shape(dims); return (v, null); }
+        (Value?, Value?) Blocked(string domain, string op, Value?[] inputs, params Attribute[] attributes) =>
+            (Insert(domain, op, inputs, attributes, dims), null);
 
         if (node.OpType == "Slice" && node.Inputs.Count == 4 && node.Input(3)?.ConstValue?.ToInt64Array() is [0] && B(x) is { } sliced)
-            return Blocked(Add("", "Slice", [sliced, node.Input(1), node.Input(2), node.Input(3)])); // whole images: contiguous in both layouts
+            return Blocked("", "Slice", [sliced, node.Input(1), node.Input(2), node.Input(3)]); // whole images: contiguous in both layouts
         if (node.OpType == "Reshape" && B(x) is { } reshaped && SameShapeTarget(node, info, dims))
-            return Blocked(Add("", "Reshape", [reshaped, node.Input(1)]));
+            return Blocked("", "Reshape", [reshaped, node.Input(1)]);
         if (Unary.Contains(node.OpType) && B(x) is { } operand)
-            return Blocked(Add("", node.OpType, [operand], node.Attributes.ToArray()));
+            return Blocked("", node.OpType, [operand], node.Attributes.ToArray());
         if (Binary.Contains(node.OpType) && node.Inputs.Count == 2)
         {
             var (a, b) = (x, node.Input(1)!);
-            if (SameDims(info, a, dims, blocked) && SameDims(info, b, dims, blocked))
+            if (SameDims(ctx, a, dims, blocked) && SameDims(ctx, b, dims, blocked))
             {
                 // Both full tensors. One still NCHW (a gradient sum, the first op after an NCHW-only
                 // node): reorder that operand rather than the result, so that what follows stays blocked.
-                var blockedA = B(a) ?? Reorder(graph, a, info, blocked);
-                var blockedB = B(b) ?? Reorder(graph, b, info, blocked);
-                return Blocked(Add("", node.OpType, [blockedA, blockedB], node.Attributes.ToArray()));
+                var blockedA = B(a) ?? Reorder(ctx, a, blocked);
+                var blockedB = B(b) ?? Reorder(ctx, b, blocked);
+                return Blocked("", node.OpType, [blockedA, blockedB], node.Attributes.ToArray());
             }
-            if (B(a) is { } sa && IsScalar(info, b)) return Blocked(Add("", node.OpType, [sa, b]));
-            if (B(b) is { } sb && IsScalar(info, a)) return Blocked(Add("", node.OpType, [a, sb]));
+            if (B(a) is { } sa && IsScalar(info, b)) return Blocked("", node.OpType, [sa, b]);
+            if (B(b) is { } sb && IsScalar(info, a)) return Blocked("", node.OpType, [a, sb]);
             if (node.OpType == "Mul")
             {
                 // x * v with v (1, C, 1, 1): the blocked depthwise Conv with v as its filter.
                 var (tensor, vector) = IsChannelVector(info, b, channels) ? (a, b) : IsChannelVector(info, a, channels) ? (b, a) : (null, null);
                 if (B(tensor) is { } scaled)
-                    return Blocked(Add(NchwcSupport.Domain, "Conv", [scaled, Add("", "Reshape", [vector, Int64s(graph, [channels, 1, 1, 1])])],
-                        Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1])));
+                    return Blocked(NchwcSupport.Domain, "Conv", [scaled, Add("", "Reshape", [vector, Int64s(graph, [channels, 1, 1, 1])])],
+                        Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1]));
             }
         }
         if (node.OpType == "Conv" && B(x) is { } input && BlockedChannelAffine.IsDepthwiseUnit(node, info, channels))
         {
             var inputs = new List<Value?> { input, node.Input(1) };
             if (node.Input(2) is { } bias) inputs.Add(bias);
-            return Blocked(Add(NchwcSupport.Domain, "Conv", inputs.ToArray(), Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1])));
+            return Blocked(NchwcSupport.Domain, "Conv", inputs.ToArray(), Attribute.Int("group", channels), Attribute.Ints("kernel_shape", [1, 1]));
         }
         return null;
     }
 
     /// <summary>ReorderInput(v), remembered as v's blocked form.</summary>
-    private static Value Reorder(Graph graph, Value v, ShapeInferenceResult info, Dictionary<Value, Value> blocked)
-    {
-        var reordered = BlockedConvolutions.ReorderInputAfterProducer(graph, v);
-        BlockedConvolutions.KeepTypeAndShape(info, v, reordered);
-        return blocked[v] = reordered;
-    }
+    private static Value Reorder(LoweringContext ctx, Value v, Dictionary<Value, Value> blocked) =>
+        blocked[v] = BlockedConvolutions.ReorderInputAfterProducer(ctx, v);
 
-    private static bool SameDims(ShapeInferenceResult info, Value v, long[] dims, Dictionary<Value, Value> blocked) =>
-        Dims(info, v, blocked) is { } d && d.SequenceEqual(dims);
+    private static bool SameDims(LoweringContext ctx, Value v, long[] dims, Dictionary<Value, Value> blocked) =>
+        Dims(ctx, v, blocked) is { } d && d.SequenceEqual(dims);
 
-    private static long[]? Dims(ShapeInferenceResult info, Value v, Dictionary<Value, Value> blocked) =>
-        info.GetShape(v)?.TryGetSizes() ?? (blocked.TryGetValue(v, out var b) ? b.Shape?.TryGetSizes() : null);
+    /// <summary>v's dims, or those of its blocked form where v's own are not known.</summary>
+    private static long[]? Dims(LoweringContext ctx, Value v, Dictionary<Value, Value> blocked) =>
+        ctx.Dims(v) ?? (blocked.TryGetValue(v, out var b) ? ctx.Dims(b) : null);
 
     private static bool IsScalar(ShapeInferenceResult info, Value v) =>
         info.GetShape(v)?.TryGetSizes() is { } d && d.All(x => x == 1);
