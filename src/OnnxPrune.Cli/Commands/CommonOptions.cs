@@ -28,12 +28,4 @@ internal static class CommonOptions
 
     public static string Describe(ValueSummary v) =>
         $"{v.Name} {v.Type ?? "?"}{(v.Shape is null ? "[?]" : "[" + string.Join(",", v.Shape) + "]")}";
-
-    /// <summary>A positive count option (--runs, --threads ...).</summary>
-    public static int Positive(int value, string option, bool allowZero = false)
-    {
-        if (value < 0 || (!allowZero && value == 0))
-            throw new UsageException($"{option} must be {(allowZero ? "zero or more" : "at least 1")}, got {value}");
-        return value;
-    }
 }

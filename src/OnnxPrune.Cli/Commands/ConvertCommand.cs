@@ -15,18 +15,17 @@ internal static class ConvertCommand
         {
             Description = "auto (inline unless over protobuf's 2 GB limit), always, or never",
             DefaultValueFactory = _ => "auto",
-        };
+        }.OneOf("auto", "always", "never");
         var command = new Command("convert", "Load a model into OnnxPrune's IR and save it again") { input, output, external };
         command.SetAction(parse =>
         {
             var inPath = parse.GetValue(input)!;
             var outPath = parse.GetValue(output)!;
-            var mode = parse.GetValue(external) switch
+            var mode = parse.GetValue(external)!.ToLowerInvariant() switch
             {
-                "auto" => ExternalDataMode.Auto,
                 "always" => ExternalDataMode.Always,
                 "never" => ExternalDataMode.Never,
-                var other => throw new UsageException($"--external-data must be auto, always or never, got '{other}'"),
+                _ => ExternalDataMode.Auto,
             };
             OutputPaths.CheckNotInput(inPath, outPath);
             var model = CommonOptions.Load(inPath);

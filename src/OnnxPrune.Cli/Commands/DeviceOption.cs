@@ -13,20 +13,20 @@ internal static class DeviceOptions
             Description = "Execution provider: cpu, cuda or tensorrt (the GPU ones need the GPU build and an NVIDIA GPU; `onnxprune devices` lists what this build offers)",
             DefaultValueFactory = _ => "cpu",
         };
-        return Validators.OneOf(option, "cpu", "cuda", "tensorrt");
+        return option.OneOf("cpu", "cuda", "tensorrt");
     }
 
-    public static Option<int> Threads() => new("--threads")
+    public static Option<int> Threads() => new Option<int>("--threads")
     {
         Description = "ONNX Runtime intra-op threads (0: one per processor available)",
         DefaultValueFactory = _ => 0,
-    };
+    }.AtLeast(0, "one per processor");
 
     /// <summary>The provider --device names, checked before any work starts, so that a run
     /// that cannot use it stops at once with the reason instead of after pruning or loading data.</summary>
     public static ExecutionProvider Provider(string device)
     {
-        var provider = device switch
+        var provider = device.ToLowerInvariant() switch
         {
             "cuda" => ExecutionProvider.Cuda,
             "tensorrt" => ExecutionProvider.TensorRT,
@@ -40,7 +40,7 @@ internal static class DeviceOptions
 
     public static SessionSettings Settings(string device, int threads) => new()
     {
-        IntraOpThreads = CommonOptions.Positive(threads, "--threads", allowZero: true),
+        IntraOpThreads = threads,
         Provider = Provider(device),
     };
 }

@@ -18,7 +18,7 @@ internal static class EvaluateCommand
         var model = CommonOptions.Model();
         var data = new Option<string>("--data") { Description = "fashion-mnist, a folder of MNIST-format IDX files, or an .npz file (its x_test/y_test, else 10% held out)", Required = true };
         var testData = new Option<string?>("--test-data") { Description = "An .npz file to measure on instead of the data set's test split" };
-        var limit = new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" };
+        var limit = new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" }.AtLeast(1);
         var threads = DeviceOptions.Threads();
         var device = DeviceOptions.Device();
         var normalization = FinetuneCommand.NormalizationOption();
@@ -29,7 +29,6 @@ internal static class EvaluateCommand
         {
             var path = parse.GetValue(model)!;
             var session = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
-            if (parse.GetValue(limit) is { } n) CommonOptions.Positive(n, "--limit-test");
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
             var sets = TrainingCli.LoadData(new TrainingCli.DataRequest(parse.GetValue(data)!, parse.GetValue(testData), Seed: 0, LimitTest: parse.GetValue(limit)),

@@ -12,14 +12,14 @@ internal static class InspectCommand
     {
         var model = CommonOptions.Model();
         var json = CommonOptions.Json();
-        var batch = new Option<int>("--batch") { Description = "Batch size for MAC counts when the model's batch dim is symbolic", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "Batch size for MAC counts when the model's batch dim is symbolic", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var inputShape = InputShapes.Option();
         var groups = new Option<bool>("--groups") { Description = "List the channel groups (members, channels, MACs and params each controls) and the barriers" };
         var command = new Command("inspect", "Show a model's inputs, outputs, op histogram, parameter count and MACs per node") { model, json, batch, inputShape, groups };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(model)!;
-            var b = CommonOptions.Positive(parse.GetValue(batch), "--batch");
+            var b = parse.GetValue(batch);
             var m = CommonOptions.Load(path);
             if (parse.GetValue(groups))
             {

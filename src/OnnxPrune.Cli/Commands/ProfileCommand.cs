@@ -16,9 +16,9 @@ internal static class ProfileCommand
     {
         var model = CommonOptions.Model();
         var threads = DeviceOptions.Threads();
-        var batch = new Option<int>("--batch") { Description = "Batch size for a dynamic batch axis", DefaultValueFactory = _ => 1 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 10 };
-        var runs = new Option<int>("--runs") { Description = "Timed runs", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch") { Description = "Batch size for a dynamic batch axis", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 10 }.AtLeast(0);
+        var runs = new Option<int>("--runs") { Description = "Timed runs", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var device = DeviceOptions.Device();
         var seed = new Option<int>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 0 };
         var inputShape = InputShapes.Option();
@@ -28,9 +28,7 @@ internal static class ProfileCommand
         command.SetAction(parse =>
         {
             var path = parse.GetValue(model)!;
-            var b = CommonOptions.Positive(parse.GetValue(batch), "--batch");
-            var w = CommonOptions.Positive(parse.GetValue(warmup), "--warmup", allowZero: true);
-            var r = CommonOptions.Positive(parse.GetValue(runs), "--runs");
+            int b = parse.GetValue(batch), w = parse.GetValue(warmup), r = parse.GetValue(runs);
             var settings = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
             var loaded = CommonOptions.Load(path); // our own checks first: clear messages for malformed files
             var shapes = InputShapes.Parse(parse.GetValue(inputShape), loaded);
@@ -95,7 +93,7 @@ internal static class ProfileCommand
     internal static T Wrap<T>(Func<T> make)
     {
         try { return make(); }
-        catch (InvalidInputException e) { throw new UsageException(e.Message); }
+        catch (InvalidInputException e) { throw LibraryErrors.Word(e); }
     }
 
     /// <summary>Nearest-rank percentile of sorted values.</summary>

@@ -37,15 +37,17 @@ internal static class PruneCommand
             new Option<string>("--output", "-o") { Description = "Where to write the pruned model (never the input)" },
             new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
             new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
-            new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" },
-            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" },
-            new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" },
-            new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" },
-            new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 },
+            new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" }.Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
+            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" }.OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
+            new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" }
+                .OneOf("global", "uniform"),
+            new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" }.AtLeast(1),
+            new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 }
+                .Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
             new Option<int>("--seed") { Description = "Seed for the random criterion and the latency inputs", DefaultValueFactory = _ => 0 },
             new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
             InputShapes.Option(),
-            new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 },
+            new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 }.AtLeast(1),
             DeviceOptions.Device(),
             new Option<bool>("--skip-latency") { Description = "Do not time the models before and after" },
             CommonOptions.Json());
@@ -62,23 +64,15 @@ internal static class PruneCommand
         var targets = new[] { parse.GetValue(o.Flops) is { } f ? new TargetSpec.Flops(f) : null, parse.GetValue(o.Params) is { } p ? new TargetSpec.Params(p) : null,
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
         if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
-        if (targets[0] is TargetSpec.Ratio { Value: var ratio } && !(ratio > 0 && ratio < 1)) throw new UsageException($"--ratio must be between 0 and 1 (exclusive), got {ratio}");
-        var criterion = parse.GetValue(o.Criterion)!;
-        if (!Pruning.Criteria.Criteria.Names.Contains(criterion)) throw new UsageException($"--criterion must be one of {string.Join(", ", Pruning.Criteria.Criteria.Names)}, got '{criterion}'");
-        var allocation = parse.GetValue(o.Allocation) switch
-        {
-            "global" => Allocation.Global,
-            "uniform" => Allocation.Uniform,
-            var other => throw new UsageException($"--allocation must be global or uniform, got '{other}'"),
-        };
+        var criterion = parse.GetValue(o.Criterion)!.ToLowerInvariant();
+        var allocation = parse.GetValue(o.Allocation)!.ToLowerInvariant() == "uniform" ? Allocation.Uniform : Allocation.Global;
         var roundToGiven = parse.GetValue(o.RoundTo);
-        var roundTo = roundToGiven is { } given ? CommonOptions.Positive(given, "--round-to") : GroupConstraints.DefaultRoundTo;
+        var roundTo = roundToGiven ?? GroupConstraints.DefaultRoundTo;
         var smallStep = roundToGiven is null ? GroupConstraints.DefaultSmallStep : roundTo;
         var maxRatio = parse.GetValue(o.MaxRatio);
-        if (!(maxRatio > 0 && maxRatio < 1)) throw new UsageException($"--max-ratio must be between 0 and 1 (exclusive), got {maxRatio}");
         var session = new SessionSettings
         {
-            IntraOpThreads = CommonOptions.Positive(parse.GetValue(o.Threads), "--threads"),
+            IntraOpThreads = parse.GetValue(o.Threads),
             Provider = DeviceOptions.Provider(parse.GetValue(o.Device)!),
         };
         OutputPaths.CheckNotInput(input, output);
@@ -113,10 +107,16 @@ internal static class PruneCommand
     {
         using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
         try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options, session, check); }
-        catch (PruneInputException e) { throw new UsageException(e.Message); }
-        catch (FormatException e) { throw new UsageException(e.Message); }
-        catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(e.Message + " (or pass --skip-latency)"); }
+        catch (PruneInputException e) { throw LibraryErrors.Word(e, TargetOption(options.Target)); }
+        catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(LibraryErrors.Word(e).Message + " (or pass --skip-latency)"); }
     }
+
+    private static string TargetOption(TargetSpec target) => target switch
+    {
+        TargetSpec.Flops => "--target-flops",
+        TargetSpec.Params => "--target-params",
+        _ => "--ratio",
+    };
 
     private static string Describe(DataFreePruneResult r)
     {

@@ -60,9 +60,22 @@ internal static class TrainingCli
             foreach (var o in new Option[] { Data, TestData, Epochs, Output, Seed, BatchSize, Lr, Momentum, Nesterov, WeightDecay, DecayAll, Schedule, Warmup,
                          Augment, CropPadding, Threads, Device, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json })
                 command.Options.Add(o);
+            // Checks that read two options at once.
+            command.Validators.Add(result =>
+            {
+                // Values that do not parse are reported by the parser; these checks skip them.
+                if (Validators.TryGet(result, Nesterov, out var nesterov) && nesterov && Validators.TryGet(result, Momentum, out var momentum) && momentum == 0)
+                    result.AddError("--nesterov needs a --momentum above 0");
+                if (!Validators.TryGet(result, Warmup, out var warmup) || warmup <= 0) return;
+                if (Validators.TryGet(result, Epochs, out var epochs) && warmup >= epochs)
+                    result.AddError($"--warmup-epochs ({warmup}) must be fewer than --epochs ({epochs})");
+                if (Validators.TryGet(result, Schedule, out var schedule) && schedule is not null && !schedule.Equals("cosine", StringComparison.OrdinalIgnoreCase))
+                    result.AddError("--warmup-epochs goes with --schedule cosine");
+            });
         }
 
-        /// <summary>Reads and checks the numbers; every problem is a <see cref="UsageException"/> naming the option.</summary>
+        /// <summary>Reads the settings (the values are checked by the options' validators) and checks the
+        /// files they name; every problem is a <see cref="UsageException"/> naming the option.</summary>
         public Settings Read(ParseResult parse, string? inputModel)
         {
             var output = parse.GetValue(Output)!;
@@ -70,43 +83,25 @@ internal static class TrainingCli
             else CheckOutputFolder(output);
             int epochs = parse.GetValue(Epochs), batch = parse.GetValue(BatchSize), threads = parse.GetValue(Threads), warmup = parse.GetValue(Warmup);
             double lr = parse.GetValue(Lr), momentum = parse.GetValue(Momentum), decay = parse.GetValue(WeightDecay);
-            if (epochs < 1) throw new UsageException($"--epochs must be at least 1, got {epochs}");
-            if (batch < 1) throw new UsageException($"--batch-size must be at least 1, got {batch}");
-            if (!(lr > 0) || !double.IsFinite(lr)) throw new UsageException($"--lr must be a positive number, got {Fmt(lr)}");
-            if (!(momentum >= 0 && momentum < 1)) throw new UsageException($"--momentum must be in [0, 1), got {Fmt(momentum)}");
-            if (!(decay >= 0) || !double.IsFinite(decay)) throw new UsageException($"--weight-decay must be zero or positive, got {Fmt(decay)}");
             bool nesterov = parse.GetValue(Nesterov);
-            if (nesterov && momentum == 0) throw new UsageException("--nesterov needs a --momentum above 0");
-            if (threads < 0) throw new UsageException($"--threads must be zero (one per processor) or more, got {threads}");
             var provider = DeviceOptions.Provider(parse.GetValue(Device)!);
-            if (warmup < 0) throw new UsageException($"--warmup-epochs must be zero or more, got {warmup}");
-            if (warmup >= epochs && warmup > 0) throw new UsageException($"--warmup-epochs ({warmup}) must be fewer than --epochs ({epochs})");
-            var scheduleName = parse.GetValue(Schedule)!;
-            LearningRateSchedule schedule = scheduleName.ToLowerInvariant() switch
+            LearningRateSchedule schedule = parse.GetValue(Schedule)!.ToLowerInvariant() switch
             {
-                "cosine" => new CosineSchedule(warmup),
-                "step" when warmup == 0 => new StepSchedule(),
-                "constant" when warmup == 0 => new ConstantSchedule(),
-                "step" or "constant" => throw new UsageException("--warmup-epochs goes with --schedule cosine"),
-                _ => throw new UsageException($"--schedule must be cosine, step or constant, got '{scheduleName}'"),
+                "step" => new StepSchedule(),
+                "constant" => new ConstantSchedule(),
+                _ => new CosineSchedule(warmup),
             };
             int padding = parse.GetValue(CropPadding);
-            if (padding < 0) throw new UsageException($"--crop-padding must be zero or more, got {padding}");
-            var augmentName = parse.GetValue(Augment)!;
-            var augmentation = augmentName.ToLowerInvariant() switch
+            var augmentation = parse.GetValue(Augment)!.ToLowerInvariant() switch
             {
                 "none" => Augmentation.None,
                 "flip" => new Augmentation(0, true),
                 "crop" => new Augmentation(padding, false),
-                "crop-flip" => new Augmentation(padding, true),
-                _ => throw new UsageException($"--augment must be none, crop, flip or crop-flip, got '{augmentName}'"),
+                _ => new Augmentation(padding, true),
             };
             var limitTrain = parse.GetValue(LimitTrain);
             var limitTest = parse.GetValue(LimitTest);
             var holdout = parse.GetValue(Holdout);
-            if (limitTrain is < 1) throw new UsageException($"--limit-train must be at least 1, got {limitTrain}");
-            if (limitTest is < 1) throw new UsageException($"--limit-test must be at least 1, got {limitTest}");
-            if (holdout is < 1) throw new UsageException($"--holdout must be at least 1, got {holdout}");
             var checkpointDir = parse.GetValue(CheckpointDir);
             if (checkpointDir is not null && !Directory.Exists(checkpointDir))
                 throw new UsageException($"--checkpoint-dir '{checkpointDir}' does not exist");
@@ -125,24 +120,27 @@ internal static class TrainingCli
     public static Options CreateOptions(double defaultLearningRate) => new(
         new Option<string>("--data") { Description = "fashion-mnist (Debian's dataset-fashion-mnist), a folder of MNIST-format IDX files, or an .npz file (x/y arrays, or x_train/y_train with x_test/y_test)", Required = true },
         new Option<string?>("--test-data") { Description = "An .npz file to measure test accuracy on (default: the data set's test split, or 10% held out of an .npz without one)" },
-        new Option<int>("--epochs") { Description = "Epochs to train", Required = true },
+        new Option<int>("--epochs") { Description = "Epochs to train", Required = true }.AtLeast(1),
         new Option<string>("--output", "-o") { Description = "Where to write the trained inference model", Required = true },
         new Option<int>("--seed") { Description = "Seed of the initial weights, the sample order and the augmentation", DefaultValueFactory = _ => 0 },
-        new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 },
-        new Option<double>("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => defaultLearningRate },
-        new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9 },
+        new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 }.AtLeast(1),
+        new Option<double>("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => defaultLearningRate }.Within(v => v > 0, "a positive number"),
+        new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9 }.Within(v => v is >= 0 and < 1, "in [0, 1)"),
         new Option<bool>("--nesterov") { Description = "Nesterov momentum" },
-        new Option<double>("--weight-decay") { Description = "L2 weight decay on conv and linear weights (not on biases and BatchNorm parameters unless --decay-all)", DefaultValueFactory = _ => 5e-4 },
+        new Option<double>("--weight-decay") { Description = "L2 weight decay on conv and linear weights (not on biases and BatchNorm parameters unless --decay-all)", DefaultValueFactory = _ => 5e-4 }
+            .Within(v => v >= 0, "zero or positive"),
         new Option<bool>("--decay-all") { Description = "Apply weight decay to every parameter, biases and BatchNorm ones too" },
-        new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine (per step), step (x0.1 at 50% and 75% of the epochs) or constant", DefaultValueFactory = _ => "cosine" },
-        new Option<int>("--warmup-epochs") { Description = "Linear warm-up epochs before the cosine decay", DefaultValueFactory = _ => 0 },
-        new Option<string>("--augment") { Description = "Training augmentation: crop-flip, crop, flip or none", DefaultValueFactory = _ => "crop-flip" },
-        new Option<int>("--crop-padding") { Description = "Zero padding of the random crop", DefaultValueFactory = _ => 4 },
+        new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine (per step), step (x0.1 at 50% and 75% of the epochs) or constant", DefaultValueFactory = _ => "cosine" }
+            .OneOf("cosine", "step", "constant"),
+        new Option<int>("--warmup-epochs") { Description = "Linear warm-up epochs before the cosine decay", DefaultValueFactory = _ => 0 }.AtLeast(0),
+        new Option<string>("--augment") { Description = "Training augmentation: crop-flip, crop, flip or none", DefaultValueFactory = _ => "crop-flip" }
+            .OneOf("none", "crop", "flip", "crop-flip"),
+        new Option<int>("--crop-padding") { Description = "Zero padding of the random crop", DefaultValueFactory = _ => 4 }.AtLeast(0),
         DeviceOptions.Threads(),
         DeviceOptions.Device(),
-        new Option<int?>("--limit-train") { Description = "Train on the first N training images only" },
-        new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" },
-        new Option<int?>("--holdout") { Description = "Hold N training images out and evaluate on them after each epoch (default: the test set)" },
+        new Option<int?>("--limit-train") { Description = "Train on the first N training images only" }.AtLeast(1),
+        new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" }.AtLeast(1),
+        new Option<int?>("--holdout") { Description = "Hold N training images out and evaluate on them after each epoch (default: the test set)" }.AtLeast(1),
         new Option<string?>("--resume") { Description = "Continue from a checkpoint (its seed, batch size and optimizer settings are used)" },
         new Option<string?>("--checkpoint-dir") { Description = "Keep the checkpoint (written every epoch) in this folder; by default it is written next to the output and removed when training finishes" },
         CommonOptions.Json());
@@ -259,43 +257,15 @@ internal static class TrainingCli
         catch (UnauthorizedAccessException e) { throw new UsageException($"'{path}' cannot be read: {e.Message}"); }
     }
 
-    /// <summary>Installs Debian's dataset-fashion-mnist through the repository's tools/ensure-apt.sh
-    /// when the files are missing, or says how to.</summary>
+    /// <summary>Fashion-MNIST comes from Debian's dataset-fashion-mnist, which the setup scripts
+    /// install (tools/run-default.sh, tools/test.sh); the command itself installs nothing, it says
+    /// what is missing and how to get it.</summary>
     private static void EnsureFashionMnist()
     {
         if (FashionMnist.IsAvailable()) return;
-        var how = $"install Debian's package {FashionMnist.DebianPackage} (apt-get install {FashionMnist.DebianPackage}, or tools/ensure-apt.sh {FashionMnist.DebianPackage} in the OnnxPrune repository), or pass --data with a folder of MNIST-format files or an .npz file";
-        var script = FindScript();
-        if (script is null) throw new UsageException($"Fashion-MNIST is not installed ({FashionMnist.DefaultFolder} is missing): {how}");
-        Console.Error.WriteLine($"Fashion-MNIST is missing: installing {FashionMnist.DebianPackage} with {script}");
-        try
-        {
-            var start = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true };
-            start.ArgumentList.Add(script);
-            start.ArgumentList.Add(FashionMnist.DebianPackage);
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEnd(); // the script's log goes to stderr, which stays the user's
-            process.WaitForExit();
-            if (process.ExitCode != 0 || !FashionMnist.IsAvailable())
-                throw new UsageException($"Fashion-MNIST is not installed and {script} could not install it (exit code {process.ExitCode}): {how}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new UsageException($"Fashion-MNIST is not installed and bash could not be started to install it ({e.Message}): {how}");
-        }
-    }
-
-    private static string? FindScript()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "tools", "ensure-apt.sh");
-                if (File.Exists(candidate)) return candidate;
-            }
-        }
-        return null;
+        throw new UsageException($"Fashion-MNIST is not installed ({FashionMnist.DefaultFolder} is missing): install Debian's package " +
+            $"{FashionMnist.DebianPackage} (apt-get install {FashionMnist.DebianPackage}, or tools/ensure-apt.sh {FashionMnist.DebianPackage} " +
+            "in the OnnxPrune repository), or pass --data with a folder of MNIST-format files or an .npz file");
     }
 
     internal sealed record EpochJson(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond, double Seconds,

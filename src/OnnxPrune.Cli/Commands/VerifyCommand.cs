@@ -19,8 +19,9 @@ internal static class VerifyCommand
         var a = CommonOptions.Model("A");
         var b = CommonOptions.Model("B");
         var inputsFile = new Option<string?>("--inputs") { Description = "An .npz with one array per model input (by input name, or in input order)" };
-        var tolerance = new Option<double>("--tolerance") { Description = "Largest allowed |A-B|, relative to max(1, max|A|) per output", DefaultValueFactory = _ => 1e-4 };
-        var batch = new Option<int>("--batch") { Description = "Batch size of the random inputs", DefaultValueFactory = _ => 1 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Largest allowed |A-B|, relative to max(1, max|A|) per output", DefaultValueFactory = _ => 1e-4 }
+            .Within(v => v >= 0, "a non-negative number");
+        var batch = new Option<int>("--batch") { Description = "Batch size of the random inputs", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 0 };
         var threads = DeviceOptions.Threads();
         var inputShape = InputShapes.Option();
@@ -33,8 +34,7 @@ internal static class VerifyCommand
             var pathA = parse.GetValue(a)!;
             var pathB = parse.GetValue(b)!;
             var tol = parse.GetValue(tolerance);
-            if (!(tol >= 0) || double.IsInfinity(tol)) throw new UsageException($"--tolerance must be a non-negative number, got {tol}");
-            var n = CommonOptions.Positive(parse.GetValue(batch), "--batch");
+            var n = parse.GetValue(batch);
             var settings = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
             var modelA = CommonOptions.Load(pathA);
             CommonOptions.Load(pathB);

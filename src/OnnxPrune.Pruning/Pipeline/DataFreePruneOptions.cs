@@ -29,8 +29,8 @@ public abstract record TargetSpec
 
     public PruneTarget Resolve(long macs, long parameters) => this switch
     {
-        Flops f => new PruneTarget.Macs(PruneTarget.ParseLimit(f.Text, macs, "--target-flops"), f.Text),
-        Params p => new PruneTarget.Params(PruneTarget.ParseLimit(p.Text, parameters, "--target-params"), p.Text),
+        Flops f => new PruneTarget.Macs(PruneTarget.ParseLimit(f.Text, macs, "the MACs target"), f.Text),
+        Params p => new PruneTarget.Params(PruneTarget.ParseLimit(p.Text, parameters, "the parameter target"), p.Text),
         Ratio r => new PruneTarget.ChannelRatio(r.Value),
         _ => throw new ArgumentOutOfRangeException(),
     };

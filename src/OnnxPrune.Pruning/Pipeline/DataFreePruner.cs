@@ -29,12 +29,14 @@ public static class DataFreePruner
         var analysis = ChannelAnalysis.Run(model);
         var baseline = CostModel.Measure(model.Graph);
         if (baseline.UnknownMacNodes > 0 && options.Target is TargetSpec.Flops)
-            throw new PruneInputException($"{baseline.UnknownMacNodes} layer(s) have shapes that depend on dynamic input sizes; give them with --input-shape NAME=D0xD1x...");
+            throw new PruneInputException(PruneInputProblem.DynamicInputShapes,
+                $"{baseline.UnknownMacNodes} layer(s) have shapes that depend on dynamic input sizes; give the inputs' sizes");
         var prunable = analysis.Groups.Where(g => g.IsPrunable).ToList();
         if (prunable.Count == 0)
-            throw new PruneInputException("nothing in this model can be pruned: " + DescribeBarriers(analysis));
+            throw new PruneInputException(PruneInputProblem.NothingPrunable, "nothing in this model can be pruned: " + DescribeBarriers(analysis));
         if (prunable.All(g => options.Constraints.RoundUp(1) >= g.ChannelCount))
-            throw new PruneInputException($"--round-to {options.Constraints.RoundTo} is not smaller than any prunable layer (the widest has {prunable.Max(g => g.ChannelCount)} channels); choose a smaller multiple");
+            throw new PruneInputException(PruneInputProblem.WidthMultipleTooLarge,
+                $"a width multiple of {options.Constraints.RoundTo} is not smaller than any prunable layer (the widest has {prunable.Max(g => g.ChannelCount)} channels); choose a smaller multiple");
 
         var target = options.Target.Resolve(baseline.Macs, baseline.Params);
         var scores = Criteria.Criteria.Create(options.Criterion, options.Seed).Score(analysis);
@@ -82,7 +84,7 @@ public static class DataFreePruner
         {
             var finer = Plan(r);
             if (finer.TargetMet && Overshoot(finer) <= TargetTolerancePoints)
-                return (finer, r, $"--round-to {roundTo} could only reach {Overshoot(plan):0.0} points below the target; used multiples of {r} to land within {TargetTolerancePoints} points");
+                return (finer, r, $"multiples of {roundTo} could only reach {Overshoot(plan):0.0} points below the target; used multiples of {r} to land within {TargetTolerancePoints} points");
         }
         return (plan, roundTo, $"no width multiple lands within {TargetTolerancePoints} points of the target; the model is {Overshoot(plan):0.0} points below it");
     }
@@ -108,4 +110,20 @@ public static class DataFreePruner
 }
 
 /// <summary>The model or the options cannot be pruned as asked; the message says why and what to do.</summary>
-public sealed class PruneInputException(string message) : Exception(message);
+public sealed class PruneInputException(PruneInputProblem problem, string message) : Exception(message)
+{
+    public PruneInputProblem Problem { get; } = problem;
+}
+
+/// <summary>Why a model or the options cannot be pruned as asked; a front end words each one
+/// with its own option names.</summary>
+public enum PruneInputProblem
+{
+    /// <summary>MACs depend on input sizes the model leaves open.</summary>
+    DynamicInputShapes,
+    NothingPrunable,
+    /// <summary>The width multiple (<see cref="Policy.GroupConstraints.RoundTo"/>) leaves no layer anything to remove.</summary>
+    WidthMultipleTooLarge,
+    /// <summary>The target (<see cref="TargetSpec"/>) cannot be read or reached.</summary>
+    BadTarget,
+}

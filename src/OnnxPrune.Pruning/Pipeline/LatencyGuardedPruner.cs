@@ -39,10 +39,10 @@ public static class LatencyGuardedPruner
             if (!slower || roundTo >= MaxRoundTo)
             {
                 if (slower)
-                    notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with --round-to {roundTo}");
+                    notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with widths in multiples of {roundTo}");
                 return new GuardedPruneResult(result, bytes, latency, notes);
             }
-            notes.Add($"--round-to {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with --round-to {roundTo * 2}");
+            notes.Add($"widths in multiples of {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with multiples of {roundTo * 2}");
             options = options with { Constraints = options.Constraints with { RoundTo = roundTo * 2 } };
         }
     }

@@ -14,16 +14,16 @@ public abstract record PruneTarget
 
     /// <summary>
     /// Parses "50%" (of <paramref name="original"/>), "0.5" (a fraction), or an absolute count with
-    /// an optional K/M/G suffix ("1.2G"). Throws <see cref="FormatException"/> with the option name.
+    /// an optional K/M/G suffix ("1.2G"). Throws <see cref="Pipeline.PruneInputException"/> (<see cref="Pipeline.PruneInputProblem.BadTarget"/>) naming <paramref name="what"/>.
     /// </summary>
-    public static long ParseLimit(string text, long original, string option)
+    public static long ParseLimit(string text, long original, string what)
     {
         var t = text.Trim();
         double value;
         if (t.EndsWith('%'))
         {
             if (!double.TryParse(t[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value) || !(value > 0) || value > 100)
-                throw new FormatException($"{option} '{text}': a percentage must be between 0% and 100% (for example 50%)");
+                throw Bad($"{what} '{text}': a percentage must be between 0% and 100% (for example 50%)");
             return (long)Math.Floor(original * value / 100);
         }
         double scale = 1;
@@ -33,10 +33,12 @@ public abstract record PruneTarget
             t = t[..^1];
         }
         if (!double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value) || !(value > 0) || double.IsInfinity(value))
-            throw new FormatException($"{option} '{text}' is not a target: write a percentage of the original (50%), a fraction (0.5) or a count (1.2G)");
+            throw Bad($"{what} '{text}' is not a target: write a percentage of the original (50%), a fraction (0.5) or a count (1.2G)");
         if (scale == 1 && value < 1) return (long)Math.Floor(original * value);
         var limit = value * scale;
-        if (limit > original) throw new FormatException($"{option} '{text}' is more than the model has ({original:N0}); nothing to prune");
+        if (limit > original) throw Bad($"{what} '{text}' is more than the model has ({original:N0}); nothing to prune");
         return (long)limit;
     }
+
+    private static Pipeline.PruneInputException Bad(string message) => new(Pipeline.PruneInputProblem.BadTarget, message);
 }

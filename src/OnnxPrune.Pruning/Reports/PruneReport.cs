@@ -25,7 +25,7 @@ public sealed record PruneReport(
         };
         var allNotes = notes.ToList();
         allNotes.Add("accuracy was not measured: no data was given (data-free pruning)");
-        if (latency is null) allNotes.Add("latency was not measured (--skip-latency)");
+        if (latency is null) allNotes.Add("latency was not measured (the check was skipped)");
         return new PruneReport(input, output, target, r.TargetMet, r.Shortfall, r.Criterion, r.Allocation, r.RoundTo,
             new CostFigures(r.ParamsBefore, r.MacsBefore, latency?.BeforeMs),
             new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs),

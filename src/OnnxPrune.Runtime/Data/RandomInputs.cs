@@ -49,7 +49,7 @@ public static class RandomInputs
             if (dims[i] >= 0) continue;
             if (i == 0) { dims[i] = batch; continue; }
             var name = input.SymbolicDims.Count > i && !string.IsNullOrEmpty(input.SymbolicDims[i]) ? $" ('{input.SymbolicDims[i]}')" : "";
-            throw new InvalidInputException($"input '{input.Name}' has a dynamic size at axis {i}{name}; give its shape with --input-shape {input.Name}=D0xD1x..., or the inputs in an .npz file");
+            throw new InvalidInputException($"input '{input.Name}' has a dynamic size at axis {i}{name}; give its size, or the inputs themselves", input.Name, i);
         }
         return CheckSize(input, dims);
     }
@@ -97,4 +97,11 @@ public static class RandomInputs
 }
 
 /// <summary>Inputs cannot be made or matched for a model; the message says which and why.</summary>
-public sealed class InvalidInputException(string message) : Exception(message);
+public sealed class InvalidInputException(string message, string? inputName = null, int? dynamicAxis = null) : Exception(message)
+{
+    /// <summary>The input whose shape is the problem.</summary>
+    public string? InputName { get; } = inputName;
+
+    /// <summary>Set when the problem is an axis the model leaves open: the caller must size it.</summary>
+    public int? DynamicAxis { get; } = dynamicAxis;
+}

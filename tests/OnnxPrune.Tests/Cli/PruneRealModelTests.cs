@@ -134,7 +134,7 @@ public class PruneRealModelTests
         var roundTo = report.Key("round_to").GetInt32();
         roundTo.Should().BePositive();
         if (roundTo < 16)
-            report.Key("notes").EnumerateArray().Select(n => n.GetString()).Should().Contain(n => n!.Contains("--round-to 16 could only reach"));
+            report.Key("notes").EnumerateArray().Select(n => n.GetString()).Should().Contain(n => n!.Contains("multiples of 16 could only reach"));
         r.Stdout.Should().Contain("latency", "the before/after table shows the measured latency");
         PruneCli.ShouldRunInOrt(f.Pruned);
         PruneCli.Sha256(model).Should().Be(hash);
