@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using OnnxPrune.Autodiff.Training;
 using OnnxPrune.Cli.Output;
 using OnnxPrune.Runtime;
+using OnnxPrune.Training;
 
 namespace OnnxPrune.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using OnnxPrune.Autodiff.Data;
-using OnnxPrune.Autodiff.Training;
+using OnnxPrune.Training;
+using OnnxPrune.Training.Data;
 
 namespace OnnxPrune.Cli.Commands;
 

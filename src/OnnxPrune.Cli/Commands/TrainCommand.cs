@@ -3,12 +3,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using OnnxPrune.Autodiff;
-using OnnxPrune.Autodiff.Data;
-using OnnxPrune.Autodiff.Training;
 using OnnxPrune.Cli.Output;
 using OnnxPrune.IR;
 using OnnxPrune.Onnx;
 using OnnxPrune.Runtime;
+using OnnxPrune.Training;
+using OnnxPrune.Training.Data;
 
 namespace OnnxPrune.Cli.Commands;
 
@@ -22,18 +22,18 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Autodiff.Architectures.Architectures.Names)}", Required = true };
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Training.Architectures.Architectures.Names)}", Required = true };
         var common = TrainingCli.CreateOptions(defaultLearningRate: 0.1);
         var command = new Command("train", "Train an architecture on a data set with SGD on ONNX Runtime and save it as an inference model") { arch };
         common.AddTo(command);
         command.SetAction(parse => TrainingCli.Guard(() =>
         {
             var archName = parse.GetValue(arch)!;
-            if (!Autodiff.Architectures.Architectures.Names.Contains(archName))
-                throw new UsageException($"unknown architecture '{archName}' for --arch; choose one of {string.Join(", ", Autodiff.Architectures.Architectures.Names)}");
+            if (!Training.Architectures.Architectures.Names.Contains(archName))
+                throw new UsageException($"unknown architecture '{archName}' for --arch; choose one of {string.Join(", ", Training.Architectures.Architectures.Names)}");
             var settings = common.Read(parse, inputModel: null);
             var data = TrainingCli.LoadData(TrainingCli.Request(settings), classCount: null);
-            var model = Autodiff.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
+            var model = Training.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
             var normalization = ChannelNormalization.Compute(data.Train);
             var metadata = new Dictionary<string, string> { ["arch"] = archName };
             return TrainingCli.Run(settings, model, data, normalization, metadata, "train");

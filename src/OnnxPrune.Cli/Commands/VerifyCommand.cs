@@ -3,6 +3,7 @@ using OnnxPrune.Cli.Output;
 using OnnxPrune.IR;
 using OnnxPrune.Runtime;
 using OnnxPrune.Runtime.Data;
+using OnnxPrune.Training.Data;
 
 namespace OnnxPrune.Cli.Commands;
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using OnnxPrune.Autodiff.Architectures;
-using OnnxPrune.Autodiff.Data;
-using OnnxPrune.Autodiff.Training;
 using OnnxPrune.Runtime;
 using OnnxPrune.Runtime.Lowering;
+using OnnxPrune.Training;
+using OnnxPrune.Training.Architectures;
+using OnnxPrune.Training.Data;
 
 namespace OnnxPrune.Bench;
 
