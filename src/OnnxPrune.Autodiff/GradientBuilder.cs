@@ -31,7 +31,7 @@ public static class GradientBuilder
         if (opset < OpsetUpgrade.MinimumSupported)
             throw new GradientException($"the model uses opset {opset}; training graphs support opset {OpsetUpgrade.MinimumSupported} or newer");
 
-        var copy = OnnxModelFile.Copy(model);
+        var copy = model.Clone();
         long target = Math.Max(Math.Max(opset, options.MinimumOpset), 16); // ScatterElements reduction, Shape start/end
         copy.OpsetImports[copy.OpsetImports.ContainsKey("") ? "" : "ai.onnx"] = target;
         copy.IrVersion = Math.Max(copy.IrVersion, 8);
@@ -189,17 +189,9 @@ public static class GradientBuilder
         return map;
     }
 
-    /// <summary>Input positions that hold weights, by operator.</summary>
-    private static int[] WeightSlots(Node node) => !node.IsOnnxDomain ? Array.Empty<int>() : node.OpType switch
-    {
-        "Conv" or "ConvTranspose" => [1, 2],
-        "Gemm" => [0, 1, 2],
-        "MatMul" => [0, 1],
-        "BatchNormalization" => [1, 2],
-        "PRelu" => [1],
-        "Add" or "Mul" => [0, 1],
-        _ => Array.Empty<int>(),
-    };
+    /// <summary>Input positions that hold trainable weights: the layers' parameters and, for exports
+    /// that write normalisation as arithmetic, Add/Mul operands (see <see cref="IsWeight"/>).</summary>
+    private static IEnumerable<int> WeightSlots(Node node) => OpFacts.ParameterSlots(node).Concat(OpFacts.AffineOperandSlots(node));
 
     private static bool IsWeight(Node node, Tensor data) =>
         DataTypes.IsFloatingPoint(data.DataType) && (node.OpType is not ("Add" or "Mul") || data.ElementCount > 1);
@@ -213,25 +205,15 @@ public static class GradientBuilder
         var constants = new List<Node>();
         foreach (var node in graph.Nodes)
         {
-            if (!node.IsOnnxDomain || node.OpType != "Constant" || node.Attributes["value"] is not { Kind: AttributeKind.Tensor } a) continue;
+            if (OpFacts.ConstantTensor(node) is not { } data) continue;
             var output = node.Outputs[0];
             if (output.IsGraphOutput) continue;
-            var data = a.AsTensor();
             bool take = wanted is not null
                 ? wanted.Contains(output.Name)
                 : output.Uses.Any(u => WeightSlots(u.Node).Contains(u.InputIndex) && IsWeight(u.Node, data));
             if (take && DataTypes.IsFloatingPoint(data.DataType)) constants.Add(node);
         }
-        foreach (var node in constants)
-        {
-            var output = node.Outputs[0];
-            var name = output.Name;
-            var init = graph.AddInitializer(new Value(ctx.FreshName(name + "/constant")) { ConstValue = node.Attributes["value"]!.AsTensor() });
-            output.ReplaceAllUsesWith(init);
-            graph.RemoveNode(node);
-            output.Name = name + "/removed";
-            graph.RenameInitializer(init, name);
-        }
+        foreach (var node in constants) graph.PromoteConstant(node);
     }
 
     private static List<Value> SelectTrainable(Graph graph, IReadOnlyList<string>? explicitNames)

@@ -16,7 +16,12 @@ internal sealed class GradientContext
     private readonly Dictionary<string, Value> _constants = new(StringComparer.Ordinal);
     private readonly Dictionary<Value, Value> _shapeOps = new(ReferenceEqualityComparer.Instance);
     private HashSet<Value> _requiresGradient = new(ReferenceEqualityComparer.Instance);
+    private readonly ShapeInferencer _inferencer = new(new ShapeInferenceOptions { WriteToGraph = false, MaxConstantElements = 1 << 16 });
     private ShapeInferenceResult? _info;
+    /// <summary>Outputs of nodes emitted since the last <see cref="InferShapes"/>: their types come
+    /// from the shape rules, but the rules treat them as the graph's forward part does only after
+    /// the next full inference (their shapes and constant values stay unknown until then).</summary>
+    private readonly HashSet<Value> _emitted = new(ReferenceEqualityComparer.Instance);
     private int _counter;
 
     public GradientContext(Graph graph, long opset, GradientOptions options)
@@ -45,8 +50,9 @@ internal sealed class GradientContext
     /// <summary>Infers types and shapes of the graph as it is now (the forward part).</summary>
     public void InferShapes()
     {
-        _info = new ShapeInferencer(new ShapeInferenceOptions { WriteToGraph = false, MaxConstantElements = 1 << 16 }).Run(Graph, Opset);
+        _info = _inferencer.Run(Graph, Opset);
         _shapeOps.Clear();
+        _emitted.Clear();
     }
 
     public void SetRequiresGradient(HashSet<Value> values) => _requiresGradient = values;
@@ -66,6 +72,7 @@ internal sealed class GradientContext
     public Shape? ShapeOf(Value value)
     {
         if (value.ConstValue is { } c && value.Producer is null) return c.Shape;
+        if (_emitted.Contains(value)) return value.Shape;
         return _info?.GetShape(value) ?? value.Shape;
     }
 
@@ -100,12 +107,12 @@ internal sealed class GradientContext
             values = c.ToInt64Array();
             return true;
         }
-        if (value.Producer is { OpType: "Constant" } p && p.Attributes["value"] is { Kind: AttributeKind.Tensor } a)
+        if (OpFacts.ConstantTensor(value.Producer) is { } constant)
         {
-            values = a.AsTensor().ToInt64Array();
+            values = constant.ToInt64Array();
             return true;
         }
-        return _info is not null && _info.TryGetInt64s(value, out values);
+        return _info is not null && !_emitted.Contains(value) && _info.TryGetInt64s(value, out values);
     }
 
     public bool TryGetDoubles(Value? value, [NotNullWhen(true)] out double[]? values)
@@ -117,12 +124,12 @@ internal sealed class GradientContext
             values = c.ToDoubleArray();
             return true;
         }
-        if (value.Producer is { OpType: "Constant" } p && p.Attributes["value"] is { Kind: AttributeKind.Tensor } a)
+        if (OpFacts.ConstantTensor(value.Producer) is { } constant)
         {
-            values = a.AsTensor().ToDoubleArray();
+            values = constant.ToDoubleArray();
             return true;
         }
-        if (_info is not null && _info.TryGetConstant(value, out var t))
+        if (_info is not null && !_emitted.Contains(value) && _info.TryGetConstant(value, out var t))
         {
             values = t.ToDoubleArray();
             return true;
@@ -157,30 +164,15 @@ internal sealed class GradientContext
         names[0] = baseName;
         for (int i = 1; i < outputCount; i++) names[i] = FreshName($"{baseName}:{i}");
         var node = Graph.AddNode(new Node("", opType, inputs, names, attributes, baseName));
-        var type = OutputType(opType, inputs, attributes);
-        foreach (var o in node.Outputs) o.ElementType = type;
-        return node.Outputs.ToArray();
-    }
-
-    private DataType OutputType(string opType, Value?[] inputs, Attribute[] attributes)
-    {
-        switch (opType)
+        // The element types come from the op's shape rule, the one place that knows them.
+        if (_info is null) InferShapes();
+        else _inferencer.Extend(_info, [node]);
+        foreach (var o in node.Outputs)
         {
-            case "Shape" or "Size" or "ArgMax" or "ArgMin" or "NonZero":
-                return DataType.Int64;
-            case "Equal" or "Greater" or "Less" or "GreaterOrEqual" or "LessOrEqual" or "And" or "Or" or "Not" or "Xor":
-                return DataType.Bool;
-            case "Cast":
-                return (DataType)attributes.First(a => a.Name == "to").AsInt();
-            case "ConstantOfShape":
-                return attributes.FirstOrDefault(a => a.Name == "value")?.AsTensor().DataType ?? DataType.Float;
-            case "Where":
-                return TypeOf(inputs[1]!);
-            default:
-                foreach (var i in inputs)
-                    if (i is not null) return TypeOf(i);
-                return DataType.Undefined;
+            _emitted.Add(o);
+            o.ElementType = _info!.GetElementType(o);
         }
+        return node.Outputs.ToArray();
     }
 
     /// <summary>A constant (an initializer shared by everything that asks for the same data).</summary>

@@ -40,7 +40,7 @@ public sealed class GradientSession : IDisposable
         if (!graph.BlockedConvolutions) return graph.Model;
         int block = NchwcSupport.BlockSize(runtime);
         if (block == 0) return graph.Model;
-        var copy = OnnxPrune.Onnx.OnnxModelFile.Copy(graph.Model, "the training graph");
+        var copy = graph.Model.Clone();
         blocked = BlockedConvolutions.Lower(copy, block);
         return blocked > 0 ? copy : graph.Model;
     }

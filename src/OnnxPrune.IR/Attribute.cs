@@ -50,6 +50,9 @@ public sealed class Attribute
     /// <summary>An attribute the IR carries without understanding it.</summary>
     public static Attribute Opaque(string name, AttributeKind kind, object origin) => new(name, kind, null, origin);
 
+    /// <summary>Same name, kind and serializer record, another payload (a copied subgraph).</summary>
+    internal Attribute WithPayload(object? payload) => new(Name, Kind, payload, Origin);
+
     /// <summary>Same value, remembering the serializer's record of it.</summary>
     public Attribute WithOrigin(object origin) => new(Name, Kind, Payload, origin);
 

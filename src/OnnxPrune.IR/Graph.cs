@@ -142,6 +142,27 @@ public sealed class Graph
         replacement.Name = name;
     }
 
+    /// <summary>
+    /// Turns a Constant node into an initializer of the same name, read where the node's output
+    /// was (exporters such as paddle2onnx store weights as Constant nodes; training and pruning
+    /// want them as initializers). O(nodes).
+    /// </summary>
+    /// <exception cref="ArgumentException">The node is not a Constant with a tensor value.</exception>
+    /// <exception cref="InvalidOperationException">Its output is a graph output.</exception>
+    public Value PromoteConstant(Node node)
+    {
+        var data = OpFacts.ConstantTensor(node) ?? throw new ArgumentException($"node '{node.Name}' ({node.OpType}) is not a Constant with a tensor value");
+        var output = node.Outputs[0];
+        if (output.IsGraphOutput) throw new InvalidOperationException($"Constant '{node.Name}': its output '{output.Name}' is a graph output");
+        var name = output.Name;
+        var initializer = AddInitializer(new Value(UniqueName(name + "/constant")) { ConstValue = data });
+        output.ReplaceAllUsesWith(initializer);
+        RemoveNode(node);
+        output.Name = name + "/removed";
+        RenameInitializer(initializer, name);
+        return initializer;
+    }
+
     /// <summary>Removes a node whose outputs are unused. O(nodes).</summary>
     public void RemoveNode(Node node) => RemoveNodes(new[] { node });
 

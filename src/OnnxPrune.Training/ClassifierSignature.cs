@@ -116,20 +116,10 @@ public sealed class ClassifierSignature
     public long[] BatchDims(int batch, Dataset data) =>
         SampleDims.Count == 3 ? [batch, data.Channels, data.Height, data.Width] : [batch, data.SampleSize];
 
-    /// <summary>Input slots that hold weights, by operator.</summary>
-    private static int[] WeightSlots(Node node) => !node.IsOnnxDomain ? [] : node.OpType switch
-    {
-        "Conv" or "ConvTranspose" => [1, 2],
-        "Gemm" => [0, 1, 2],
-        "MatMul" => [0, 1],
-        "BatchNormalization" => [1, 2],
-        _ => [],
-    };
-
     /// <summary>
     /// The default trainable set: every float32 initializer, or output of a Constant node, that
-    /// feeds a weight position of Conv/ConvTranspose (weight, bias), Gemm/MatMul (a constant
-    /// operand) or BatchNormalization (scale and bias, never the running statistics), in model order.
+    /// feeds a layer's parameter position (<see cref="OpFacts.ParameterSlots"/>: Conv/ConvTranspose
+    /// weight and bias, Gemm/MatMul operands, BatchNormalization scale and bias, PRelu slope), in model order.
     /// For a model with BatchNorm folded into its convolutions this is the convolution weights and
     /// biases and the classifier.
     /// </summary>
@@ -140,11 +130,11 @@ public sealed class ClassifierSignature
         var chosen = new HashSet<string>(StringComparer.Ordinal);
         var order = new List<string>();
         foreach (var node in graph.Nodes)
-            foreach (var slot in WeightSlots(node))
+            foreach (var slot in OpFacts.ParameterSlots(node))
             {
                 if (node.Input(slot) is not { } v) continue;
                 bool isFloat = v.IsInitializer ? v.ConstValue!.DataType == DataType.Float
-                    : v.Producer is { IsOnnxDomain: true, OpType: "Constant" } c && c.Attributes["value"] is { Kind: AttributeKind.Tensor } a && a.AsTensor().DataType == DataType.Float;
+                    : OpFacts.ConstantTensor(v.Producer)?.DataType == DataType.Float;
                 if (isFloat && chosen.Add(v.Name)) order.Add(v.Name);
             }
         var initializerOrder = graph.InitializersInOrder().Select((v, i) => (v.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
@@ -159,16 +149,9 @@ public sealed class ClassifierSignature
         var wanted = new HashSet<string>(names, StringComparer.Ordinal);
         foreach (var node in graph.Nodes.ToList())
         {
-            if (!node.IsOnnxDomain || node.OpType != "Constant" || node.Outputs.Count != 1) continue;
+            if (OpFacts.ConstantTensor(node) is null || node.Outputs.Count != 1) continue;
             var output = node.Outputs[0];
-            if (!wanted.Contains(output.Name) || graph.Initializers.ContainsKey(output.Name) || output.IsGraphOutput) continue;
-            if (node.Attributes["value"] is not { Kind: AttributeKind.Tensor } a) continue;
-            var name = output.Name;
-            var init = graph.AddInitializer(new Value(graph.UniqueName(name + "/constant")) { ConstValue = a.AsTensor() });
-            output.ReplaceAllUsesWith(init);
-            graph.RemoveNode(node);
-            output.Name = graph.UniqueName(name + "/removed");
-            graph.RenameInitializer(init, name);
+            if (wanted.Contains(output.Name) && !graph.Initializers.ContainsKey(output.Name) && !output.IsGraphOutput) graph.PromoteConstant(node);
         }
     }
 

@@ -72,7 +72,7 @@ public sealed class Trainer : IDisposable
                 $"the model's input '{Signature.InputName}' has a fixed batch size of {fixedBatch}, but training feeds batches of {options.BatchSize}: " +
                 "export the model with a dynamic batch axis (e.g. torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}}))");
 
-        _inference = OnnxModelFile.Copy(model, "the model");
+        _inference = model.Clone();
         _declaredInputShape = _inference.Graph.Inputs.First(i => i.Name == Signature.InputName).Shape;
         if (options.InputSampleDims is { } sampleDims)
         {
@@ -390,7 +390,7 @@ public sealed class Trainer : IDisposable
     public Model ExportModel(IEnumerable<KeyValuePair<string, string>>? metadata = null)
     {
         WriteWeights(_inference);
-        var model = OnnxModelFile.Copy(_inference, "the trained model");
+        var model = _inference.Clone();
         model.Graph.Inputs.First(i => i.Name == Signature.InputName).Shape = _declaredInputShape; // dynamic dims stay dynamic
         if (metadata is not null)
             foreach (var (key, value) in metadata)

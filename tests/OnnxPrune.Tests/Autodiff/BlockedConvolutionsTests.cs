@@ -52,7 +52,7 @@ public class BlockedConvolutionsTests
         var model = net.Finish(y);
         var expected = Run(model, net.Data);
 
-        var lowered = OnnxModelFile.Copy(model);
+        var lowered = model.Clone();
         int count = BlockedConvolutions.Lower(lowered, Block);
         count.Should().Be(1);
         // The weight-gradient form is padded explicitly, by a depthwise 1x1 Conv; no other standard Conv is left.
@@ -194,7 +194,7 @@ public class BlockedConvolutionsTests
     public void A_single_channel_weight_gradient_runs_in_batch_groups()
     {
         var (model, options) = TwoConvNet(1, 2 * Block, out _);
-        var lowered = OnnxModelFile.Copy(GradientBuilder.Build(model, options).Model);
+        var lowered = GradientBuilder.Build(model, options).Model.Clone();
         BlockedConvolutions.Lower(lowered, Block);
         // w1's weight gradient: kernel dY (6x6), the batch of 2 blocks split into 2 groups.
         var conv = lowered.Graph.Nodes.Single(n => n.Domain == NchwcSupport.Domain && n.OpType == "Conv"
@@ -233,7 +233,7 @@ public class BlockedConvolutionsTests
         var loss = GradientCheck.AppendProjectionLoss(model, y, seed: 21);
         var options = new GradientOptions { Loss = new ExistingLoss(loss), Trainable = ["w0", "w1", "w2", "bn1.s", "bn2.b"], ChannelBlock = Block };
 
-        var lowered = OnnxModelFile.Copy(GradientBuilder.Build(model, options).Model);
+        var lowered = GradientBuilder.Build(model, options).Model.Clone();
         BlockedConvolutions.Lower(lowered, Block);
         var nodes = lowered.Graph.Nodes;
         nodes.Should().NotContain(n => n.OpType == "ReorderInput" && n.Input(0)!.Producer != null && n.Input(0)!.Producer!.OpType == "ReorderOutput",
@@ -270,7 +270,7 @@ public class BlockedConvolutionsTests
         // by the rules, and ORT, made to return each one, agrees with every dim.
         var (model, options) = TwoConvNet(channels, batch, out var net, hidden);
         var graph = GradientBuilder.Build(model, options);
-        var lowered = OnnxModelFile.Copy(graph.Model);
+        var lowered = graph.Model.Clone();
         BlockedConvolutions.Lower(lowered, Block);
         var info = new ShapeInferencer(new ShapeInferenceOptions { WriteToGraph = false, NchwcBlock = Block }).Run(lowered);
         var nchwc = lowered.Graph.Nodes.Where(n => n.Domain == NchwcSupport.Domain).ToList();
@@ -296,7 +296,7 @@ public class BlockedConvolutionsTests
     private static IReadOnlyList<Node> LoweredTwoConvNetGradients()
     {
         var (model, options) = TwoConvNet(2 * Block, 32, out _);
-        var lowered = OnnxModelFile.Copy(GradientBuilder.Build(model, options).Model);
+        var lowered = GradientBuilder.Build(model, options).Model.Clone();
         BlockedConvolutions.Lower(lowered, Block);
         return lowered.Graph.Nodes;
     }

@@ -123,7 +123,7 @@ public class ConvGradientTests
     /// <summary>The output's static dims, from shape inference on a copy.</summary>
     internal static long[] OutputDims(Model model, Value output)
     {
-        var copy = OnnxPrune.Onnx.OnnxModelFile.Copy(model);
+        var copy = model.Clone();
         var result = new OnnxPrune.IR.ShapeInference.ShapeInferencer(new() { WriteToGraph = false }).Run(copy);
         var value = copy.Graph.Outputs.First(o => o.Name == output.Name);
         return result.GetShape(value)!.TryGetSizes() ?? throw new InvalidOperationException($"no static shape for {output.Name}");

@@ -125,4 +125,61 @@ public class GraphTests
         new RemoveIdentityAndDropout().Run(model);
         Verifier.Check(g).Should().BeEmpty();
     }
+
+    [Fact]
+    public void PromoteConstant_gives_the_readers_an_initializer_of_the_same_name()
+    {
+        var g = new Graph("g");
+        var x = new Value("x", DataType.Float);
+        g.AddInput(x);
+        var data = DenseTensor.FromFloats([2], [1f, 2f]);
+        var constant = g.AddNode(new Node("", "Constant", [], ["w"], [Attribute.FromTensor("value", data)], "const"));
+        var add = g.AddNode(new Node("", "Add", [x, constant.Outputs[0]], ["y"], [], "add"));
+        var mul = g.AddNode(new Node("", "Mul", [constant.Outputs[0], add.Outputs[0]], ["z"], [], "mul"));
+        g.AddOutput(mul.Outputs[0]);
+
+        var w = g.PromoteConstant(constant);
+
+        w.Name.Should().Be("w");
+        g.Initializers["w"].Should().BeSameAs(w);
+        w.ConstValue.Should().BeSameAs(data);
+        add.Input(1).Should().BeSameAs(w);
+        mul.Input(0).Should().BeSameAs(w);
+        g.Nodes.Should().NotContain(constant);
+        Verifier.Check(g).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void PromoteConstant_refuses_other_nodes_and_graph_outputs()
+    {
+        var g = new Graph("g");
+        var x = new Value("x", DataType.Float);
+        g.AddInput(x);
+        var relu = g.AddNode(new Node("", "Relu", [x], ["r"], [], "relu"));
+        var constant = g.AddNode(new Node("", "Constant", [], ["c"], [Attribute.FromTensor("value", DenseTensor.FromFloats([1], [1f]))], "const"));
+        g.AddOutput(constant.Outputs[0]);
+        ((Action)(() => g.PromoteConstant(relu))).Should().Throw<ArgumentException>().WithMessage("*not a Constant*");
+        ((Action)(() => g.PromoteConstant(constant))).Should().Throw<InvalidOperationException>().WithMessage("*graph output*");
+        g.Nodes.Should().Contain(constant);
+    }
+
+    [Fact]
+    public void ReplaceNode_hands_the_first_output_and_its_name_to_the_replacement()
+    {
+        var g = new Graph("g");
+        var x = new Value("x", DataType.Float);
+        g.AddInput(x);
+        var relu = g.AddNode(new Node("", "Relu", [x], ["r"], [], "relu"));
+        var neg = g.AddNode(new Node("", "Neg", [relu.Outputs[0]], ["n"], [], "neg"));
+        g.AddOutput(relu.Outputs[0]);
+        var clip = g.InsertNodeBefore(neg, new Node("", "Clip", [x], ["clip"], [], "clip"));
+
+        g.ReplaceNode(relu, clip.Outputs[0]);
+
+        clip.Outputs[0].Name.Should().Be("r");
+        neg.Input(0).Should().BeSameAs(clip.Outputs[0]);
+        g.Outputs.Should().Equal(clip.Outputs[0]);
+        g.Nodes.Should().NotContain(relu);
+        Verifier.Check(g).Should().BeEmpty();
+    }
 }

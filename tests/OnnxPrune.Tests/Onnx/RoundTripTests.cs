@@ -26,4 +26,33 @@ public class RoundTripTests
         models.Count.Should().BeGreaterThan(1000);
         failures.Should().BeEmpty();
     }
+
+    /// <summary>Model.Clone copies everything the file holds (the clone saves to the same
+    /// protobuf as the original) and shares nothing mutable with it: rewriting the clone's graph
+    /// leaves the original's bytes as they were.</summary>
+    [Fact]
+    public void A_clone_of_every_onnx_test_model_saves_identically_and_is_independent()
+    {
+        var failures = new List<string>();
+        var models = TestData.OnnxTestModels();
+        foreach (var path in models)
+        {
+            Model model;
+            try { model = OnnxModelFile.Load(path); }
+            catch (OnnxFormatException) { continue; }
+            var before = OnnxModelFile.ToBytes(model);
+            var clone = model.Clone();
+            Verifier.Check(clone.Graph).Should().BeEmpty(path);
+            if (!OnnxModelFile.ToBytes(clone).AsSpan().SequenceEqual(before)) failures.Add($"{path}: the clone saves differently");
+            foreach (var node in clone.Graph.Nodes) node.Name += "/clone";
+            foreach (var v in clone.Graph.Inputs) v.Name += "/clone";
+            if (clone.Graph.Nodes.Count > 0) clone.Graph.RemoveNodes(clone.Graph.Nodes.Where(n => n.Outputs.All(o => o.Uses.Count == 0 && !o.IsGraphOutput)).ToList());
+            clone.Graph.ClearOutputs();
+            clone.OpsetImports["clone.test"] = 1;
+            clone.MetadataProps.Add(new("clone", "yes"));
+            if (!OnnxModelFile.ToBytes(model).AsSpan().SequenceEqual(before)) failures.Add($"{path}: editing the clone changed the original");
+        }
+        models.Count.Should().BeGreaterThan(1000);
+        failures.Should().BeEmpty();
+    }
 }
