@@ -39,6 +39,9 @@ public class BundledModelsTests
         var result = ClassifierEvaluation.Evaluate(model, test, normalization, new SessionSettings { IntraOpThreads = 2 });
         result.Accuracy.Should().BeGreaterThanOrEqualTo(target);
         var stated = double.Parse(metadata["test_accuracy"], CultureInfo.InvariantCulture);
-        result.Accuracy.Should().BeApproximately(stated, 0.0002, "the metadata states the accuracy measured on the same 10,000 images");
+        // The metadata's figure was measured on another CPU: MLAS picks AVX2 or AVX-512 kernels by
+        // machine, whose float rounding differs and can flip images whose two top logits nearly
+        // tie; 10 of 10,000 covers that, while a wrong normalisation or model costs points.
+        result.Accuracy.Should().BeApproximately(stated, 0.001, "the metadata states the accuracy measured on the same 10,000 images");
     }
 }
