@@ -82,6 +82,10 @@ internal sealed class AnalysisContext
         return Shapes.TryGetConstant(v, out var t) ? t : null;
     }
 
+    /// <summary>True when <paramref name="v"/> is a constant whose every entry is 0 (adding it keeps a zeroed channel zero).</summary>
+    public bool IsZeroConstant(Value? v) =>
+        ConstantOf(v) is { } t && t.DataType != DataType.String && t.ToDoubleArray().All(d => d == 0);
+
     /// <summary>True when the tensor can be sliced by the rewrite: an initializer or a Constant node's value.</summary>
     public bool IsSliceableParameter(Value? v) =>
         v is not null && ((v.ConstValue is not null && v.Producer is null && !v.IsGraphInput) ||

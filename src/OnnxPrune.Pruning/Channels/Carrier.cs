@@ -16,7 +16,7 @@ internal sealed record Carrier(Value Value, int Axis, int[] Units, bool MayBeNon
 }
 
 /// <summary>What a bound tensor slice is to its unit; criteria score <see cref="Producer"/>
-/// slices, the exactness test zeroes every role but <see cref="Consumer"/>.</summary>
+/// slices, the exactness test zeroes <see cref="Producer"/> and <see cref="PerChannel"/> slices.</summary>
 internal enum ParamRole
 {
     /// <summary>The filter (and bias) that computes the channel.</summary>
@@ -27,6 +27,9 @@ internal enum ParamRole
     PerChannel,
     /// <summary>Running statistics (BatchNorm mean and variance): sliced, never zeroed or scored.</summary>
     Statistic,
+    /// <summary>A per-channel divisor (x / d): sliced, never zeroed (a zeroed channel over a zeroed
+    /// divisor is 0/0 = NaN, over the kept one it stays 0) or scored.</summary>
+    Divisor,
 }
 
 /// <summary>

@@ -34,6 +34,10 @@ public sealed class ChannelAnalysis
             if (node.IsOnnxDomain && ChannelRuleTable.Rules.TryGetValue(node.OpType, out var rule))
             {
                 rule.Propagate(node, ctx);
+                // Removing channels there would change an operand the rule never rewrites.
+                for (int i = 0; i < node.Inputs.Count; i++)
+                    if (!rule.FollowsInput(i) && ctx.CarrierOf(node.Inputs[i]) is { } other)
+                        ctx.Pin(other, node, $"channels arrive on input {i}, which it does not follow");
                 continue;
             }
             foreach (var v in node.Inputs)
@@ -113,9 +117,10 @@ public sealed class ChannelAnalysis
         new IR.Passes.EliminateDeadCode().Run(Model);
     }
 
-    /// <summary>For checking removal: zeroes, in place of the original tensors, every slice of the
-    /// given units except consumer slices (filters, biases, BatchNorm scale and shift, per-channel
-    /// constants), so the model computes exactly what it will compute once they are removed.</summary>
+    /// <summary>For checking removal: zeroes, in place of the original tensors, the producer and
+    /// per-channel slices of the given units (filters, biases, BatchNorm scale and shift, per-channel
+    /// constants; not consumer slices, statistics or divisors), so the model computes exactly what it
+    /// will compute once they are removed.</summary>
     public void ZeroInPlace(IReadOnlyCollection<int> units)
     {
         var ctx = Context;

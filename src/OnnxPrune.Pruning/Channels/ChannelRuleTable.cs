@@ -41,9 +41,12 @@ internal static class ChannelRuleTable
             rules[op] = broadcast;
         foreach (var op in new[] { "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool", "Resize", "Upsample" })
             rules[op] = passThrough;
-        var reduce = new ReduceRule();
-        foreach (var op in new[] { "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL1", "ReduceL2", "ReduceProd", "ReduceLogSumExp", "ReduceSumSquare" })
-            rules[op] = reduce;
+        // Reducing zeros gives 0: a zeroed channel stays zero.
+        var zeroKeepingReduce = new ReduceRule(zeroPreserving: true);
+        foreach (var op in new[] { "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL1", "ReduceL2", "ReduceProd", "ReduceSumSquare" })
+            rules[op] = zeroKeepingReduce;
+        // log(sum(exp(0))) = log(n): like a zero-changing unary op.
+        rules["ReduceLogSumExp"] = new ReduceRule(zeroPreserving: false);
         return rules;
     }
 }

@@ -47,6 +47,8 @@ internal sealed class UnaryRule(bool zeroPreserving) : IChannelRule
 /// </summary>
 internal sealed class BroadcastRule : IChannelRule
 {
+    public bool FollowsInput(int index) => true;
+
     public void Propagate(Node node, AnalysisContext ctx)
     {
         var carriers = node.Inputs.Select(ctx.CarrierOf).ToList();
@@ -62,6 +64,12 @@ internal sealed class BroadcastRule : IChannelRule
         {
             if (c is null) continue;
             int a = c.Axis + rank - (ctx.RankOf(node.Inputs[i]) ?? rank);
+            if (a < 0 || a >= rank)
+            {
+                // A carrier that does not fit the output's rank: nothing here can be indexed safely.
+                foreach (var p in present) ctx.Pin(p, node, "its channel axis is outside its output's rank");
+                return;
+            }
             if (outAxis < 0) outAxis = a;
             if (a != outAxis || c.Length != present[0].Length)
             {
@@ -87,14 +95,16 @@ internal sealed class BroadcastRule : IChannelRule
             {
                 if (ctx.IsSliceableParameter(v) && shape[axis].Value == lead.Length)
                 {
-                    ctx.Bind(node, i, axis, lead.Units, ParamRole.PerChannel);
-                    continue; // zeroed with the channel in the exactness check, sliced with it in pruning
+                    // Zeroed with the channel in the exactness check, sliced with it in pruning; a
+                    // divisor only sliced, since a zeroed one turns the zeroed channel into 0/0 = NaN.
+                    ctx.Bind(node, i, axis, lead.Units, node.OpType == "Div" && i == 1 ? ParamRole.Divisor : ParamRole.PerChannel);
+                    continue;
                 }
                 ctx.Pin(lead, node, "an operand that is not pruned has one entry per channel");
                 return;
             }
             // A scalar or spatial operand: x + 3 is non-zero where x was zeroed; x * 3 is not.
-            otherNonZero |= !(ctx.ConstantOf(v) is { } t && t.DataType != DataType.String && t.ToDoubleArray().All(d => d == 0));
+            otherNonZero |= !ctx.IsZeroConstant(v);
         }
 
         bool nonZero;

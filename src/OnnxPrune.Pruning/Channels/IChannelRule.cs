@@ -11,4 +11,9 @@ namespace OnnxPrune.Pruning.Channels;
 internal interface IChannelRule
 {
     void Propagate(Node node, AnalysisContext ctx);
+
+    /// <summary>Whether the rule follows channels that arrive on input <paramref name="index"/>.
+    /// Most rules follow only the data input 0; channels on any other input (a computed MatMul
+    /// operand B as in attention's q x k^T, a computed weight or bias) are pinned by the analysis.</summary>
+    bool FollowsInput(int index) => index == 0;
 }

@@ -131,18 +131,26 @@ internal sealed class DenseRule(bool isGemm) : IChannelRule
         int n = (int)weight!.Dims[outAxis];
         var units = ctx.NewUnits(node, n);
         ctx.Bind(node, 1, outAxis, units, ParamRole.Producer);
+        bool nonZero = false;
         if (biasTensor is not null)
         {
             // The bias broadcasts to [M, N]: only a bias with N entries on its last axis follows the features.
             if (biasTensor.Dims.Length >= 1 && biasTensor.Dims[^1] == n && biasTensor.ElementCount == n)
                 ctx.Bind(node, 2, biasTensor.Dims.Length - 1, units, ParamRole.Producer);
-            else if (biasTensor.ElementCount != 1)
+            else if (biasTensor.ElementCount == 1)
+            {
+                // One value for every feature: a removed feature computes beta * C, not 0, so only
+                // a consumer that tolerates a non-zero channel (an SE gate's Mul) lets it go.
+                nonZero = node.Attributes.GetFloat("beta", 1) != 0 && !ctx.IsZeroConstant(bias);
+            }
+            else
             {
                 ctx.Pin(new Carrier(node.Outputs[0], 1, units, false), node, "its bias does not broadcast per output feature");
             }
         }
-        int outRank = isGemm ? 2 : Math.Max(rankA, 2);
-        ctx.SetCarrier(node.Outputs[0], outRank - 1, units, mayBeNonZero: false);
+        // MatMul keeps A's rank ([K] x [K, N] is [N]); Gemm is always [M, N]. Features are on the last axis.
+        int outRank = isGemm ? 2 : rankA;
+        ctx.SetCarrier(node.Outputs[0], outRank - 1, units, nonZero);
     }
 }
 

@@ -204,11 +204,23 @@ internal sealed class ShapeRule : IChannelRule
     {
         var input = ctx.CarrierOf(node.Input(0));
         if (input is null) return;
-        if (!OnlyOtherAxesRead(node.Outputs[0], input.Axis, ctx, 0))
+        if (ctx.RankOf(node.Input(0)) is not { } rank) { ctx.Pin(input, node, "its input's rank is unknown, so its entries cannot be told apart"); return; }
+        // Since opset 15 Shape may hold only the dims of axes start .. end - 1: entry i is axis start + i.
+        int start = Normalize(node.Attributes.GetInt("start", 0), rank);
+        int length = Math.Max(0, Normalize(node.Attributes.GetInt("end", rank), rank) - start);
+        int entry = input.Axis - start;
+        if (entry < 0 || entry >= length) return; // the channel count is not among the entries
+        if (!OnlyOtherEntriesRead(node.Outputs[0], entry, length, ctx, 0))
             ctx.Pin(input, node, "the channel count is read as a number");
     }
 
-    private static bool OnlyOtherAxesRead(Value shape, int channelAxis, AnalysisContext ctx, int depth)
+    /// <summary>An index into <paramref name="length"/> entries as ONNX reads it: a negative one
+    /// counts from the end; clamped to 0 .. length.</summary>
+    private static int Normalize(long index, int length) => (int)Math.Clamp(index < 0 ? index + length : index, 0, length);
+
+    /// <summary>Whether every reader of <paramref name="shape"/> (a 1-D tensor of <paramref name="length"/>
+    /// dims) leaves entry <paramref name="entry"/>, the channel count, alone.</summary>
+    private static bool OnlyOtherEntriesRead(Value shape, int entry, int length, AnalysisContext ctx, int depth)
     {
         if (depth > 4 || shape.IsGraphOutput) return false;
         foreach (var use in shape.Uses)
@@ -217,16 +229,18 @@ internal sealed class ShapeRule : IChannelRule
             switch (n.OpType)
             {
                 case "Cast":
-                    if (!OnlyOtherAxesRead(n.Outputs[0], channelAxis, ctx, depth + 1)) return false;
+                    if (!OnlyOtherEntriesRead(n.Outputs[0], entry, length, ctx, depth + 1)) return false;
                     break;
                 case "Gather" when use.InputIndex == 0 && n.Attributes.GetInt("axis", 0) == 0:
-                    if (ctx.ConstantOf(n.Input(1))?.ToInt64Array() is not { } idx || idx.Contains(channelAxis)) return false;
+                    if (ctx.ConstantOf(n.Input(1))?.ToInt64Array() is not { } idx || idx.Any(i => Normalize(i, length) == entry)) return false;
                     break;
                 case "Slice" when use.InputIndex == 0:
                     var starts = n.Inputs.Count > 1 ? ctx.ConstantOf(n.Input(1))?.ToInt64Array() : n.Attributes.GetInts("starts");
                     var ends = n.Inputs.Count > 1 ? ctx.ConstantOf(n.Input(2))?.ToInt64Array() : n.Attributes.GetInts("ends");
-                    if (starts is not { Length: 1 } || ends is not { Length: 1 } || starts[0] < 0 || ends[0] < 0) return false;
-                    if (channelAxis >= starts[0] && channelAxis < ends[0]) return false;
+                    // Only a step-1 range [start, end) is judged; another step may still read the entry.
+                    bool stepOne = n.Input(4) is not { } step || ctx.ConstantOf(step)?.ToInt64Array() is [1];
+                    if (starts is not { Length: 1 } || ends is not { Length: 1 } || !stepOne) return false;
+                    if (entry >= Normalize(starts[0], length) && entry < Normalize(ends[0], length)) return false;
                     break;
                 default:
                     return false;
@@ -257,7 +271,7 @@ internal sealed class PadRule : IChannelRule
         string mode = node.Attributes.GetString("mode", "constant");
         bool nonZero = input.MayBeNonZero;
         if (mode == "constant" && node.Input(2) is { } value)
-            nonZero |= ctx.ConstantOf(value) is not { } t || t.ToDoubleArray().Any(d => d != 0);
+            nonZero |= !ctx.IsZeroConstant(value);
         if (mode == "constant" && node.Attributes.GetFloat("value", 0) != 0) nonZero = true;
         ctx.SetCarrier(node.Outputs[0], input.Axis, input.Units, nonZero);
     }

@@ -11,7 +11,8 @@ internal sealed class PassThroughRule : IChannelRule
     {
         var input = ctx.CarrierOf(node.Input(0));
         if (input is null) return;
-        if (node.OpType is "MaxPool" && node.Outputs.Count > 1 && node.Outputs[1].Uses.Count > 0)
+        // Indices are read by a node or by whoever runs the model, when they are one of its outputs.
+        if (node.OpType is "MaxPool" && node.Outputs.Count > 1 && (node.Outputs[1].Uses.Count > 0 || node.Outputs[1].IsGraphOutput))
         {
             ctx.Pin(input, node, "its indices output depends on the channel count");
             return;
@@ -29,8 +30,10 @@ internal sealed class PassThroughRule : IChannelRule
     }
 }
 
-/// <summary>Reductions over axes other than the channel axis (ReduceMean over H, W).</summary>
-internal sealed class ReduceRule : IChannelRule
+/// <summary>Reductions over axes other than the channel axis (ReduceMean over H, W).
+/// <paramref name="zeroPreserving"/> says whether reducing zeros gives 0, so a removed (zeroed)
+/// channel stays zero (ReduceLogSumExp gives log(n)).</summary>
+internal sealed class ReduceRule(bool zeroPreserving) : IChannelRule
 {
     public void Propagate(Node node, AnalysisContext ctx)
     {
@@ -48,7 +51,7 @@ internal sealed class ReduceRule : IChannelRule
         if (normalized.Contains(input.Axis)) { ctx.Pin(input, node, "it reduces over the channel axis"); return; }
         bool keepDims = node.Attributes.GetInt("keepdims", 1) != 0;
         int outAxis = keepDims ? input.Axis : input.Axis - normalized.Count(a => a < input.Axis);
-        ctx.SetCarrier(node.Outputs[0], outAxis, input.Units, input.MayBeNonZero);
+        ctx.SetCarrier(node.Outputs[0], outAxis, input.Units, input.MayBeNonZero || !zeroPreserving);
     }
 }
 
@@ -71,6 +74,8 @@ internal sealed class TransposeRule : IChannelRule
 /// made by ConstantOfShape (tf2onnx's channel padding) becomes free units whose size is rewritten.</summary>
 internal sealed class ConcatRule : IChannelRule
 {
+    public bool FollowsInput(int index) => true;
+
     public void Propagate(Node node, AnalysisContext ctx)
     {
         var carriers = node.Inputs.Select(ctx.CarrierOf).ToList();

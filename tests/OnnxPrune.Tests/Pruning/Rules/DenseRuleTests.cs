@@ -121,7 +121,7 @@ public class DenseRuleTests
         a.Group(g1).ShouldBePinnedBy(4, PinAt(g1, "its bias does not broadcast per output feature"));
     }
 
-    [Fact(Skip = "bug: DenseRule ignores a scalar Gemm bias C: a removed output feature then computes beta*C instead of 0, but the carrier says it stays zero, so the next layer drops a non-zero input")]
+    [Fact]
     public void A_scalar_bias_makes_removed_features_non_zero()
     {
         // y1[:, j] = x W1[j]^T + c; with W1[j] zeroed it is c = 0.8, Relu keeps it, and g2 reads
@@ -135,7 +135,7 @@ public class DenseRuleTests
         Analyze(model).Group(g1).PrunableUnits.Should().BeEmpty("a removed feature is 0.8, not 0, when g2 reads it");
     }
 
-    [Fact(Skip = "bug: DenseRule only looks at MatMul/Gemm input A: channels arriving on input B (a computed second operand, as in attention's Q x K^T) are neither consumed nor pinned, so the producer of B stays prunable and removing its channels breaks the contraction")]
+    [Fact]
     public void Channels_on_the_second_operand_of_a_MatMul_are_pinned()
     {
         // s = q k^T: q and k share the contracted axis (4 features). q is pinned because the
@@ -153,7 +153,7 @@ public class DenseRuleTests
         a.Group(k).PrunableUnits.Should().BeEmpty("k's features are contracted against q's, which stay");
     }
 
-    [Fact(Skip = "bug: DenseRule gives a MatMul with a 1-D input an output carrier on axis 1 (max(rank, 2) - 1), but the output is 1-D with features on axis 0; a following per-feature Add then indexes axis 1 of a rank-1 shape and the analysis throws")]
+    [Fact]
     public void MatMul_of_a_vector_carries_features_on_axis_0()
     {
         var net = new TestNet(seed: 9);
