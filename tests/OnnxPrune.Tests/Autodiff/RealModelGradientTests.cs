@@ -8,6 +8,7 @@ namespace OnnxPrune.Tests.Autodiff;
 /// <summary>Training graphs of real exported models (paddle2onnx opset 9 with BatchNorm and SE
 /// gates, tf2onnx opset 12 NHWC with depthwise convolutions, torchvision opset 13 with channel shuffles): they build,
 /// ORT runs them, and the gradient agrees with finite differences along random directions.</summary>
+[Trait("Category", "Slow")]
 public class RealModelGradientTests
 {
     [Theory]

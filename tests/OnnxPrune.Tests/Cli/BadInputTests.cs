@@ -13,6 +13,7 @@ namespace OnnxPrune.Tests.Cli;
 /// file); the input files are not touched.
 /// </summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class BadInputTests
 {
     /// <summary>Folders of one case: in/ holds the model (and its data), out/ receives convert's

@@ -8,6 +8,7 @@ namespace OnnxPrune.Tests.Cli;
 /// <summary>convert keeps models intact (checked by verify and by comparing the protobuf); verify
 /// finds a difference whose size is known in advance.</summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class ConvertVerifyTests
 {
     private static readonly TimeSpan Slow = TimeSpan.FromSeconds(120);

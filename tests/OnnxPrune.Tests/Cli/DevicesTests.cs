@@ -10,6 +10,7 @@ namespace OnnxPrune.Tests.Cli;
 /// switch (ONNXPRUNE_ONNXRUNTIME_FLAVOUR=gpu ./onnxprune) into artifacts/cli-gpu.
 /// </summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class DevicesTests
 {
     private static readonly Lazy<string> GpuBuild = new(BuildGpuFlavour);

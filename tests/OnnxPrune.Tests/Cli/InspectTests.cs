@@ -28,6 +28,7 @@ internal static class JsonOutput
 
 /// <summary>`inspect --json` against numbers computed here from the model file.</summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class InspectTests
 {
     private static readonly HashSet<int> FloatTypes = [(int)ElemType.Float, (int)ElemType.Double, (int)ElemType.Float16, (int)ElemType.Bfloat16];

@@ -1,6 +1,7 @@
 namespace OnnxPrune.Tests.Cli;
 
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class ProfileTests
 {
     [Theory]

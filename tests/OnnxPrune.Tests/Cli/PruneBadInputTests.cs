@@ -9,6 +9,7 @@ namespace OnnxPrune.Tests.Cli;
 /// the input untouched.
 /// </summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class PruneBadInputTests
 {
     /// <summary>How to prepare in/ and the arguments to pass; the "error:" line must match every pattern.</summary>

@@ -4,6 +4,7 @@ namespace OnnxPrune.Tests.Cli;
 
 /// <summary>The targets, criteria, allocations and --round-to of `onnxprune MODEL -o OUT ...`.</summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class PruneOptionsTests
 {
     /// <summary>Runs a prune that must succeed; returns the report.</summary>

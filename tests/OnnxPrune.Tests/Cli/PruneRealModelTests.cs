@@ -9,6 +9,7 @@ namespace OnnxPrune.Tests.Cli;
 /// the output is deterministic across the two spellings of the command and across runs.
 /// </summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class PruneRealModelTests
 {
     [Theory]

@@ -7,6 +7,7 @@ namespace OnnxPrune.Tests.Cli;
 /// written (and loads), and the message says what stopped it.
 /// </summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class PruneTargetNotReachedTests
 {
     private const double MaxRatio = 0.9; // the default --max-ratio

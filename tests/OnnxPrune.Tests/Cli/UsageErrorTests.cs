@@ -5,6 +5,7 @@ namespace OnnxPrune.Tests.Cli;
 /// <summary>Wrong command lines: exit code 2, an "error:" line that names the problem, nothing
 /// written, nothing run.</summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class UsageErrorTests : IDisposable
 {
     private readonly TempFolder _temp = TestData.NewTempFolder();

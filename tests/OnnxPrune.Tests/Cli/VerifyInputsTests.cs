@@ -8,6 +8,7 @@ namespace OnnxPrune.Tests.Cli;
 /// computes a-b, so |A-B| = 2|b| elementwise, in float without rounding for the values used here.
 /// </summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class VerifyInputsTests : IDisposable
 {
     private readonly TempFolder _temp = TestData.NewTempFolder();

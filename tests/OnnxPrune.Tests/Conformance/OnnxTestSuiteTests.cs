@@ -12,6 +12,7 @@ namespace OnnxPrune.Tests.Conformance;
 /// model that ONNX Runtime itself runs to the expected outputs must still do so after our
 /// load -> IR -> save, and our shape inference must agree with the shapes ORT produces.
 /// </summary>
+[Trait("Category", "Slow")]
 public class OnnxTestSuiteTests(ITestOutputHelper output)
 {
     private const double Rtol = 1e-3, Atol = 1e-7;

@@ -10,6 +10,7 @@ namespace OnnxPrune.Tests.Onnx;
 
 /// <summary>Real exports from torch (torchvision), tf2onnx (BlazeFace) and paddle2onnx (PP-OCR)
 /// survive our load -> IR -> save: ONNX Runtime computes identical outputs from both files.</summary>
+[Trait("Category", "Slow")]
 public class RealExportsTests
 {
     public static TheoryData<string> Models() => new(TestData.RealModelNames);

@@ -4,6 +4,7 @@ using OnnxPrune.IR;
 
 namespace OnnxPrune.Tests.Onnx;
 
+[Trait("Category", "Slow")]
 public class RoundTripTests
 {
     /// <summary>Load -> IR -> save changes nothing in any of ONNX's own test models: the saved

@@ -15,6 +15,7 @@ namespace OnnxPrune.Tests.Pruning;
 /// then physically remove those channels; ONNX Runtime must compute the same outputs for both.
 /// Also: the cost estimator used for planning agrees with the cost model on the rewritten graph.
 /// </summary>
+[Trait("Category", "Slow")]
 public class ExactnessTests
 {
     public static TheoryData<string> Models() => new(TestData.TorchvisionTestModels.Concat(["blazeface-front-128", "blazeface-back-256", "ppocr-mobile-v2-cls"]).Distinct());

@@ -13,6 +13,7 @@ namespace OnnxPrune.Tests.Training;
 /// it names, scores at least its target on the 10,000 Fashion-MNIST test images when ONNX
 /// Runtime runs it, and its metadata states that accuracy and the normalisation it needs.
 /// </summary>
+[Trait("Category", "Slow")]
 public class BundledModelsTests
 {
     [Theory]

@@ -10,6 +10,7 @@ namespace OnnxPrune.Tests.Training;
 
 /// <summary>`onnxprune train` and `onnxprune finetune` run as a user runs them (a subprocess).</summary>
 [Collection(CliCollection.Name)]
+[Trait("Category", "Slow")]
 public class TrainCliTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);

@@ -9,6 +9,7 @@ namespace OnnxPrune.Tests.Training;
 
 /// <summary>The trainer end to end on Fashion-MNIST: it learns, it is deterministic, it resumes
 /// exactly, and what it exports is what it measured.</summary>
+[Trait("Category", "Slow")]
 public class TrainerTests(ITestOutputHelper output)
 {
     private static readonly SessionSettings TwoThreads = new() { IntraOpThreads = 2 };
@@ -156,6 +157,7 @@ public class TrainerTests(ITestOutputHelper output)
 
 /// <summary>Fine-tuning the form exporters write: BatchNorm folded into convolutions (conv bias),
 /// weights stored as Constant nodes, dynamic spatial dims and a final Softmax.</summary>
+[Trait("Category", "Slow")]
 public class ExportedFormTests
 {
     private static OnnxPrune.IR.Model ExportedStyleModel()
