@@ -50,7 +50,7 @@ internal static class PruneTable
 
             Settings: `onnxprune MODEL -o OUT --target-flops 50%` defaults: criterion l1, allocation global, --max-ratio 0.9, and the
             width rule: kept channel counts are multiples of {GroupConstraints.DefaultRoundTo}, or of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}.
-            Why (tools/bench/results/width-latency.md, ONNX Runtime 1.30 CPU, AVX-512): ORT's blocked convolution pads channels to
+            Why (tools/bench/results/width-latency.md, ONNX Runtime 1.30 CPU, AVX-512; the rule holds on 1.32): ORT's blocked convolution pads channels to
             16, so widths 17..31 cost what 32 costs, and a width that is not a multiple of 4 falls back to a kernel 1.6-2.3x slower;
             a CIFAR ResNet-56 at 11/22/45 (a uniform 30% prune, 2.08x fewer MACs) ran at 0.69-0.93x the original's speed, while
             16/16/32 ran 1.54x faster and 8/16/32 2.0x faster. Latency guard on: a pruned model slower than the original is pruned
