@@ -15,6 +15,7 @@ internal static class LibraryErrors
         PruneInputProblem.DynamicInputShapes => $"{e.Message} with --input-shape NAME=D0xD1x...",
         PruneInputProblem.WidthMultipleTooLarge => $"--round-to: {e.Message}",
         PruneInputProblem.BadTarget => $"{target}: {e.Message}",
+        PruneInputProblem.NeedsData => $"{e.Message} with --data",
         _ => e.Message,
     });
 

@@ -20,7 +20,8 @@ internal static class PruneCommand
     private sealed record Options(
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
-        Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json);
+        Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json,
+        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels);
 
     public static Command CreateSubcommand()
     {
@@ -38,7 +39,8 @@ internal static class PruneCommand
             new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
             new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" }.Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
-            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" }.OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
+            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2, random (data-free) or taylor (needs --data); default: taylor with --data, else l1" }
+                .OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
             new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" }
                 .OneOf("global", "uniform"),
             new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" }.AtLeast(1),
@@ -50,9 +52,12 @@ internal static class PruneCommand
             new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 }.AtLeast(1),
             DeviceOptions.Device(),
             new Option<bool>("--skip-latency") { Description = "Do not time the models before and after" },
-            CommonOptions.Json());
+            CommonOptions.Json(),
+            new Option<string?>("--data") { Description = "Calibration images for data-driven criteria: fashion-mnist, a folder of MNIST-format IDX files, or an .npz file (its training images)" },
+            new Option<int>("--calibration-images") { Description = "How many calibration images (seeded sample, class-balanced)", DefaultValueFactory = _ => 1024 }.AtLeast(1),
+            new Option<bool>("--no-labels") { Description = "Ignore the data's labels: score against the original model's own predictions" });
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json })
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels })
             command.Options.Add(option);
         command.SetAction(parse => Run(parse, o));
     }
@@ -64,7 +69,10 @@ internal static class PruneCommand
         var targets = new[] { parse.GetValue(o.Flops) is { } f ? new TargetSpec.Flops(f) : null, parse.GetValue(o.Params) is { } p ? new TargetSpec.Params(p) : null,
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
         if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
-        var criterion = parse.GetValue(o.Criterion)!.ToLowerInvariant();
+        var dataPath = parse.GetValue(o.Data);
+        var criterion = parse.GetValue(o.Criterion)?.ToLowerInvariant() ?? (dataPath is null ? "l1" : "taylor");
+        if (Pruning.Criteria.Criteria.DataDriven.Contains(criterion) && dataPath is null)
+            throw new UsageException($"--criterion {criterion} scores channels on calibration images: give them with --data (fashion-mnist, an IDX folder or an .npz file)");
         var allocation = parse.GetValue(o.Allocation)!.ToLowerInvariant() == "uniform" ? Allocation.Uniform : Allocation.Global;
         var roundToGiven = parse.GetValue(o.RoundTo);
         var roundTo = roundToGiven ?? GroupConstraints.DefaultRoundTo;
@@ -82,8 +90,11 @@ internal static class PruneCommand
         var originalBytes = ReadModelBytes(input);
         var probe = OnnxModelFile.FromBytes(originalBytes, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'");
         var shapes = InputShapes.Parse(parse.GetValue(o.InputShape), probe);
+        var calibration = dataPath is null ? null : Calibration(dataPath, probe, parse.GetValue(o.CalibrationImages), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
         var options = new DataFreePruneOptions
         {
+            Calibration = calibration,
+            Session = new SessionSettings { Provider = session.Provider },
             Target = targets[0]!, Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
             Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
         };
@@ -108,7 +119,23 @@ internal static class PruneCommand
         using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
         try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options, session, check); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, TargetOption(options.Target)); }
+        catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {options.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
+        catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
         catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(LibraryErrors.Word(e).Message + " (or pass --skip-latency)"); }
+    }
+
+    /// <summary>The calibration sample: the data set's training images, normalised as the model's
+    /// metadata says (else with the images' own statistics).</summary>
+    private static Pruning.Criteria.CalibrationSet Calibration(string data, IR.Model model, int count, int seed, bool labels)
+    {
+        return TrainingCli.Guard(() =>
+        {
+            var signature = Training.ClassifierSignature.Of(model);
+            var loaded = TrainingCli.LoadData(new TrainingCli.DataRequest(data, null, seed), signature.ClassCount);
+            var normalization = FinetuneCommand.Normalization(null, model, loaded.Train);
+            signature.CheckData(loaded.Train);
+            return Pruning.Criteria.CalibrationSet.Sample(loaded.Train, normalization, count, seed, labels);
+        });
     }
 
     private static string TargetOption(TargetSpec target) => target switch

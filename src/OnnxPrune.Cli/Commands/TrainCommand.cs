@@ -156,7 +156,10 @@ internal static class TrainingCli
     }
 
     /// <summary>Runs <paramref name="body"/>, turning the library's input errors into exit code 2.</summary>
-    public static int Guard(Func<int> body)
+    public static int Guard(Func<int> body) => Guard<int>(body);
+
+    /// <inheritdoc cref="Guard(Func{int})"/>
+    public static T Guard<T>(Func<T> body)
     {
         try { return body(); }
         catch (DataFormatException e) { throw new UsageException(e.Message); }

@@ -75,6 +75,25 @@ internal static class TensorSlicing
         return result;
     }
 
+    /// <summary>Per-index sums of t * g (elementwise, g in t's layout) along <paramref name="axis"/>:
+    /// the first-order change of a loss with gradient g when that slice of t goes to zero is
+    /// minus this.</summary>
+    public static double[] Dots(Tensor t, ReadOnlySpan<float> g, int axis)
+    {
+        if (g.Length != t.ElementCount) throw new ArgumentException($"gradient has {g.Length} elements, the tensor {t.ElementCount}");
+        var (outer, inner) = Strides(t, axis);
+        var n = (int)t.Dims[axis];
+        var result = new double[n];
+        ReadOnlySpan<float> values = t.DataType == DataType.Float ? t.AsSpan<float>() : Array.ConvertAll(t.ToDoubleArray(), v => (float)v);
+        for (long a = 0; a < outer; a++)
+            for (int i = 0; i < n; i++)
+            {
+                int start = (int)((a * n + i) * inner);
+                result[i] += System.Numerics.Tensors.TensorPrimitives.Dot(values.Slice(start, (int)inner), g.Slice(start, (int)inner));
+            }
+        return result;
+    }
+
     private static (long Outer, long Inner) Strides(Tensor t, int axis)
     {
         long outer = 1, inner = 1;

@@ -16,6 +16,12 @@ public sealed record DataFreePruneOptions
     /// widths made the model slower: not being slower comes first.</summary>
     public bool AllowFinerWidths { get; init; } = true;
 
+    /// <summary>Calibration images for the data-driven criteria (null: none given).</summary>
+    public Criteria.CalibrationSet? Calibration { get; init; }
+
+    /// <summary>How the data-driven criteria run ONNX Runtime (threads, provider).</summary>
+    public Runtime.SessionSettings Session { get; init; } = Runtime.SessionSettings.Default;
+
     /// <summary>Shapes for inputs with dynamic dims other than the batch, by input name.</summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
 }

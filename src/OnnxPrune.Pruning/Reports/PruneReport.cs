@@ -24,7 +24,10 @@ public sealed record PruneReport(
             _ => "",
         };
         var allNotes = notes.ToList();
-        allNotes.Add("accuracy was not measured: no data was given (data-free pruning)");
+        allNotes.Add(options.Calibration is { } calibration
+            ? $"channels were scored by {r.Criterion} on {calibration.Images.Count} calibration images ({calibration.Images.Source}; " +
+              $"{(calibration.HasLabels ? "their labels" : "the original model's predictions as targets")}); accuracy was not measured"
+            : "accuracy was not measured: no data was given (data-free pruning)");
         if (latency is null) allNotes.Add("latency was not measured (the check was skipped)");
         return new PruneReport(input, output, target, r.TargetMet, r.Shortfall, r.Criterion, r.Allocation, r.RoundTo,
             new CostFigures(r.ParamsBefore, r.MacsBefore, latency?.BeforeMs),

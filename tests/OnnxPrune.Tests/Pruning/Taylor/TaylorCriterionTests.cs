@@ -1,0 +1,124 @@
+using OnnxPrune.IR;
+using OnnxPrune.Pruning.Channels;
+using OnnxPrune.Pruning.Criteria;
+using OnnxPrune.Runtime;
+using OnnxPrune.Tests.Autodiff;
+using OnnxPrune.Training;
+using OnnxPrune.Training.Data;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Tests.Pruning.Taylor;
+
+/// <summary>
+/// Taylor saliency against an independent measurement: the score of a channel is |θ_sᵀg|, the size
+/// of the loss's derivative along the channel's own parameters, which a central difference of the
+/// loss (measured by ONNX Runtime on the model with those parameters scaled by 1 ± ε) gives
+/// without any gradient graph.
+/// </summary>
+public class TaylorCriterionTests
+{
+    private const int Images = 24, Classes = 3;
+
+    /// <summary>x (N,2,5,5) -> Conv 3x3 pad 1 (4 filters, bias) -> Relu -> Conv 1x1 (3 filters) ->
+    /// GlobalAveragePool -> Flatten: logits (N,3). The first conv's 4 channels are one group.</summary>
+    private static (Model Model, Dataset Data) Net()
+    {
+        var net = new TestNet(DataType.Float, seed: 3);
+        var x = net.Input("x", [Images, 2, 5, 5]);
+        var w1 = net.Weight("w1", [4, 2, 3, 3], scale: 0.6);
+        var b1 = net.Weight("b1", [4], scale: 0.3);
+        var w2 = net.Weight("w2", [Classes, 4, 1, 1], scale: 0.8);
+        var h = net.Op("Relu", [net.Op("Conv", [x, w1, b1], Attribute.Ints("pads", [1, 1, 1, 1]))]);
+        var logits = net.Op("Flatten", [net.Op("GlobalAveragePool", [net.Op("Conv", [h, w2])])]);
+        var model = net.Finish(logits);
+        var random = new Random(11);
+        var labels = Enumerable.Range(0, Images).Select(_ => (long)random.Next(Classes)).ToArray();
+        var data = new Dataset(net.Data["x"].As<float>(), labels, 2, 5, 5, Classes, "random images");
+        // The images are the calibration set: x is fed by the criterion, not kept as the net's data.
+        return (model, data);
+    }
+
+    [Fact]
+    public void Each_channel_scores_the_loss_derivative_along_its_own_parameters()
+    {
+        var (model, data) = Net();
+        var analysis = ChannelAnalysis.Run(model);
+        var group = analysis.Groups.Single(g => g.Producers.Any(p => p.Inputs[1]!.Name == "w1"));
+        group.ChannelCount.Should().Be(4);
+        var scores = new TaylorCriterion(new CalibrationSet(data, HasLabels: true), new SessionSettings { IntraOpThreads = 1 }, batchSize: 10)
+            .Score(analysis);
+
+        var largest = 0.0;
+        for (int c = 0; c < 4; c++)
+        {
+            // Channel c's parameters: its filter w1[c] and bias b1[c], and the next conv's input slice w2[:, c].
+            const double eps = 1e-2;
+            double Loss(double scale) => LossWith(model, data, c, scale);
+            var derivative = (Loss(1 + eps) - Loss(1 - eps)) / (2 * eps);
+            var unit = group.Units[c];
+            scores[unit].Should().BeApproximately(Math.Abs(derivative), 0.02 * Math.Abs(derivative) + 2e-5, $"channel {c}");
+            largest = Math.Max(largest, Math.Abs(derivative));
+        }
+        largest.Should().BeGreaterThan(1e-3, "the check compares derivatives well above the difference's rounding");
+        scores.Values.Distinct().Count().Should().BeGreaterThan(1, "the channels differ");
+    }
+
+    [Fact]
+    public void Without_labels_the_targets_are_the_models_own_predictions()
+    {
+        var (model, data) = Net();
+        var predicted = Predictions(model, data);
+        var relabelled = new Dataset(data.Images, predicted, 2, 5, 5, Classes, "random images, labelled by the model");
+        var settings = new SessionSettings { IntraOpThreads = 1 };
+        var unlabelled = new TaylorCriterion(new CalibrationSet(data, HasLabels: false), settings).Score(ChannelAnalysis.Run(model));
+        var byPrediction = new TaylorCriterion(new CalibrationSet(relabelled, HasLabels: true), settings).Score(ChannelAnalysis.Run(model));
+        var withLabels = new TaylorCriterion(new CalibrationSet(data, HasLabels: true), settings).Score(ChannelAnalysis.Run(model));
+        unlabelled.Should().BeEquivalentTo(byPrediction);
+        unlabelled.Should().NotBeEquivalentTo(withLabels, "random labels are not the model's predictions");
+    }
+
+    [Fact]
+    public void Calibration_samples_are_seeded_and_class_balanced()
+    {
+        // 30 images: class 0 has 20, class 1 has 7, class 2 has 3.
+        var labels = Enumerable.Range(0, 30).Select(i => i < 20 ? 0L : i < 27 ? 1L : 2L).ToArray();
+        var images = Enumerable.Range(0, 30).Select(i => (float)i).ToArray();
+        var data = new Dataset(images, labels, 1, 1, 1, 3);
+        var identity = ChannelNormalization.Identity(1);
+        var a = CalibrationSet.Sample(data, identity, 12, seed: 5, hasLabels: true);
+        var b = CalibrationSet.Sample(data, identity, 12, seed: 5, hasLabels: true);
+        a.Images.Images.Should().Equal(b.Images.Images);
+        // Classes take turns: 4 + 4 + 3 (class 2 runs out) + 1 more from the next turn.
+        a.Images.ClassCounts().Should().Equal(5, 4, 3);
+        CalibrationSet.Sample(data, identity, 12, seed: 6, hasLabels: true).Images.Images.Should().NotEqual(a.Images.Images);
+        CalibrationSet.Sample(data, identity, 12, seed: 5, hasLabels: false).Images.ClassCounts().Sum().Should().Be(12);
+    }
+
+    private static double LossWith(Model model, Dataset data, int channel, double scale)
+    {
+        var copy = model.Clone();
+        Scale(copy, "w1", axis: 0, channel, scale);
+        Scale(copy, "b1", axis: 0, channel, scale);
+        Scale(copy, "w2", axis: 1, channel, scale);
+        return ClassifierEvaluation.Evaluate(copy, data, null, new SessionSettings { IntraOpThreads = 1 }).Loss;
+    }
+
+    /// <summary>Multiplies index <paramref name="index"/> of <paramref name="axis"/> of an initializer by <paramref name="scale"/>.</summary>
+    private static void Scale(Model model, string name, int axis, int index, double scale)
+    {
+        var init = model.Graph.Initializers[name];
+        var t = init.ConstValue!;
+        var values = t.ToFloatArray();
+        long inner = t.Dims.Skip(axis + 1).Aggregate(1L, (p, d) => p * d), n = t.Dims[axis];
+        for (long k = 0; k < values.Length; k++)
+            if ((k / inner) % n == index) values[k] = (float)(values[k] * scale);
+        init.ConstValue = DenseTensor.FromFloats(t.Dims.ToArray(), values);
+    }
+
+    private static long[] Predictions(Model model, Dataset data)
+    {
+        using var session = InferenceSession.FromModel(model, new SessionSettings { IntraOpThreads = 1 });
+        var output = session.Run(new Dictionary<string, TensorData> { ["x"] = data.ImagesTensor() }).Values.First().As<float>();
+        return Enumerable.Range(0, data.Count).Select(i => (long)Array.IndexOf(output, output.Skip(i * Classes).Take(Classes).Max(), i * Classes) - i * Classes).ToArray();
+    }
+}
