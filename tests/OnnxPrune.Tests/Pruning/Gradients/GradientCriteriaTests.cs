@@ -7,15 +7,15 @@ using OnnxPrune.Training;
 using OnnxPrune.Training.Data;
 using Attribute = OnnxPrune.IR.Attribute;
 
-namespace OnnxPrune.Tests.Pruning.Taylor;
+namespace OnnxPrune.Tests.Pruning.Gradients;
 
 /// <summary>
-/// Taylor saliency against an independent measurement: the score of a channel is |θ_sᵀg|, the size
+/// Taylor and SOSP-H saliency against independent measurements: the score of a channel is |θ_sᵀg|, the size
 /// of the loss's derivative along the channel's own parameters, which a central difference of the
 /// loss (measured by ONNX Runtime on the model with those parameters scaled by 1 ± ε) gives
 /// without any gradient graph.
 /// </summary>
-public class TaylorCriterionTests
+public class GradientCriteriaTests
 {
     private const int Images = 24, Classes = 3;
 
@@ -64,6 +64,27 @@ public class TaylorCriterionTests
     }
 
     [Fact]
+    public void Sosp_h_adds_half_the_curvature_along_all_parameters_to_the_first_order_term()
+    {
+        // λ_c = | -θ_cᵀg + ½ θ_cᵀ(Hθ) |. Both terms measured on the loss alone: θ_cᵀg is the
+        // derivative along channel c's parameters; for L(α, β) = L((1+β)(θ + α θ_c)) the mixed
+        // derivative d²L/dα dβ at 0 is θ_cᵀg + θ_cᵀHθ.
+        var (model, data) = Net();
+        var analysis = ChannelAnalysis.Run(model);
+        var group = analysis.Groups.Single(g => g.Producers.Any(p => p.Inputs[1]!.Name == "w1"));
+        var scores = new SospCriterion(new CalibrationSet(data, HasLabels: true), new SessionSettings { IntraOpThreads = 1 }, batchSize: 10).Score(analysis);
+        const double a = 2e-2, b = 2e-2;
+        for (int c = 0; c < 4; c++)
+        {
+            double L(double alpha, double beta) => LossWith(model, data, c, alpha, beta);
+            var first = (L(a, 0) - L(-a, 0)) / (2 * a);
+            var mixed = (L(a, b) - L(a, -b) - L(-a, b) + L(-a, -b)) / (4 * a * b);
+            var expected = Math.Abs(-first + 0.5 * (mixed - first));
+            scores[group.Units[c]].Should().BeApproximately(expected, 0.05 * expected + 1e-3, $"channel {c}: first {first}, mixed {mixed}");
+        }
+    }
+
+    [Fact]
     public void Without_labels_the_targets_are_the_models_own_predictions()
     {
         var (model, data) = Net();
@@ -94,13 +115,24 @@ public class TaylorCriterionTests
         CalibrationSet.Sample(data, identity, 12, seed: 5, hasLabels: false).Images.ClassCounts().Sum().Should().Be(12);
     }
 
-    private static double LossWith(Model model, Dataset data, int channel, double scale)
+    private static double LossWith(Model model, Dataset data, int channel, double scale) => LossWith(model, data, channel, scale - 1, 0);
+
+    /// <summary>The loss with channel <paramref name="channel"/>'s parameters scaled by 1 + alpha
+    /// and then every parameter by 1 + beta.</summary>
+    private static double LossWith(Model model, Dataset data, int channel, double alpha, double beta)
     {
         var copy = model.Clone();
-        Scale(copy, "w1", axis: 0, channel, scale);
-        Scale(copy, "b1", axis: 0, channel, scale);
-        Scale(copy, "w2", axis: 1, channel, scale);
+        Scale(copy, "w1", axis: 0, channel, 1 + alpha);
+        Scale(copy, "b1", axis: 0, channel, 1 + alpha);
+        Scale(copy, "w2", axis: 1, channel, 1 + alpha);
+        foreach (var name in new[] { "w1", "b1", "w2" }) ScaleAll(copy, name, 1 + beta);
         return ClassifierEvaluation.Evaluate(copy, data, null, new SessionSettings { IntraOpThreads = 1 }).Loss;
+    }
+
+    private static void ScaleAll(Model model, string name, double scale)
+    {
+        var init = model.Graph.Initializers[name];
+        init.ConstValue = DenseTensor.FromFloats(init.ConstValue!.Dims.ToArray(), init.ConstValue.ToFloatArray().Select(v => (float)(v * scale)).ToArray());
     }
 
     /// <summary>Multiplies index <paramref name="index"/> of <paramref name="axis"/> of an initializer by <paramref name="scale"/>.</summary>
