@@ -42,6 +42,8 @@ row() { # criterion allocation extra-args...
   done
   row taylor global --data fashion-mnist --calibration-images "$n" --no-labels
   row sosp-h global --data fashion-mnist --calibration-images "$n" --no-labels
+  # A hand-written block between <!-- findings --> and <!-- /findings --> survives a rerun (re-check it).
+  [ -f "$doc" ] && "$py" -c 'import re,sys; m=re.search(r"<!-- findings -->.*?<!-- /findings -->", open(sys.argv[1]).read(), re.S); print("\n" + m.group(0)) if m else None' "$doc"
 } > "$doc.tmp"
 mv "$doc.tmp" "$doc"
 echo "wrote $doc" >&2

@@ -19,11 +19,33 @@ public sealed record DataFreePruneOptions
     /// <summary>Calibration images for the data-driven criteria (null: none given).</summary>
     public Criteria.CalibrationSet? Calibration { get; init; }
 
+    /// <summary>Scores of the last run, reused when the same model is pruned again with other
+    /// widths (the latency guard's retries): data-driven scores cost seconds of gradient runs.
+    /// Shared by copies made with <c>with</c>.</summary>
+    public ScoreCache Scores { get; init; } = new();
+
     /// <summary>How the data-driven criteria run ONNX Runtime (threads, provider).</summary>
     public Runtime.SessionSettings Session { get; init; } = Runtime.SessionSettings.Default;
 
     /// <summary>Shapes for inputs with dynamic dims other than the batch, by input name.</summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+}
+
+/// <summary>Channel scores by criterion, seed and calibration set, for one model's analysis
+/// (unit ids are the same each time the same model bytes are analysed).</summary>
+public sealed class ScoreCache
+{
+    private (string Criterion, int Seed, Criteria.CalibrationSet? Data, int Units)? _key;
+    private IReadOnlyDictionary<int, double>? _scores;
+
+    internal IReadOnlyDictionary<int, double> GetOrCompute(DataFreePruneOptions options, Channels.ChannelAnalysis analysis, Func<IReadOnlyDictionary<int, double>> compute)
+    {
+        var key = (options.Criterion, options.Seed, options.Calibration, analysis.Groups.Sum(g => g.ChannelCount));
+        if (_scores is not null && _key == key) return _scores;
+        _scores = compute();
+        _key = key;
+        return _scores;
+    }
 }
 
 /// <summary>A target as the user wrote it; resolved against the model once its cost is known.</summary>

@@ -39,7 +39,8 @@ public static class DataFreePruner
                 $"a width multiple of {options.Constraints.RoundTo} is not smaller than any prunable layer (the widest has {prunable.Max(g => g.ChannelCount)} channels); choose a smaller multiple");
 
         var target = options.Target.Resolve(baseline.Macs, baseline.Params);
-        var scores = Criteria.Criteria.Create(options.Criterion, options.Seed, options.Calibration, options.Session).Score(analysis);
+        var scores = options.Scores.GetOrCompute(options, analysis,
+            () => Criteria.Criteria.Create(options.Criterion, options.Seed, options.Calibration, options.Session).Score(analysis));
         var estimator = new PrunedCostEstimator(analysis, baseline);
         var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline);
         var analysisTime = clock.Elapsed;
