@@ -9,11 +9,11 @@ public class PruneWithDataTests
     private static string BundledResNet20 => Path.Combine(Runtime.OrtTestLibrary.RepositoryRoot, "models", "resnet20-fmnist.onnx");
 
     [Fact]
-    public void Data_makes_taylor_the_default_and_the_report_says_what_it_scored_on()
+    public void Taylor_scores_on_the_calibration_images_and_the_report_says_what_it_scored_on()
     {
         using var f = new PruneFolders();
         File.Copy(BundledResNet20, f.Model);
-        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--data", "fashion-mnist",
+        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--criterion", "taylor", "--data", "fashion-mnist",
             "--calibration-images", "128", "--skip-latency");
         r.ShouldBeClean();
         r.ExitCode.Should().Be(0, r.ToString());
@@ -29,7 +29,7 @@ public class PruneWithDataTests
     {
         using var f = new PruneFolders();
         File.Copy(BundledResNet20, f.Model);
-        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--data", "fashion-mnist",
+        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--criterion", "sosp-h", "--data", "fashion-mnist",
             "--calibration-images", "128", "--no-labels", "--skip-latency");
         r.ExitCode.Should().Be(0, r.ToString());
         PruneCli.ReadReport(f.Report).Key("notes").EnumerateArray().Select(n => n.GetString()).Should()
