@@ -31,7 +31,7 @@ row() { # criterion allocation extra-args...
   echo "Model: models/resnet56-fmnist.onnx (93.30% top-1). Every row: \`onnxprune MODEL -o OUT --target-flops 50% --criterion C --allocation A\`"
   echo "(data-driven rows add \`--data fashion-mnist --calibration-images $n\`: a seeded, class-balanced sample of the training images),"
   echo "then \`onnxprune evaluate OUT --data fashion-mnist\` on the 10,000 test images. No fine-tuning, no recovery."
-  echo "Analysis time is the report's analysis_ms: channel analysis plus scoring (for taylor and sosp-h: the gradient runs on ORT)."
+  echo "Analysis time is the report's analysis_ms: channel analysis plus scoring (for taylor and sosp-h the gradient runs, for activation the forward runs, on ORT)."
   echo
   echo "| criterion | allocation | labels | MACs kept | top-1 % | analysis ms |"
   echo "|---|---|---|---|---|---|"
@@ -39,6 +39,7 @@ row() { # criterion allocation extra-args...
     row l1 "$a"; row l2 "$a"; row random "$a"
     row taylor "$a" --data fashion-mnist --calibration-images "$n"
     row sosp-h "$a" --data fashion-mnist --calibration-images "$n"
+    row activation "$a" --data fashion-mnist --calibration-images "$n"
   done
   row taylor global --data fashion-mnist --calibration-images "$n" --no-labels
   row sosp-h global --data fashion-mnist --calibration-images "$n" --no-labels

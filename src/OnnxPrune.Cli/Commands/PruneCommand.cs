@@ -39,7 +39,7 @@ internal static class PruneCommand
             new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
             new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" }.Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
-            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2, random (data-free), taylor or sosp-h (need --data); default l1 (docs/saliency-comparison.md: no data-driven criterion beats the norms right after pruning yet)" }
+            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2, random (data-free), taylor, sosp-h or activation (need --data); default l1 (docs/saliency-comparison.md: no data-driven criterion beats the norms right after pruning yet)" }
                 .OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
             new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" }
                 .OneOf("global", "uniform"),

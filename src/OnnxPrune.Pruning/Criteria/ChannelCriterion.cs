@@ -58,10 +58,10 @@ public sealed class RandomCriterion(int seed) : IChannelCriterion
 
 public static class Criteria
 {
-    public static IReadOnlyList<string> Names => ["l1", "l2", "random", "taylor", "sosp-h"];
+    public static IReadOnlyList<string> Names => ["l1", "l2", "random", "taylor", "sosp-h", "activation"];
 
     /// <summary>Criteria that score with calibration data.</summary>
-    public static IReadOnlyList<string> DataDriven => ["taylor", "sosp-h"];
+    public static IReadOnlyList<string> DataDriven => ["taylor", "sosp-h", "activation"];
 
     /// <exception cref="Pipeline.PruneInputException">A data-driven criterion without data.</exception>
     public static IChannelCriterion Create(string name, int seed, CalibrationSet? calibration = null, Runtime.SessionSettings? session = null) => name switch
@@ -71,6 +71,7 @@ public static class Criteria
         "random" => new RandomCriterion(seed),
         "taylor" => new TaylorCriterion(calibration ?? throw NeedsData(name), session ?? Runtime.SessionSettings.Default),
         "sosp-h" => new SospCriterion(calibration ?? throw NeedsData(name), session ?? Runtime.SessionSettings.Default),
+        "activation" => new ActivationCriterion(calibration ?? throw NeedsData(name), session ?? Runtime.SessionSettings.Default),
         _ => throw new ArgumentException($"unknown criterion '{name}'; choose one of {string.Join(", ", Names)}"),
     };
 
