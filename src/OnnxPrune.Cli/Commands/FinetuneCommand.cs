@@ -28,12 +28,45 @@ internal static class FinetuneCommand
             var settings = common.Read(parse, inputModel: path);
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
-            var data = TrainingCli.LoadData(TrainingCli.Request(settings), signature.ClassCount);
-            var norm = Normalization(parse.GetValue(normalization), loaded, data.Train);
+            var (data, norm, _) = LoadForModel(TrainingCli.Request(settings), signature.ClassCount, settings.Preprocess, parse.GetValue(normalization), loaded, allowNhwc: false);
             var metadata = loaded.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
-            return TrainingCli.Run(settings, loaded, data, norm, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true);
+            return TrainingCli.Run(settings, loaded, data, norm!, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Loads the data for an existing model (evaluate, finetune) and chooses the normalisation. For image folders
+    /// the preprocessing is --preprocess over the model's defaults (<see cref="ImagePreprocessing.ForModel"/>);
+    /// for nchw the images are loaded as [0, 1] values and the preprocessing's mean/std (else --normalization, else
+    /// the model's metadata, else mean 0 std 1) is the normalisation applied per batch, as for other data. For
+    /// nhwc (evaluate only) the mean/std is applied while loading and the returned normalisation is null.
+    /// </summary>
+    internal static (TrainingCli.LoadedData Data, ChannelNormalization? Normalization, ImagePreprocessing? Preprocessing) LoadForModel(
+        TrainingCli.DataRequest request, int? classCount, string? preprocess, string? normalization, IR.Model model, bool allowNhwc)
+    {
+        if (!TrainingCli.UsesImages(request))
+        {
+            TrainingCli.RejectPreprocess(preprocess, request);
+            var data = TrainingCli.LoadData(request, classCount);
+            return (data, Normalization(normalization, model, data.Train), null);
+        }
+        var pre = TrainingCli.ResolvePreprocessing(preprocess, model, request);
+        bool givenInPreprocess = preprocess is not null && ImagePreprocessing.SetsNormalization(preprocess);
+        if (givenInPreprocess && normalization is not null)
+            throw new UsageException("give the normalisation once: mean/std in --preprocess, or --normalization");
+        if (pre.Layout == TensorLayout.Nhwc)
+        {
+            if (!allowNhwc) throw new UsageException("--preprocess layout=nhwc: finetune trains on channels-first images (layout=nchw); evaluate takes nhwc");
+            if (normalization is not null) throw new UsageException("with layout=nhwc give the normalisation as mean/std in --preprocess, not --normalization");
+            Console.Error.WriteLine($"preprocessing: {pre}");
+            return (TrainingCli.LoadData(request, classCount, pre), null, pre);
+        }
+        var loaded = TrainingCli.LoadData(request, classCount, pre.WithoutNormalization());
+        var norm = givenInPreprocess || normalization is null ? pre.Normalization : Normalization(normalization, model, loaded.Train);
+        pre = pre.WithNormalization(norm);
+        Console.Error.WriteLine($"preprocessing: {pre}");
+        return (loaded, norm, pre);
     }
 
     public static Option<string?> NormalizationOption() => new("--normalization")

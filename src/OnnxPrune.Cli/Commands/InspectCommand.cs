@@ -2,10 +2,12 @@ using System.CommandLine;
 using OnnxPrune.Cli.Output;
 using OnnxPrune.IR;
 using OnnxPrune.Pruning.Cost;
+using OnnxPrune.Training.Data;
 
 namespace OnnxPrune.Cli.Commands;
 
-/// <summary>`onnxprune inspect MODEL`: inputs, outputs, op histogram, parameters and MACs per node.</summary>
+/// <summary>`onnxprune inspect MODEL`: inputs, outputs, the default preprocessing of images for its image input,
+/// op histogram, parameters and MACs per node.</summary>
 internal static class InspectCommand
 {
     public static Command Create()
@@ -45,7 +47,7 @@ internal static class InspectCommand
         string Model, string Producer, string ProducerVersion, long IrVersion, long Opset,
         Dictionary<string, long> OpsetImports, CommonOptions.ValueSummary[] Inputs, CommonOptions.ValueSummary[] Outputs,
         long Params, long Macs, int Batch, string MacsNote, IReadOnlyList<string> OpsCountedAsZero,
-        int UnknownMacNodes, IReadOnlyList<string> OpsWithoutShapeRule,
+        int UnknownMacNodes, IReadOnlyList<string> OpsWithoutShapeRule, string? Preprocess, string? PreprocessNote,
         int NodeCount, SortedDictionary<string, int> OpHistogram, IReadOnlyList<NodeRow> Nodes);
 
     private static Report Build(string path, Model m, (CommonOptions.ValueSummary[] Inputs, CommonOptions.ValueSummary[] Outputs) declared, ModelCost cost, int batch, IReadOnlyList<string> skipped)
@@ -59,10 +61,11 @@ internal static class InspectCommand
         var nodes = cost.Nodes.Select(c => new NodeRow(c.Node.Name, c.Node.OpType,
             c.Node.Outputs[0].Shape?.Dims.Select(d => d.Value.HasValue ? (object?)d.Value.Value : d.Symbol ?? "?").ToArray(),
             c.Macs, c.Params)).ToList();
+        var preprocess = ImagePreprocessing.ForModel(m, out var why);
         return new Report(path, m.ProducerName, m.ProducerVersion, m.IrVersion, m.DefaultOpset,
             new Dictionary<string, long>(m.OpsetImports), declared.Inputs, declared.Outputs, cost.Params, cost.Macs, batch,
             "MACs are counted for Conv, ConvTranspose, Gemm and MatMul; every other op counts 0",
-            cost.UncountedOpTypes, cost.UnknownMacNodes, skipped, m.Graph.Nodes.Count, histogram, nodes);
+            cost.UncountedOpTypes, cost.UnknownMacNodes, skipped, preprocess?.ToString(), preprocess is null ? why : null, m.Graph.Nodes.Count, histogram, nodes);
     }
 
     private static void Print(Report r)
@@ -72,6 +75,7 @@ internal static class InspectCommand
         o.WriteLine($"producer  {(r.Producer.Length > 0 ? r.Producer + " " + r.ProducerVersion : "(none recorded)")}; IR version {r.IrVersion}; opsets {string.Join(", ", r.OpsetImports.Select(kv => $"{(kv.Key.Length == 0 ? "ai.onnx" : kv.Key)} {kv.Value}"))}");
         foreach (var i in r.Inputs) o.WriteLine($"input     {CommonOptions.Describe(i)}");
         foreach (var v in r.Outputs) o.WriteLine($"output    {CommonOptions.Describe(v)}");
+        o.WriteLine($"preprocess {(r.Preprocess is { } p ? p + " (default for image folders; --preprocess changes it)" : $"(no default for image folders: {r.PreprocessNote})")}");
         o.WriteLine($"params    {r.Params:N0} ({Numbers.Short(r.Params)})");
         o.WriteLine($"MACs      {r.Macs:N0} ({Numbers.Short(r.Macs)}) at batch {r.Batch}{(r.UnknownMacNodes > 0 ? $"; {r.UnknownMacNodes} node(s) with unknown shapes not counted" : "")}");
         o.WriteLine($"          {r.MacsNote}{(r.OpsCountedAsZero.Count > 0 ? $" (here: {string.Join(", ", r.OpsCountedAsZero)})" : "")}");

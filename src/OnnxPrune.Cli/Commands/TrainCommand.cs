@@ -32,9 +32,27 @@ internal static class TrainCommand
             if (!Training.Architectures.Architectures.Names.Contains(archName))
                 throw new UsageException($"unknown architecture '{archName}' for --arch; choose one of {string.Join(", ", Training.Architectures.Architectures.Names)}");
             var settings = common.Read(parse, inputModel: null);
-            var data = TrainingCli.LoadData(TrainingCli.Request(settings), classCount: null);
+            var request = TrainingCli.Request(settings);
+            TrainingCli.LoadedData data;
+            ChannelNormalization normalization;
+            if (TrainingCli.UsesImages(request))
+            {
+                // No model yet: the size is --preprocess's crop, else the first image's; the normalisation is
+                // --preprocess's mean/std, else the training images' statistics (as for other data).
+                var preprocessing = TrainingCli.ResolvePreprocessing(settings.Preprocess, model: null, request);
+                if (preprocessing.Layout == TensorLayout.Nhwc)
+                    throw new UsageException("--preprocess layout=nhwc: train builds channels-first models; use layout=nchw");
+                data = TrainingCli.LoadData(request, classCount: null, preprocessing.WithoutNormalization());
+                normalization = settings.Preprocess is { } text && ImagePreprocessing.SetsNormalization(text) ? preprocessing.Normalization : ChannelNormalization.Compute(data.Train);
+                Console.Error.WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
+            }
+            else
+            {
+                TrainingCli.RejectPreprocess(settings.Preprocess, request);
+                data = TrainingCli.LoadData(request, classCount: null);
+                normalization = ChannelNormalization.Compute(data.Train);
+            }
             var model = Training.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
-            var normalization = ChannelNormalization.Compute(data.Train);
             var metadata = new Dictionary<string, string> { ["arch"] = archName };
             return TrainingCli.Run(settings, model, data, normalization, metadata, "train");
         }));
@@ -47,18 +65,20 @@ internal static class TrainingCli
 {
     internal sealed record Settings(string Data, string? TestData, string Output, int Epochs, int Seed, int BatchSize, double LearningRate,
         double Momentum, bool Nesterov, double WeightDecay, bool DecayAll, LearningRateSchedule Schedule, Augmentation Augmentation,
-        int Threads, ExecutionProvider Provider, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json);
+        int Threads, ExecutionProvider Provider, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json,
+        string? Preprocess = null);
 
     internal sealed record Options(
         Option<string> Data, Option<string?> TestData, Option<int> Epochs, Option<string> Output, Option<int> Seed, Option<int> BatchSize,
         Option<double> Lr, Option<double> Momentum, Option<bool> Nesterov, Option<double> WeightDecay, Option<bool> DecayAll,
         Option<string> Schedule, Option<int> Warmup, Option<string> Augment, Option<int> CropPadding, Option<int> Threads, Option<string> Device,
-        Option<int?> LimitTrain, Option<int?> LimitTest, Option<int?> Holdout, Option<string?> Resume, Option<string?> CheckpointDir, Option<bool> Json)
+        Option<int?> LimitTrain, Option<int?> LimitTest, Option<int?> Holdout, Option<string?> Resume, Option<string?> CheckpointDir, Option<bool> Json,
+        Option<string?> Preprocess)
     {
         public void AddTo(Command command)
         {
             foreach (var o in new Option[] { Data, TestData, Epochs, Output, Seed, BatchSize, Lr, Momentum, Nesterov, WeightDecay, DecayAll, Schedule, Warmup,
-                         Augment, CropPadding, Threads, Device, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json })
+                         Augment, CropPadding, Threads, Device, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json, Preprocess })
                 command.Options.Add(o);
             // Checks that read two options at once.
             command.Validators.Add(result =>
@@ -113,13 +133,14 @@ internal static class TrainingCli
             var checkpoint = resume is null ? null : Checkpoint.Load(resume);
             var seed = checkpoint?.Seed ?? parse.GetValue(Seed);
             return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, seed, batch, lr, momentum, nesterov, decay,
-                parse.GetValue(DecayAll), schedule, augmentation, threads, provider, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json));
+                parse.GetValue(DecayAll), schedule, augmentation, threads, provider, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json),
+                parse.GetValue(Preprocess));
         }
     }
 
     public static Options CreateOptions(double defaultLearningRate) => new(
-        new Option<string>("--data") { Description = "fashion-mnist (Debian's dataset-fashion-mnist), a folder of MNIST-format IDX files, or an .npz file (x/y arrays, or x_train/y_train with x_test/y_test)", Required = true },
-        new Option<string?>("--test-data") { Description = "An .npz file to measure test accuracy on (default: the data set's test split, or 10% held out of an .npz without one)" },
+        new Option<string>("--data") { Description = "fashion-mnist (Debian's dataset-fashion-mnist), a folder of MNIST-format IDX files, an .npz file (x/y arrays, or x_train/y_train with x_test/y_test), or a folder of images with one sub-folder per class", Required = true },
+        new Option<string?>("--test-data") { Description = "An .npz file or a folder of images (one sub-folder per class) to measure test accuracy on (default: the data set's test split, or 10% held out of an .npz or image folder)" },
         new Option<int>("--epochs") { Description = "Epochs to train", Required = true }.AtLeast(1),
         new Option<string>("--output", "-o") { Description = "Where to write the trained inference model", Required = true },
         new Option<int>("--seed") { Description = "Seed of the initial weights, the sample order and the augmentation", DefaultValueFactory = _ => 0 },
@@ -143,7 +164,15 @@ internal static class TrainingCli
         new Option<int?>("--holdout") { Description = "Hold N training images out and evaluate on them after each epoch (default: the test set)" }.AtLeast(1),
         new Option<string?>("--resume") { Description = "Continue from a checkpoint (its seed, batch size and optimizer settings are used)" },
         new Option<string?>("--checkpoint-dir") { Description = "Keep the checkpoint (written every epoch) in this folder; by default it is written next to the output and removed when training finishes" },
-        CommonOptions.Json());
+        CommonOptions.Json(),
+        PreprocessOption());
+
+    /// <summary>--preprocess, for folders of images.</summary>
+    public static Option<string?> PreprocessOption() => new("--preprocess")
+    {
+        Description = "How images of an image folder become inputs: resize=S (shorter side),crop=S or HxW (centre),mean=M1/M2/M3,std=S1/S2/S3,order=rgb|bgr,layout=nchw|nhwc,channels=1|3; " +
+                      "unset keys default to the model's input size and its normalization metadata (else mean 0, std 1); see onnxprune inspect",
+    };
 
     private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
@@ -169,14 +198,59 @@ internal static class TrainingCli
     }
 
     /// <summary>Which data to load: --data, --test-data, the seed of held-out splits, --limit-*, --holdout.</summary>
-    internal sealed record DataRequest(string Data, string? TestData, int Seed, int? LimitTrain = null, int? LimitTest = null, int? Holdout = null);
+    internal sealed record DataRequest(string Data, string? TestData, int Seed, int? LimitTrain = null, int? LimitTest = null, int? Holdout = null)
+    {
+        /// <summary>An image folder given as --data is all test data (evaluate), not split into training and held-out test images.</summary>
+        public bool WholeSetIsTest { get; init; }
+    }
+
+    /// <summary>A folder that is taken as images: one without MNIST-format IDX files (named *idx*); an empty
+    /// one too, so that the image loader says what it lacks.</summary>
+    internal static bool IsImageFolder(string path) =>
+        Directory.Exists(path) && (ImageFolderDataset.HasImages(path)
+                                   || !Directory.EnumerateFiles(path).Any(f => Path.GetFileName(f).Contains("idx", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>True when --data or --test-data is a folder of images, which needs an <see cref="ImagePreprocessing"/>.</summary>
+    internal static bool UsesImages(DataRequest s) => IsImageFolder(s.Data) || (s.TestData is { } t && IsImageFolder(t));
+
+    internal static void RejectPreprocess(string? preprocess, DataRequest s)
+    {
+        if (preprocess is not null)
+            throw new UsageException($"--preprocess applies to folders of images; '{s.Data}'{(s.TestData is { } t ? $" and '{t}' are" : " is")} not one");
+    }
+
+    /// <summary>
+    /// The preprocessing of image folders: --preprocess over the defaults of <paramref name="model"/>'s image input
+    /// (<see cref="ImagePreprocessing.ForModel"/>). Without a model (train) the defaults come from the first image of the
+    /// data (in load order): 1 channel if it is stored as grayscale, else 3; crop its size; shorter side resized to its
+    /// larger side (a square image is kept as it is); mean 0, std 1 until train replaces them with the data's statistics.
+    /// </summary>
+    internal static ImagePreprocessing ResolvePreprocessing(string? option, Model? model, DataRequest request)
+    {
+        ImagePreprocessing? defaults;
+        string why;
+        if (model is not null) defaults = ImagePreprocessing.ForModel(model, out why);
+        else
+        {
+            var folder = IsImageFolder(request.Data) ? request.Data : request.TestData!;
+            var first = ImageFolderDataset.Scan(folder).Files[0];
+            var (w, h, gray) = ImageFolderDataset.ImageSize(first);
+            defaults = ImagePreprocessing.ForInput([gray ? 1 : 3, h, w], null, out why);
+        }
+        if (option is null)
+            return defaults ?? throw new UsageException($"no default preprocessing for the images: {why}");
+        try { return ImagePreprocessing.Parse(option, defaults); }
+        catch (FormatException e) { throw new UsageException($"--preprocess: {e.Message}"); }
+    }
 
     internal static DataRequest Request(Settings s) => new(s.Data, s.TestData, s.Seed, s.LimitTrain, s.LimitTest, s.Holdout);
 
     internal sealed record LoadedData(Dataset Train, Dataset Test, Dataset? Validation, string Name, string TestDescription);
 
     /// <summary>Loads the training and test sets named by --data/--test-data and applies --limit-*/--holdout.</summary>
-    public static LoadedData LoadData(DataRequest s, int? classCount)
+    /// <param name="preprocessing">How the images of an image folder (--data or --test-data) are decoded; needed
+    /// for one (see <see cref="ResolvePreprocessing"/>), ignored for other data.</param>
+    public static LoadedData LoadData(DataRequest s, int? classCount, ImagePreprocessing? preprocessing = null)
     {
         Dataset train, test;
         string testDescription;
@@ -188,6 +262,12 @@ internal static class TrainingCli
             test = FashionMnist.Load(train: false);
             testDescription = "Fashion-MNIST test set";
             data = "fashion-mnist";
+        }
+        else if (IsImageFolder(data))
+        {
+            var all = LoadImageFolder(data, classCount, preprocessing);
+            if (s.WholeSetIsTest) (train, test, testDescription) = (all, all, $"images of '{data}'");
+            else (train, test, testDescription) = HoldOutTest(all, s, "no --test-data");
         }
         else if (Directory.Exists(data))
         {
@@ -208,20 +288,21 @@ internal static class TrainingCli
             else if (names.Contains("x_train") && names.Contains("y_train"))
             {
                 train = NpzDataset.Load(data, "x_train", "y_train", classCount);
-                (train, test, testDescription) = HoldOutTest(train, s);
+                (train, test, testDescription) = HoldOutTest(train, s, "no x_test/y_test arrays");
             }
             else
             {
                 train = NpzDataset.Load(data, classCount: classCount);
-                (train, test, testDescription) = HoldOutTest(train, s);
+                (train, test, testDescription) = HoldOutTest(train, s, "no x_test/y_test arrays");
             }
         }
-        else throw new UsageException($"--data must be fashion-mnist, a folder of MNIST-format IDX files or an .npz file; '{data}' is none of these");
+        else throw new UsageException($"--data must be fashion-mnist, a folder of MNIST-format IDX files, an .npz file or a folder of images; '{data}' is none of these");
 
         if (s.TestData is { } testPath)
         {
-            if (!File.Exists(testPath)) throw new UsageException($"test data file '{testPath}' does not exist");
-            test = NpzDataset.Load(testPath, classCount: classCount ?? train.ClassCount);
+            if (IsImageFolder(testPath)) test = LoadImageFolder(testPath, classCount ?? train.ClassCount, preprocessing);
+            else if (!File.Exists(testPath)) throw new UsageException($"test data file '{testPath}' does not exist");
+            else test = NpzDataset.Load(testPath, classCount: classCount ?? train.ClassCount);
             testDescription = $"'{testPath}'";
         }
         if (test.ClassCount != train.ClassCount && classCount is null)
@@ -239,13 +320,30 @@ internal static class TrainingCli
         return new LoadedData(train, test, validation, data, testDescription);
     }
 
-    private static (Dataset Train, Dataset Test, string Description) HoldOutTest(Dataset all, DataRequest s)
+    private static Dataset LoadImageFolder(string folder, int? classCount, ImagePreprocessing? preprocessing)
+    {
+        if (preprocessing is null)
+            throw new UsageException($"'{folder}' is a folder of images: the command needs to know how to preprocess them (--preprocess)");
+        if (!ImageFolderDataset.HasImages(folder))
+            throw new UsageException($"folder '{folder}' holds no images ({string.Join(" ", ImageFolderDataset.Extensions)}) and no MNIST-format IDX files: give a folder of images with one sub-folder per class, or of IDX files");
+        var scan = ImageFolderDataset.Scan(folder);
+        if (scan.ClassNames is null)
+            throw new UsageException($"image folder '{folder}' has no labels: its {scan.Files.Count} images lie directly in it, " +
+                                     $"and this command needs labels: put each class's images in a sub-folder named after the class ('{folder}/CLASS/IMAGE.png'; class index = sorted sub-folder names)");
+        var names = scan.ClassNames;
+        Console.Error.WriteLine($"image folder '{folder}': {scan.Files.Count} images in {names.Count} class folders ({string.Join(", ", names.Take(5))}{(names.Count > 5 ? ", ..." : "")}); class index = position of the sorted folder name");
+        if (classCount is { } k && k != names.Count)
+            Console.Error.WriteLine($"note: the model has {k} classes but '{folder}' has {names.Count} class folders; labels are the folders' positions in sorted order");
+        return ImageFolderDataset.Load(folder, preprocessing, classCount);
+    }
+
+    private static (Dataset Train, Dataset Test, string Description) HoldOutTest(Dataset all, DataRequest s, string why)
     {
         if (s.TestData is not null) return (all, all, "");
         if (all.Count < 2) throw new UsageException($"{all.Source} holds {all.Count} sample; give more data or a test set with --test-data");
         int n = Math.Max(1, all.Count / 10);
         var (train, test) = all.SplitHoldout(n, s.Seed);
-        return (train, test, $"{n} images held out of {all.Source} (seed {s.Seed}; no x_test/y_test arrays)");
+        return (train, test, $"{n} images held out of {all.Source} (seed {s.Seed}; {why})");
     }
 
     private static HashSet<string> NpzArrayNames(string path)

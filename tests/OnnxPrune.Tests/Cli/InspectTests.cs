@@ -3,6 +3,8 @@ using System.Text.Json;
 using OnnxPrune.Onnx.Proto;
 using ElemType = OnnxPrune.Onnx.Proto.TensorProto.Types.DataType;
 
+using OnnxPrune.Tests.Runtime;
+
 namespace OnnxPrune.Tests.Cli;
 
 internal static class JsonOutput
@@ -139,6 +141,18 @@ public class InspectTests
         var four = JsonOutput.Parse(CliRunner.Run("inspect", path, "--json", "--batch", "4"));
         four.Key("macs").GetInt64().Should().Be(4 * one.Key("macs").GetInt64());
         four.Key("params").GetInt64().Should().Be(one.Key("params").GetInt64());
+    }
+
+    [Fact]
+    public void Shows_the_default_preprocessing_of_image_folders()
+    {
+        var path = Path.Combine(OrtTestLibrary.RepositoryRoot, "models", "resnet20-fmnist.onnx");
+        const string expected = "resize=28,crop=28,mean=0.2860406,std=0.35302424,order=rgb,layout=nchw,channels=1";
+        JsonOutput.Parse(CliRunner.Run("inspect", path, "--json")).Key("preprocess").GetString().Should().Be(expected,
+            "the input is 1x28x28 and the metadata carries the normalisation");
+        var text = CliRunner.Run("inspect", path);
+        text.ExitCode.Should().Be(0, text.ToString());
+        text.Stdout.Split('\n').Should().ContainSingle(l => l.StartsWith("preprocess " + expected, StringComparison.Ordinal));
     }
 
     [Fact]
