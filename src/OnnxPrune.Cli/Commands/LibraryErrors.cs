@@ -15,6 +15,7 @@ internal static class LibraryErrors
         PruneInputProblem.DynamicInputShapes => $"{e.Message} with --input-shape NAME=D0xD1x...",
         PruneInputProblem.WidthMultipleTooLarge => $"--round-to: {e.Message}",
         PruneInputProblem.BadTarget => $"{target}: {e.Message}",
+        PruneInputProblem.NoBatchNormalization => $"--criterion {e.Message}",
         _ => e.Message,
     });
 

@@ -38,9 +38,10 @@ internal static class PruneCommand
             new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
             new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" }.Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
-            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2 or random", DefaultValueFactory = _ => "l1" }.OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
-            new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" }
-                .OneOf("global", "uniform"),
+            new Option<string>("--criterion") { Description = $"Channel ranking: {string.Join(", ", Pruning.Criteria.Criteria.Names)} (see 'onnxprune methods')", DefaultValueFactory = _ => Pruning.Criteria.Criteria.Default }
+                .OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
+            new Option<string>("--allocation") { Description = $"How the target is spread over the groups: {string.Join(", ", Allocations.Names)} (see 'onnxprune methods')", DefaultValueFactory = _ => Allocations.Default }
+                .OneOf(Allocations.Names.ToArray()),
             new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" }.AtLeast(1),
             new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 }
                 .Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
@@ -65,7 +66,7 @@ internal static class PruneCommand
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
         if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
         var criterion = parse.GetValue(o.Criterion)!.ToLowerInvariant();
-        var allocation = parse.GetValue(o.Allocation)!.ToLowerInvariant() == "uniform" ? Allocation.Uniform : Allocation.Global;
+        var allocation = Allocations.Parse(parse.GetValue(o.Allocation)!);
         var roundToGiven = parse.GetValue(o.RoundTo);
         var roundTo = roundToGiven ?? GroupConstraints.DefaultRoundTo;
         var smallStep = roundToGiven is null ? GroupConstraints.DefaultSmallStep : roundTo;

@@ -55,16 +55,3 @@ public sealed class RandomCriterion(int seed) : IChannelCriterion
         return scores;
     }
 }
-
-public static class Criteria
-{
-    public static IReadOnlyList<string> Names => ["l1", "l2", "random"];
-
-    public static IChannelCriterion Create(string name, int seed) => name switch
-    {
-        "l1" => new NormCriterion(1),
-        "l2" => new NormCriterion(2),
-        "random" => new RandomCriterion(seed),
-        _ => throw new ArgumentException($"unknown criterion '{name}'; choose one of {string.Join(", ", Names)}"),
-    };
-}

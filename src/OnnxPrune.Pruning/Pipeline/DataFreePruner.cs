@@ -52,7 +52,7 @@ public static class DataFreePruner
         var after = CostModel.Measure(model.Graph);
         RestoreRecordedShapes(analysis, recorded, rewrite);
         return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
-            outcomes, analysis.Barriers, options.Criterion, options.Allocation.ToString().ToLowerInvariant(), roundTo,
+            outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
             analysisTime, clock.Elapsed - analysisTime, plan.GroupsAtLimit, precisionNote);
     }
 
@@ -126,4 +126,7 @@ public enum PruneInputProblem
     WidthMultipleTooLarge,
     /// <summary>The target (<see cref="TargetSpec"/>) cannot be read or reached.</summary>
     BadTarget,
+    /// <summary>The bn-scale criterion found no BatchNormalization to read (folded into the convolutions, or
+    /// missing after some prunable layers).</summary>
+    NoBatchNormalization,
 }
