@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(FinetuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
+        root.Subcommands.Add(MethodsCommand.Create());
         return root;
     }
 

@@ -16,6 +16,7 @@ internal static class LibraryErrors
         PruneInputProblem.WidthMultipleTooLarge => $"--round-to: {e.Message}",
         PruneInputProblem.BadTarget => $"{target}: {e.Message}",
         PruneInputProblem.NeedsData => $"{e.Message} with --data",
+        PruneInputProblem.NoBatchNormalization => $"--criterion {e.Message}",
         _ => e.Message,
     });
 

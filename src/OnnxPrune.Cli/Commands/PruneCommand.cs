@@ -39,10 +39,10 @@ internal static class PruneCommand
             new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
             new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" }.Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
-            new Option<string>("--criterion") { Description = "Channel ranking: l1, l2, random (data-free), taylor, sosp-h or activation (need --data); default l1 (docs/saliency-comparison.md: no data-driven criterion beats the norms right after pruning yet)" }
+            new Option<string>("--criterion") { Description = $"Channel ranking: {string.Join(", ", Pruning.Criteria.Criteria.Names)} (see 'onnxprune methods')", DefaultValueFactory = _ => Pruning.Criteria.Criteria.Default }
                 .OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
-            new Option<string>("--allocation") { Description = "global (one threshold on per-group normalised scores) or uniform (same fraction per group)", DefaultValueFactory = _ => "global" }
-                .OneOf("global", "uniform"),
+            new Option<string>("--allocation") { Description = $"How the target is spread over the groups: {string.Join(", ", Allocations.Names)} (see 'onnxprune methods')", DefaultValueFactory = _ => Allocations.Default }
+                .OneOf(Allocations.Names.ToArray()),
             new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" }.AtLeast(1),
             new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 }
                 .Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
@@ -70,10 +70,10 @@ internal static class PruneCommand
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
         if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
         var dataPath = parse.GetValue(o.Data);
-        var criterion = parse.GetValue(o.Criterion)?.ToLowerInvariant() ?? "l1";
+        var criterion = parse.GetValue(o.Criterion)!.ToLowerInvariant();
         if (Pruning.Criteria.Criteria.DataDriven.Contains(criterion) && dataPath is null)
-            throw new UsageException($"--criterion {criterion} scores channels on calibration images: give them with --data (fashion-mnist, an IDX folder or an .npz file)");
-        var allocation = parse.GetValue(o.Allocation)!.ToLowerInvariant() == "uniform" ? Allocation.Uniform : Allocation.Global;
+            throw new UsageException($"--criterion {criterion} scores channels on calibration images: give them with --data (fashion-mnist, an IDX folder, an .npz file or an image folder)");
+        var allocation = Allocations.Parse(parse.GetValue(o.Allocation)!);
         var roundToGiven = parse.GetValue(o.RoundTo);
         var roundTo = roundToGiven ?? GroupConstraints.DefaultRoundTo;
         var smallStep = roundToGiven is null ? GroupConstraints.DefaultSmallStep : roundTo;
@@ -131,7 +131,9 @@ internal static class PruneCommand
         return TrainingCli.Guard(() =>
         {
             var signature = Training.ClassifierSignature.Of(model);
-            var loaded = TrainingCli.LoadData(new TrainingCli.DataRequest(data, null, seed), signature.ClassCount);
+            var request = new TrainingCli.DataRequest(data, null, seed);
+            var preprocessing = TrainingCli.IsImageFolder(data) ? TrainingCli.ResolvePreprocessing(null, model, request) : null;
+            var loaded = TrainingCli.LoadData(request, signature.ClassCount, preprocessing);
             var normalization = FinetuneCommand.Normalization(null, model, loaded.Train);
             signature.CheckData(loaded.Train);
             return Pruning.Criteria.CalibrationSet.Sample(loaded.Train, normalization, count, seed, labels);

@@ -5,6 +5,9 @@ namespace OnnxPrune.Cli.Output;
 /// <summary>The terminal summary of a pruning run: before/after table, groups, barriers.</summary>
 internal static class PruneReportPrinter
 {
+    /// <summary>How many bottlenecks the terminal shows (the report has them all).</summary>
+    public const int BottlenecksShown = 5;
+
     public static void Print(PruneReport r, TextWriter o)
     {
         o.WriteLine($"pruned   {r.Input} -> {r.Output}");
@@ -21,6 +24,14 @@ internal static class PruneReportPrinter
         foreach (var g in r.Groups)
             groups.Add(g.Name, g.ChannelsBefore, g.ChannelsAfter, g.PinnedBy.Count > 0 ? "pinned: " + g.PinnedBy[0] : "");
         groups.Write(o);
+        if (r.Bottlenecks.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine($"bottlenecks (the {Math.Min(BottlenecksShown, r.Bottlenecks.Count)} prunable groups that lost the least; all {r.Bottlenecks.Count} in the report):");
+            var bottlenecks = new Table("group", "channels", "kept", "removed");
+            foreach (var b in r.Bottlenecks.Take(BottlenecksShown)) bottlenecks.Add(b.Name, b.ChannelsBefore, b.ChannelsAfter, $"{b.RatioRemoved * 100:0.0}%");
+            bottlenecks.Write(o);
+        }
         if (r.Barriers.Count > 0)
         {
             o.WriteLine();

@@ -94,6 +94,38 @@ internal static class TensorSlicing
         return result;
     }
 
+    /// <summary>The slices of <paramref name="t"/> along <paramref name="axis"/> as float rows, one
+    /// after another (<paramref name="length"/> values each, in row-major order within the slice).</summary>
+    public static float[] Filters(Tensor t, int axis, out int length)
+    {
+        var (outer, inner) = Strides(t, axis);
+        var n = (int)t.Dims[axis];
+        length = (int)(outer * inner);
+        var values = t.ToFloatArray();
+        if (outer == 1) return values;
+        var rows = new float[values.Length];
+        for (int i = 0; i < n; i++)
+            for (long a = 0; a < outer; a++)
+                Array.Copy(values, (a * n + i) * inner, rows, i * (long)length + a * inner, inner);
+        return rows;
+    }
+
+    /// <summary>Per-index counts of non-zero entries along <paramref name="axis"/>.</summary>
+    public static long[] NonZeros(Tensor t, int axis)
+    {
+        var (outer, inner) = Strides(t, axis);
+        var n = (int)t.Dims[axis];
+        var values = t.ToFloatArray();
+        var result = new long[n];
+        for (long a = 0; a < outer; a++)
+            for (int i = 0; i < n; i++)
+            {
+                long start = (a * n + i) * inner;
+                for (long k = 0; k < inner; k++) if (values[start + k] != 0) result[i]++;
+            }
+        return result;
+    }
+
     private static (long Outer, long Inner) Strides(Tensor t, int axis)
     {
         long outer = 1, inner = 1;

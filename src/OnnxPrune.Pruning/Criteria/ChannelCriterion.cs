@@ -55,26 +55,3 @@ public sealed class RandomCriterion(int seed) : IChannelCriterion
         return scores;
     }
 }
-
-public static class Criteria
-{
-    public static IReadOnlyList<string> Names => ["l1", "l2", "random", "taylor", "sosp-h", "activation"];
-
-    /// <summary>Criteria that score with calibration data.</summary>
-    public static IReadOnlyList<string> DataDriven => ["taylor", "sosp-h", "activation"];
-
-    /// <exception cref="Pipeline.PruneInputException">A data-driven criterion without data.</exception>
-    public static IChannelCriterion Create(string name, int seed, CalibrationSet? calibration = null, Runtime.SessionSettings? session = null) => name switch
-    {
-        "l1" => new NormCriterion(1),
-        "l2" => new NormCriterion(2),
-        "random" => new RandomCriterion(seed),
-        "taylor" => new TaylorCriterion(calibration ?? throw NeedsData(name), session ?? Runtime.SessionSettings.Default),
-        "sosp-h" => new SospCriterion(calibration ?? throw NeedsData(name), session ?? Runtime.SessionSettings.Default),
-        "activation" => new ActivationCriterion(calibration ?? throw NeedsData(name), session ?? Runtime.SessionSettings.Default),
-        _ => throw new ArgumentException($"unknown criterion '{name}'; choose one of {string.Join(", ", Names)}"),
-    };
-
-    private static Pipeline.PruneInputException NeedsData(string name) =>
-        new(Pipeline.PruneInputProblem.NeedsData, $"the {name} criterion scores channels on calibration images; give them");
-}

@@ -53,7 +53,7 @@ public static class DataFreePruner
         var after = CostModel.Measure(model.Graph);
         RestoreRecordedShapes(analysis, recorded, rewrite);
         return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
-            outcomes, analysis.Barriers, options.Criterion, options.Allocation.ToString().ToLowerInvariant(), roundTo,
+            outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
             analysisTime, clock.Elapsed - analysisTime, plan.GroupsAtLimit, precisionNote);
     }
 
@@ -129,4 +129,7 @@ public enum PruneInputProblem
     BadTarget,
     /// <summary>A data-driven criterion was asked for without calibration data.</summary>
     NeedsData,
+    /// <summary>The bn-scale criterion found no BatchNormalization to read (folded into the convolutions, or
+    /// missing after some prunable layers).</summary>
+    NoBatchNormalization,
 }

@@ -10,6 +10,10 @@ public enum Allocation
     Global,
     /// <summary>The same fraction from every group.</summary>
     Uniform,
+    /// <summary>One threshold T on scores normalised per model (mean 1), scaled per group by its
+    /// share of the producer weights: T_l = T * nnz(W_l) / sum nnz(W_l') (Zhao, Jain, Zhao,
+    /// arXiv 2201.10520); channels with a score at or below T_l go.</summary>
+    Threshold,
 }
 
 /// <summary>Per-group limits every plan respects.</summary>
@@ -50,8 +54,8 @@ public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Param
 
 /// <summary>
 /// Chooses the units to remove: ranks each group's prunable units by score, then searches the
-/// one knob of the allocation (global threshold or uniform ratio) for the least pruning that
-/// meets the target. Every group keeps at least one channel, at most MaxRatio goes, and kept
+/// one knob of the allocation (global threshold, uniform ratio, or the nnz-weighted threshold T)
+/// for the least pruning that meets the target. Every group keeps at least one channel, at most MaxRatio goes, and kept
 /// counts are rounded up to a multiple of RoundTo. Deterministic for given scores.
 /// </summary>
 public sealed class AllocationPlanner
@@ -60,12 +64,15 @@ public sealed class AllocationPlanner
     private readonly PrunedCostEstimator _estimator;
     private readonly GroupConstraints _constraints;
     private readonly List<(ChannelGroup Group, int[] Order, double[] Normalized)> _ranked = new();
+    private readonly IReadOnlyDictionary<int, double> _scores;
+    private List<(double[] ModelNormalized, double Share)>? _layerThresholds;
 
     public AllocationPlanner(ChannelAnalysis analysis, IReadOnlyDictionary<int, double> scores, PrunedCostEstimator estimator, GroupConstraints constraints)
     {
         _analysis = analysis;
         _estimator = estimator;
         _constraints = constraints;
+        _scores = scores;
         foreach (var g in analysis.Groups.Where(g => g.IsPrunable))
         {
             // Lowest score first; ties by unit id so the plan is deterministic.
@@ -78,8 +85,19 @@ public sealed class AllocationPlanner
 
     public PrunePlan Plan(PruneTarget target, Allocation allocation)
     {
-        Func<double, List<int>> select = allocation == Allocation.Global ? SelectByThreshold : SelectByRatio;
-        double hi = allocation == Allocation.Global ? _ranked.Select(r => r.Normalized.LastOrDefault()).DefaultIfEmpty(0).Max() + 1e-9 : _constraints.MaxRatio;
+        Func<double, List<int>> select = allocation switch
+        {
+            Allocation.Global => SelectByThreshold,
+            Allocation.Uniform => SelectByRatio,
+            Allocation.Threshold => SelectByLayerThreshold,
+            _ => throw new ArgumentOutOfRangeException(nameof(allocation)),
+        };
+        double hi = allocation switch
+        {
+            Allocation.Global => _ranked.Select(r => r.Normalized.LastOrDefault()).DefaultIfEmpty(0).Max() + 1e-9,
+            Allocation.Uniform => _constraints.MaxRatio,
+            _ => HighestLayerThreshold(),
+        };
         int totalPrunable = _ranked.Sum(r => r.Order.Length);
 
         bool Meets(List<int> removed, out long macs, out long parameters)
@@ -121,6 +139,58 @@ public sealed class AllocationPlanner
         {
             int n = 0;
             while (n < order.Length && normalized[n] < threshold) n++;
+            removed.AddRange(order.Take(Constrain(group, n)));
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Per prunable group (in planning order): its scores divided by the mean score of every channel of
+    /// every prunable group (so one T means the same on any model), and its share of the model's
+    /// producer weights, nnz(W_l) / sum nnz(W_l'): the non-zero entries of the weight tensors
+    /// (input 1, not biases) of the group's producers, counted over the group's channels.
+    /// </summary>
+    internal IReadOnlyList<(ChannelGroup Group, double[] ModelNormalized, double Share)> LayerThresholdInputs()
+    {
+        if (_layerThresholds is null)
+        {
+            var all = _ranked.SelectMany(r => r.Group.Units).ToList();
+            double mean = all.Count == 0 ? 0 : all.Average(u => _scores.GetValueOrDefault(u));
+            var nnz = new Dictionary<int, long>();
+            foreach (var b in _analysis.Bindings.Where(b => b.Role == ParamRole.Producer && b.InputIndex == 1))
+            {
+                var counts = TensorSlicing.NonZeros(_analysis.Context.ConstantOf(b.Node.Inputs[b.InputIndex])!, b.Axis);
+                for (int i = 0; i < counts.Length; i++)
+                    if (b.IndexUnits[i] >= 0) nnz[_analysis.Root(b.IndexUnits[i])] = nnz.GetValueOrDefault(_analysis.Root(b.IndexUnits[i])) + counts[i];
+            }
+            var perGroup = _ranked.Select(r => r.Group.Units.Sum(u => nnz.GetValueOrDefault(u))).ToList();
+            double total = perGroup.Sum();
+            _layerThresholds = _ranked.Select((r, i) => (
+                r.Order.Select(u => mean > 0 ? _scores.GetValueOrDefault(u) / mean : 0).ToArray(),
+                total > 0 ? perGroup[i] / total : 0)).ToList();
+        }
+        return _ranked.Select((r, i) => (r.Group, _layerThresholds[i].ModelNormalized, _layerThresholds[i].Share)).ToList();
+    }
+
+    /// <summary>T_l = T * nnz(W_l) / sum nnz(W_l') for each prunable group, in planning order.</summary>
+    internal IReadOnlyList<(ChannelGroup Group, double Threshold)> LayerThresholds(double t) =>
+        LayerThresholdInputs().Select(x => (x.Group, t * x.Share)).ToList();
+
+    /// <summary>A T at which every group's threshold reaches its highest score.</summary>
+    private double HighestLayerThreshold() =>
+        LayerThresholdInputs().Where(x => x.Share > 0).Select(x => x.ModelNormalized.LastOrDefault() / x.Share).DefaultIfEmpty(0).Max() * (1 + 1e-9) + 1e-12;
+
+    private List<int> SelectByLayerThreshold(double t)
+    {
+        var removed = new List<int>();
+        var inputs = LayerThresholdInputs();
+        for (int i = 0; i < _ranked.Count; i++)
+        {
+            var (group, order, _) = _ranked[i];
+            var (_, scores, share) = inputs[i];
+            double threshold = t * share;
+            int n = 0;
+            while (n < order.Length && scores[n] <= threshold) n++;
             removed.AddRange(order.Take(Constrain(group, n)));
         }
         return removed;

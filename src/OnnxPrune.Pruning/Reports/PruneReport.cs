@@ -10,7 +10,7 @@ public sealed record PruneReport(
     string Input, string Output, string Target, bool TargetMet, string? Shortfall,
     string Criterion, string Allocation, int RoundTo,
     CostFigures Before, CostFigures After,
-    IReadOnlyList<GroupReport> Groups, IReadOnlyList<BarrierReport> Barriers,
+    IReadOnlyList<GroupReport> Groups, IReadOnlyList<BarrierReport> Barriers, IReadOnlyList<BottleneckReport> Bottlenecks,
     IReadOnlyList<string> Notes, double AnalysisMs, double PruneMs, double TotalMs)
 {
     public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
@@ -34,9 +34,21 @@ public sealed record PruneReport(
             new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs),
             r.Groups.Select(g => new GroupReport(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.Prunable, g.PinnedBy)).ToList(),
             r.Barriers.GroupBy(b => (b.NodeName, b.OpType, b.Reason)).Select(b => new BarrierReport(b.Key.NodeName, b.Key.OpType, b.Key.Reason, b.Sum(x => x.Units.Count))).ToList(),
-            allNotes, r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds);
+            RankBottlenecks(r.Groups), allNotes, r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds);
     }
+
+    public static IReadOnlyList<BottleneckReport> RankBottlenecks(IEnumerable<GroupOutcome> groups) =>
+        groups.Where(g => g.Prunable > 1 && g.ChannelsBefore > 0)
+            .Select(g => new BottleneckReport(g.Id, g.Name, g.ChannelsBefore, g.ChannelsAfter, (double)(g.ChannelsBefore - g.ChannelsAfter) / g.ChannelsBefore))
+            .OrderBy(b => b.RatioRemoved).ThenBy(b => b.Id).ToList();
 }
+
+/// <summary>
+/// The architecture's bottlenecks after a prune (SOSP, Nonnenmacher et al. 2022): every group that
+/// could lose channels (more than one prunable channel), by the fraction of its channels removed,
+/// lowest first (ties by group id). Pinned groups are barriers, not bottlenecks, and are left out.
+/// </summary>
+public sealed record BottleneckReport(int Id, string Name, int ChannelsBefore, int ChannelsAfter, double RatioRemoved);
 
 /// <param name="LatencyMs">Median ONNX Runtime latency at batch 1, measured side by side with the other model.</param>
 public sealed record CostFigures(long Params, long Macs, double? LatencyMs);

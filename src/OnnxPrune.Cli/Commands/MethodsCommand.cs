@@ -1,0 +1,60 @@
+using System.CommandLine;
+using OnnxPrune.Cli.Output;
+using OnnxPrune.Pruning.Criteria;
+using OnnxPrune.Pruning.Policy;
+
+namespace OnnxPrune.Cli.Commands;
+
+/// <summary>`onnxprune methods [--json]`: every criterion and allocation the prune command accepts,
+/// read from the same registries its --criterion and --allocation options are checked against.</summary>
+internal static class MethodsCommand
+{
+    private sealed record PaperRow(string Authors, int Year, string Title, string Where);
+
+    private sealed record OptionRow(string Name, string Default, string Meaning);
+
+    private sealed record MethodRow(string Name, string Summary, bool IsDefault, bool NeedsData, IReadOnlyList<OptionRow> Options, PaperRow? Paper);
+
+    private sealed record Report(IReadOnlyList<MethodRow> Criteria, IReadOnlyList<MethodRow> Allocations);
+
+    public static Command Create()
+    {
+        var json = CommonOptions.Json();
+        var command = new Command("methods", "List the pruning criteria (--criterion) and allocations (--allocation): what each computes, its options, whether it needs data, its paper") { json };
+        command.SetAction(parse =>
+        {
+            var report = Build();
+            if (parse.GetValue(json)) Json.Write(Console.Out, report);
+            else Print(report, Console.Out);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Report Build() => new(
+        Criteria.All.Select(c => Row(c.Name, c.Summary, c.Name == Criteria.Default, c.NeedsData, c.Options, c.Paper)).ToList(),
+        Allocations.All.Select(a => Row(a.Name, a.Summary, a.Name == Allocations.Default, a.NeedsData, a.Options, a.Paper)).ToList());
+
+    private static MethodRow Row(string name, string summary, bool isDefault, bool needsData, IReadOnlyList<MethodOption> options, Paper? paper) =>
+        new(name, summary, isDefault, needsData, options.Select(o => new OptionRow(o.Name, o.Default, o.Meaning)).ToList(),
+            paper is null ? null : new PaperRow(paper.Authors, paper.Year, paper.Title, paper.Where));
+
+    private static void Print(Report report, TextWriter o)
+    {
+        Section("criteria (--criterion)", report.Criteria, o);
+        o.WriteLine();
+        Section("allocations (--allocation)", report.Allocations, o);
+    }
+
+    private static void Section(string title, IReadOnlyList<MethodRow> rows, TextWriter o)
+    {
+        o.WriteLine(title);
+        foreach (var r in rows)
+        {
+            o.WriteLine($"  {r.Name}{(r.IsDefault ? " (default)" : "")}: {r.Summary}");
+            o.WriteLine($"      data: {(r.NeedsData ? "needs calibration data" : "none (data-free)")}");
+            foreach (var opt in r.Options) o.WriteLine($"      {opt.Name} (default {opt.Default}): {opt.Meaning}");
+            o.WriteLine($"      paper: {(r.Paper is { } p ? $"{p.Authors} ({p.Year}), \"{p.Title}\", {p.Where}" : "none (a baseline)")}");
+        }
+    }
+}
