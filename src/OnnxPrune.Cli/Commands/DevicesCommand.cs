@@ -21,12 +21,12 @@ internal static class DevicesCommand
         {
             var runtime = OrtRuntime.Shared;
             var providers = runtime.GetAvailableProviders();
-            var rows = new[] { ("cpu", ExecutionProvider.Cpu), ("cuda", ExecutionProvider.Cuda), ("tensorrt", ExecutionProvider.TensorRT) }
+            var rows = DeviceOptions.Names
                 .Select(d =>
                 {
-                    var name = ExecutionProviders.OrtName(d.Item2);
-                    var problem = ExecutionProviders.FindProblem(runtime, d.Item2);
-                    return new DeviceRow(d.Item1, name, providers.Contains(name), problem is null, problem);
+                    var name = ExecutionProviders.OrtName(d.Provider);
+                    var problem = ExecutionProviders.FindProblem(runtime, d.Provider);
+                    return new DeviceRow(d.Name, name, providers.Contains(name), problem is null, problem);
                 }).ToList();
             var report = new Report(runtime.VersionString, NativePackage(), runtime.LibraryPath, providers, rows);
             if (parse.GetValue(json))

@@ -67,26 +67,18 @@ internal static class Validators
 
     /// <summary>The option's value; false when it is not a value of the type at all ("--runs many"),
     /// which the parser reports itself.</summary>
-    private static bool TryGet<T>(System.CommandLine.Parsing.OptionResult result, out T value)
-    {
-        try
-        {
-            value = result.GetValueOrDefault<T>()!;
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            value = default!;
-            return false;
-        }
-    }
+    private static bool TryGet<T>(System.CommandLine.Parsing.OptionResult result, out T value) => TryRead(result.GetValueOrDefault<T>, out value);
 
     /// <summary>An option's value as a command validator sees it; false when it does not parse.</summary>
-    public static bool TryGet<T>(System.CommandLine.Parsing.CommandResult result, Option<T> option, out T value)
+    public static bool TryGet<T>(System.CommandLine.Parsing.CommandResult result, Option<T> option, out T value) =>
+        TryRead(() => result.GetValue(option), out value);
+
+    /// <summary>System.CommandLine throws InvalidOperationException for a value that does not convert.</summary>
+    private static bool TryRead<T>(Func<T?> read, out T value)
     {
         try
         {
-            value = result.GetValue(option)!;
+            value = read()!;
             return true;
         }
         catch (InvalidOperationException)

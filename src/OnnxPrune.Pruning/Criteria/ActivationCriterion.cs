@@ -68,10 +68,8 @@ public sealed class ActivationCriterion(CalibrationSet data, SessionSettings ses
         using var inference = InferenceSession.FromModel(copy, session);
         var images = data.Images;
         var planeSums = new double[taps.Count][]; // Σ_images |A| per (channel, position)
-        for (int start = 0; start < images.Count; start += batchSize)
+        foreach (var (_, n, batch) in data.Batches(signature, batchSize))
         {
-            int n = Math.Min(batchSize, images.Count - start);
-            var batch = TensorData.Create(images.Images.AsSpan(start * images.SampleSize, n * images.SampleSize).ToArray(), signature.BatchDims(n, images));
             var outputs = inference.Run(new Dictionary<string, TensorData> { [signature.InputName] = batch }, names);
             for (int t = 0; t < taps.Count; t++)
             {

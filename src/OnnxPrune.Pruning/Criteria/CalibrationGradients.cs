@@ -58,24 +58,29 @@ internal sealed class CalibrationGradients(CalibrationSet data, SessionSettings 
         var labels = data.HasLabels ? images.Labels : Predictions(model, signature);
         var gradient = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var curvature = hessianTimesTheta ? new Dictionary<string, float[]>(StringComparer.Ordinal) : null;
-        var sessions = new Dictionary<int, GradientSession>();
+        // One session per batch size (the last batch may be smaller), with its parameters at (1+ε)θ.
+        var sessions = new Dictionary<int, (GradientSession Session, Dictionary<string, TensorData> Shifted, double Epsilon)>();
         try
         {
-            for (int start = 0; start < images.Count; start += batchSize)
+            foreach (var (start, n, batch) in data.Batches(signature, batchSize))
             {
-                int n = Math.Min(batchSize, images.Count - start);
-                if (!sessions.TryGetValue(n, out var gradients)) sessions[n] = gradients = Session(model, signature, parameters, n);
+                if (!sessions.TryGetValue(n, out var entry))
+                {
+                    var created = Session(model, signature, parameters, n);
+                    var (shifted, eps) = curvature is null ? (new Dictionary<string, TensorData>(), 0) : Scaled(created);
+                    sessions[n] = entry = (created, shifted, eps);
+                }
+                var (gradients, shiftedParameters, epsilon) = entry;
                 var feeds = new Dictionary<string, TensorData>
                 {
-                    [signature.InputName] = TensorData.Create(images.Images.AsSpan(start * images.SampleSize, n * images.SampleSize).ToArray(), signature.BatchDims(n, images)),
+                    [signature.InputName] = batch,
                     ["labels"] = TensorData.Create(labels.AsSpan(start, n).ToArray(), n),
                 };
                 float weight = (float)n / images.Count; // the graph's loss is the batch mean
                 var at = gradients.Evaluate(feeds);
                 Accumulate(gradient, parameters, name => at.Gradients[name].As<float>(), weight);
                 if (curvature is null) continue;
-                var (shifted, epsilon) = Scaled(gradients);
-                var moved = gradients.Evaluate(feeds, shifted);
+                var moved = gradients.Evaluate(feeds, shiftedParameters);
                 Accumulate(curvature, parameters, name =>
                 {
                     var (g1, g0) = (moved.Gradients[name].As<float>(), at.Gradients[name].As<float>());
@@ -87,7 +92,7 @@ internal sealed class CalibrationGradients(CalibrationSet data, SessionSettings 
         }
         finally
         {
-            foreach (var s in sessions.Values) s.Dispose();
+            foreach (var s in sessions.Values) s.Session.Dispose();
         }
         return (gradient, curvature);
     }
@@ -143,12 +148,9 @@ internal sealed class CalibrationGradients(CalibrationSet data, SessionSettings 
     private long[] Predictions(Model model, ClassifierSignature signature)
     {
         using var inference = InferenceSession.FromModel(model, session);
-        var images = data.Images;
-        var labels = new long[images.Count];
-        for (int start = 0; start < images.Count; start += batchSize)
+        var labels = new long[data.Images.Count];
+        foreach (var (start, n, batch) in data.Batches(signature, batchSize))
         {
-            int n = Math.Min(batchSize, images.Count - start);
-            var batch = TensorData.Create(images.Images.AsSpan(start * images.SampleSize, n * images.SampleSize).ToArray(), signature.BatchDims(n, images));
             var output = inference.Run(new Dictionary<string, TensorData> { [signature.InputName] = batch }, [signature.OutputName])[signature.OutputName];
             var scores = output.As<float>();
             int classes = (int)output.Dims[^1];

@@ -1,3 +1,5 @@
+using OnnxPrune.Runtime;
+using OnnxPrune.Training;
 using OnnxPrune.Training.Data;
 
 namespace OnnxPrune.Pruning.Criteria;
@@ -9,6 +11,18 @@ namespace OnnxPrune.Pruning.Criteria;
 /// </summary>
 public sealed record CalibrationSet(Dataset Images, bool HasLabels)
 {
+    /// <summary>The images in batches of at most <paramref name="batchSize"/>, as the model's input
+    /// takes them: the first image's index, the image count, and the tensor.</summary>
+    public IEnumerable<(int Start, int Count, TensorData Batch)> Batches(ClassifierSignature signature, int batchSize)
+    {
+        for (int start = 0; start < Images.Count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, Images.Count - start);
+            var pixels = Images.Images.AsSpan(start * Images.SampleSize, n * Images.SampleSize).ToArray();
+            yield return (start, n, TensorData.Create(pixels, signature.BatchDims(n, Images)));
+        }
+    }
+
     /// <summary>
     /// <paramref name="count"/> images of <paramref name="data"/> (all when it has no more),
     /// chosen with <c>new Random(seed)</c>; with labels, class-balanced: the classes take turns,

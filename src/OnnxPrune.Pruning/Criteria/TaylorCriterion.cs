@@ -19,11 +19,6 @@ public sealed class TaylorCriterion(CalibrationSet data, SessionSettings session
 {
     public string Name => "taylor";
 
-    /// <summary>The loss the scores were taken on, for the report and `onnxprune methods`.</summary>
-    public string Loss => data.HasLabels
-        ? "softmax cross-entropy against the calibration labels"
-        : "softmax cross-entropy against the original model's top-1 predictions (no labels given)";
-
     public IReadOnlyDictionary<int, double> Score(ChannelAnalysis analysis)
     {
         var parameters = CalibrationGradients.ScoredParameters(analysis);
