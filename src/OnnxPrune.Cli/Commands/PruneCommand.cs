@@ -21,7 +21,7 @@ internal static class PruneCommand
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
         Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json,
-        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels);
+        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string> Recover);
 
     public static Command CreateSubcommand()
     {
@@ -55,9 +55,11 @@ internal static class PruneCommand
             CommonOptions.Json(),
             new Option<string?>("--data") { Description = "Calibration images for data-driven criteria: fashion-mnist, a folder of MNIST-format IDX files, or an .npz file (its training images)" },
             new Option<int>("--calibration-images") { Description = "How many calibration images (seeded sample, class-balanced)", DefaultValueFactory = _ => 1024 }.AtLeast(1),
-            new Option<bool>("--no-labels") { Description = "Ignore the data's labels: score against the original model's own predictions" });
+            new Option<bool>("--no-labels") { Description = "Ignore the data's labels: score against the original model's own predictions" },
+            new Option<string>("--recover") { Description = $"Repair after removal on the calibration images: refit (least-squares refit of the layers that read removed channels, then BatchNorm statistics re-estimated), bn (BatchNorm statistics only) or none; auto is {Pruning.Recovery.RecoveryModes.DefaultWithData} with --data, none without", DefaultValueFactory = _ => "auto" }
+                .OneOf(["auto", .. Pruning.Recovery.RecoveryModes.Names]));
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels })
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Recover })
             command.Options.Add(option);
         command.SetAction(parse => Run(parse, o));
     }
@@ -73,6 +75,10 @@ internal static class PruneCommand
         var criterion = parse.GetValue(o.Criterion)!.ToLowerInvariant();
         if (Pruning.Criteria.Criteria.DataDriven.Contains(criterion) && dataPath is null)
             throw new UsageException($"--criterion {criterion} scores channels on calibration images: give them with --data (fashion-mnist, an IDX folder, an .npz file or an image folder)");
+        var recoverName = parse.GetValue(o.Recover)!.ToLowerInvariant();
+        if (recoverName is "refit" or "bn" && dataPath is null)
+            throw new UsageException($"--recover {recoverName} repairs the pruned model on calibration images: give them with --data (fashion-mnist, an IDX folder, an .npz file or an image folder)");
+        var recover = Pruning.Recovery.RecoveryModes.Parse(recoverName != "auto" ? recoverName : dataPath is null ? "none" : Pruning.Recovery.RecoveryModes.DefaultWithData);
         var allocation = Allocations.Parse(parse.GetValue(o.Allocation)!);
         var roundToGiven = parse.GetValue(o.RoundTo);
         var roundTo = roundToGiven ?? GroupConstraints.DefaultRoundTo;
@@ -93,7 +99,7 @@ internal static class PruneCommand
         var calibration = dataPath is null ? null : Calibration(dataPath, probe, parse.GetValue(o.CalibrationImages), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
         var options = new DataFreePruneOptions
         {
-            Calibration = calibration,
+            Calibration = calibration, Recover = recover,
             Session = new SessionSettings { Provider = session.Provider },
             Target = targets[0]!, Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
             Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
@@ -117,7 +123,7 @@ internal static class PruneCommand
     private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check)
     {
         using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
-        try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options, session, check); }
+        try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options with { Progress = progress.Report }, session, check); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, TargetOption(options.Target)); }
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {options.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }

@@ -33,6 +33,14 @@ public sealed class Progress : IDisposable
         Console.Error.Write($"\r{_label} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{_total} {now / 1000.0:0.0}s ");
     }
 
+    /// <summary>Shows what the work is doing now, for steps that count no units.</summary>
+    public void Report(string status)
+    {
+        if (!_enabled) return;
+        _lastDraw = _clock.ElapsedMilliseconds;
+        Console.Error.Write($"\r{_label}: {status} {_lastDraw / 1000.0:0.0}s".PadRight(100));
+    }
+
     public void Dispose()
     {
         if (_enabled && _lastDraw >= 0) Console.Error.Write("\r" + new string(' ', 100) + "\r");

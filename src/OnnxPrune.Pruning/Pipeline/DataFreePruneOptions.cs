@@ -19,6 +19,15 @@ public sealed record DataFreePruneOptions
     /// <summary>Calibration images for the data-driven criteria (null: none given).</summary>
     public Criteria.CalibrationSet? Calibration { get; init; }
 
+    /// <summary>The repair after removal when calibration data is given (METHODS.md §6); ignored without it.</summary>
+    public Recovery.RecoveryMode Recover { get; init; } = Recovery.RecoveryMode.Refit;
+
+    /// <summary>Settings of the least-squares refit (the seed is the run's <see cref="Seed"/>).</summary>
+    public Recovery.RefitSettings Refit { get; init; } = new();
+
+    /// <summary>Where long steps (recovery) say how far they are.</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>Scores of the last run, reused when the same model is pruned again with other
     /// widths (the latency guard's retries): data-driven scores cost seconds of gradient runs.
     /// Shared by copies made with <c>with</c>.</summary>

@@ -14,4 +14,11 @@ public sealed record DataFreePruneResult(
     IReadOnlyList<GroupOutcome> Groups, IReadOnlyList<ChannelBarrier> Barriers,
     string Criterion, string Allocation, int RoundTo,
     TimeSpan AnalysisTime, TimeSpan PruneTime,
-    int GroupsAtLimit, string? PlanNote);
+    int GroupsAtLimit, string? PlanNote)
+{
+    /// <summary>What recovery did after the removal (<see cref="Recovery.RecoveryOutcome.NotRun"/> without calibration data or with --recover none).</summary>
+    public Recovery.RecoveryOutcome Recovery { get; init; } = Pruning.Recovery.RecoveryOutcome.NotRun;
+
+    /// <summary>The layers that read removed channels, in graph order: what a refit works on.</summary>
+    public IReadOnlyList<Recovery.RefitLayer> RefitLayers { get; init; } = [];
+}

@@ -19,6 +19,8 @@ public static class DataFreePruner
     {
         var clock = Stopwatch.StartNew();
         PreparePasses.Run(model);
+        var recover = options.Calibration is null ? Recovery.RecoveryMode.None : options.Recover;
+        var original = recover == Recovery.RecoveryMode.Refit ? model.Clone() : null;
 
         // Analysis may bind dynamic input dims to concrete sizes; remember the recorded shapes.
         var recorded = new Dictionary<Value, Shape?>(ReferenceEqualityComparer.Instance);
@@ -48,13 +50,18 @@ public static class DataFreePruner
         var rewrite = new RewriteContext(model, analysis.Context.Units, plan.Removed);
         var outcomes = analysis.Groups.Select(g => new GroupOutcome(g.Id, g.Name, g.Producers.Select(p => p.Name).ToList(),
             g.ChannelCount, g.Units.Count(u => !rewrite.IsRemoved(u)), g.PrunableUnits.Count, g.PinReasons)).ToList();
+        var refitLayers = Recovery.RefitLayer.Capture(analysis, rewrite);
         analysis.Remove(plan.Removed);
         Verifier.Verify(model.Graph);
-        var after = CostModel.Measure(model.Graph);
         RestoreRecordedShapes(analysis, recorded, rewrite);
+        var pruneTime = clock.Elapsed - analysisTime;
+        var recovery = Recovery.ModelRecovery.Run(recover, original ?? model, model, refitLayers, options.Calibration!, options.Session,
+            options.Refit with { Seed = options.Seed }, options.Progress);
+        var after = CostModel.Measure(model.Graph);
         return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
             outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
-            analysisTime, clock.Elapsed - analysisTime, plan.GroupsAtLimit, precisionNote);
+            analysisTime, pruneTime, plan.GroupsAtLimit, precisionNote)
+        { Recovery = recovery, RefitLayers = refitLayers };
     }
 
     /// <summary>Points of the original a MACs or parameter target may be undershot by.</summary>

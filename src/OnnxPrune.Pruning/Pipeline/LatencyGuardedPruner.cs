@@ -19,13 +19,25 @@ public static class LatencyGuardedPruner
     public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, Runtime.SessionSettings session, bool checkLatency)
     {
         var notes = new List<string>();
+        // Recovery changes weights, not widths or speed: run it once, on the model the guard keeps.
+        var recover = options.Recover;
+        options = options with { Recover = Recovery.RecoveryMode.None };
+        GuardedPruneResult Recovered(DataFreePruneResult result, byte[] bytes, LatencyPair? latency)
+        {
+            if (recover == Recovery.RecoveryMode.None || options.Calibration is null) return new GuardedPruneResult(result, bytes, latency, notes);
+            var prepared = OnnxModelFile.FromBytes(original, modelDirectory, label);
+            PreparePasses.Run(prepared);
+            var outcome = Recovery.ModelRecovery.Run(recover, prepared, result.Model, result.RefitLayers, options.Calibration, options.Session,
+                options.Refit with { Seed = options.Seed }, options.Progress);
+            return new GuardedPruneResult(result with { Recovery = outcome }, OnnxModelFile.ToBytes(result.Model), latency, notes);
+        }
         while (true)
         {
             var model = OnnxModelFile.FromBytes(original, modelDirectory, label);
             var result = DataFreePruner.Run(model, options);
             var bytes = OnnxModelFile.ToBytes(result.Model);
             if (result.PlanNote is not null && !notes.Contains(result.PlanNote)) notes.Add(result.PlanNote);
-            if (!checkLatency) return new GuardedPruneResult(result, bytes, null, notes);
+            if (!checkLatency) return Recovered(result, bytes, null);
             var latency = LatencyComparison.Measure(original, bytes, session, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;
             bool slower = latency.AfterMs > latency.BeforeMs;
@@ -40,7 +52,7 @@ public static class LatencyGuardedPruner
             {
                 if (slower)
                     notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with widths in multiples of {roundTo}");
-                return new GuardedPruneResult(result, bytes, latency, notes);
+                return Recovered(result, bytes, latency);
             }
             notes.Add($"widths in multiples of {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with multiples of {roundTo * 2}");
             options = options with { Constraints = options.Constraints with { RoundTo = roundTo * 2 } };

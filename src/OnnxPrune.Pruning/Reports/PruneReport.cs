@@ -13,6 +13,9 @@ public sealed record PruneReport(
     IReadOnlyList<GroupReport> Groups, IReadOnlyList<BarrierReport> Barriers, IReadOnlyList<BottleneckReport> Bottlenecks,
     IReadOnlyList<string> Notes, double AnalysisMs, double PruneMs, double TotalMs)
 {
+    /// <summary>The repair after removal; null when none ran (no data, or --recover none).</summary>
+    public RecoveryReport? Recovery { get; init; }
+
     public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
         IEnumerable<string> notes, TimeSpan total)
     {
@@ -34,7 +37,8 @@ public sealed record PruneReport(
             new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs),
             r.Groups.Select(g => new GroupReport(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.Prunable, g.PinnedBy)).ToList(),
             r.Barriers.GroupBy(b => (b.NodeName, b.OpType, b.Reason)).Select(b => new BarrierReport(b.Key.NodeName, b.Key.OpType, b.Key.Reason, b.Sum(x => x.Units.Count))).ToList(),
-            RankBottlenecks(r.Groups), allNotes, r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds);
+            RankBottlenecks(r.Groups), allNotes, r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds)
+        { Recovery = RecoveryReport.From(r.Recovery) };
     }
 
     public static IReadOnlyList<BottleneckReport> RankBottlenecks(IEnumerable<GroupOutcome> groups) =>
@@ -57,3 +61,13 @@ public sealed record GroupReport(int Id, string Name, IReadOnlyList<string> Prod
 
 /// <param name="PinnedChannels">How many channels this barrier pinned.</param>
 public sealed record BarrierReport(string Node, string OpType, string Reason, int PinnedChannels);
+
+/// <summary>What recovery did (METHODS.md §6): the mode, the refit of each layer that read removed
+/// channels (relative squared error to the original's output on the sampled rows, before and
+/// after), and how many BatchNorm layers got new statistics.</summary>
+public sealed record RecoveryReport(string Mode, int Images, int BatchNormsReestimated, double Seconds, IReadOnlyList<Recovery.LayerRefitOutcome> Layers)
+{
+    public static RecoveryReport? From(Recovery.RecoveryOutcome outcome) =>
+        outcome.Mode == Recovery.RecoveryMode.None ? null
+            : new RecoveryReport(Recovery.RecoveryModes.NameOf(outcome.Mode), outcome.Images, outcome.BatchNorms, outcome.Time.TotalSeconds, outcome.Layers);
+}
