@@ -21,7 +21,7 @@ internal static class PruneCommand
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
         Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json,
-        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string> Recover);
+        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string> Recover, Option<int> Steps);
 
     public static Command CreateSubcommand()
     {
@@ -57,9 +57,10 @@ internal static class PruneCommand
             new Option<int>("--calibration-images") { Description = "How many calibration images (seeded sample, class-balanced)", DefaultValueFactory = _ => 1024 }.AtLeast(1),
             new Option<bool>("--no-labels") { Description = "Ignore the data's labels: score against the original model's own predictions" },
             new Option<string>("--recover") { Description = $"Repair after removal on the calibration images: refit (least-squares refit of the layers that read removed channels, then BatchNorm statistics re-estimated), bn (BatchNorm statistics only) or none; auto is {Pruning.Recovery.RecoveryModes.DefaultWithData} with --data, none without", DefaultValueFactory = _ => "auto" }
-                .OneOf(["auto", .. Pruning.Recovery.RecoveryModes.Names]));
+                .OneOf(["auto", .. Pruning.Recovery.RecoveryModes.Names]),
+            new Option<int>("--steps") { Description = "Prune in N steps, each removing an equal share, scoring the channels again (and recovering) between steps", DefaultValueFactory = _ => 1 }.AtLeast(1));
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Recover })
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Recover, o.Steps })
             command.Options.Add(option);
         command.SetAction(parse => Run(parse, o));
     }
@@ -106,7 +107,7 @@ internal static class PruneCommand
         };
 
         var clock = Stopwatch.StartNew();
-        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency));
+        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
         OnnxModelFile.Save(result.Model, output);
         var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
         if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
@@ -120,10 +121,10 @@ internal static class PruneCommand
         return ExitCodes.Ok;
     }
 
-    private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check)
+    private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check, int steps)
     {
         using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
-        try { return LatencyGuardedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options with { Progress = progress.Report }, session, check); }
+        try { return SteppedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options with { Progress = progress.Report }, session, check, steps); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, TargetOption(options.Target)); }
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {options.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }

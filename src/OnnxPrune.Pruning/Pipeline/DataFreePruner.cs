@@ -53,11 +53,11 @@ public static class DataFreePruner
         var refitLayers = Recovery.RefitLayer.Capture(analysis, rewrite);
         analysis.Remove(plan.Removed);
         Verifier.Verify(model.Graph);
+        var after = CostModel.Measure(model.Graph); // recovery changes weights, never shapes: the cost stays
         RestoreRecordedShapes(analysis, recorded, rewrite);
         var pruneTime = clock.Elapsed - analysisTime;
         var recovery = Recovery.ModelRecovery.Run(recover, original ?? model, model, refitLayers, options.Calibration!, options.Session,
             options.Refit with { Seed = options.Seed }, options.Progress);
-        var after = CostModel.Measure(model.Graph);
         return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
             outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
             analysisTime, pruneTime, plan.GroupsAtLimit, precisionNote)

@@ -16,7 +16,10 @@ public static class LatencyGuardedPruner
     public const int MaxRoundTo = 32;
 
     /// <param name="checkLatency">false: prune once, do not time.</param>
-    public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, Runtime.SessionSettings session, bool checkLatency)
+    /// <param name="reference">The model the result must not be slower than (default: <paramref name="original"/>;
+    /// the last of several steps compares with the model before the first).</param>
+    public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, Runtime.SessionSettings session, bool checkLatency,
+        byte[]? reference = null)
     {
         var notes = new List<string>();
         // Recovery changes weights, not widths or speed: run it once, on the model the guard keeps.
@@ -38,7 +41,7 @@ public static class LatencyGuardedPruner
             var bytes = OnnxModelFile.ToBytes(result.Model);
             if (result.PlanNote is not null && !notes.Contains(result.PlanNote)) notes.Add(result.PlanNote);
             if (!checkLatency) return Recovered(result, bytes, null);
-            var latency = LatencyComparison.Measure(original, bytes, session, 1, options.InputShapes);
+            var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;
             bool slower = latency.AfterMs > latency.BeforeMs;
             if (slower && result.RoundTo < roundTo && options.AllowFinerWidths)

@@ -27,10 +27,19 @@ public sealed record PruneReport(
             _ => "",
         };
         var allNotes = notes.ToList();
-        allNotes.Add(options.Calibration is { } calibration
-            ? $"channels were scored by {r.Criterion} on {calibration.Images.Count} calibration images ({calibration.Images.Source}; " +
-              $"{(calibration.HasLabels ? "their labels" : "the original model's predictions as targets")}); accuracy was not measured"
-            : "accuracy was not measured: no data was given (data-free pruning)");
+        if (options.Calibration is { } calibration)
+        {
+            var images = $"{calibration.Images.Count} calibration images ({calibration.Images.Source}";
+            bool scoredOnData = Criteria.Criteria.DataDriven.Contains(r.Criterion);
+            allNotes.Add(scoredOnData
+                ? $"channels were scored by {r.Criterion} on {images}; {(calibration.HasLabels ? "their labels" : "the original model's predictions as targets")})"
+                : $"channels were scored by {r.Criterion} (from the weights alone)");
+            allNotes.Add(r.Recovery.Mode == Pruning.Recovery.RecoveryMode.None
+                ? "no recovery ran (--recover none)"
+                : $"recovery ({Pruning.Recovery.RecoveryModes.NameOf(r.Recovery.Mode)}) used {images})");
+            allNotes.Add("accuracy was not measured");
+        }
+        else allNotes.Add("accuracy was not measured: no data was given (data-free pruning, no recovery)");
         if (latency is null) allNotes.Add("latency was not measured (the check was skipped)");
         return new PruneReport(input, output, target, r.TargetMet, r.Shortfall, r.Criterion, r.Allocation, r.RoundTo,
             new CostFigures(r.ParamsBefore, r.MacsBefore, latency?.BeforeMs),
