@@ -27,7 +27,12 @@ public sealed class SospICriterion(CalibrationSet data, SessionSettings session,
 
     public string Name => "sosp-i";
 
-    public IReadOnlyDictionary<int, double> Score(ChannelAnalysis analysis)
+    public IReadOnlyDictionary<int, double> Score(ChannelAnalysis analysis) =>
+        PredictedChanges(analysis).ToDictionary(p => p.Key, p => Math.Abs(p.Value));
+
+    /// <summary>Per root unit, the signed estimate −θ_sᵀg + ½θ_sᵀGθ_s of the loss change when the unit
+    /// alone goes; the score is its size.</summary>
+    public IReadOnlyDictionary<int, double> PredictedChanges(ChannelAnalysis analysis)
     {
         var model = analysis.Context.Model;
         var parameters = CalibrationGradients.ScoredParameters(analysis);
@@ -40,6 +45,6 @@ public sealed class SospICriterion(CalibrationSet data, SessionSettings session,
                 quadratic[unit] = quadratic.GetValueOrDefault(unit) + weight * dot * dot;
         });
         return analysis.Groups.SelectMany(g => g.Units)
-            .ToDictionary(u => u, u => Math.Abs(-first.GetValueOrDefault(u) + 0.5 * quadratic.GetValueOrDefault(u)));
+            .ToDictionary(u => u, u => -first.GetValueOrDefault(u) + 0.5 * quadratic.GetValueOrDefault(u));
     }
 }
