@@ -16,7 +16,9 @@ internal static class CalibrationData
     /// An image folder (ImageNet layout or flat): the whole folder is the pool, only the chosen images
     /// are decoded, preprocessed by --preprocess over the model's defaults (mean/std included). Other
     /// data: its training images, normalised as the model's metadata says (else with the images' own
-    /// statistics); --preprocess is refused for it.
+    /// statistics); --preprocess is refused for it. A broken image among the chosen ones is bad input naming the
+    /// file; one that is not chosen is never read (decoding a whole large folder to sample from it would cost
+    /// more than the scoring).
     /// </summary>
     public static CalibrationSet Load(string data, string? preprocess, IR.Model model, int count, int seed, bool labels) => TrainingCli.Guard(() =>
     {
