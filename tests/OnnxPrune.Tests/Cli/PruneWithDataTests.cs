@@ -37,6 +37,22 @@ public class PruneWithDataTests
     }
 
     [Fact]
+    public void Sosp_i_prunes_without_labels_and_its_report_follows_the_schema()
+    {
+        using var f = new PruneFolders();
+        File.Copy(BundledResNet20, f.Model);
+        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--criterion", "sosp-i", "--data", "fashion-mnist",
+            "--calibration-images", "16", "--no-labels", "--skip-latency");
+        r.ExitCode.Should().Be(0, r.ToString());
+        var report = PruneCli.ReadReport(f.Report);
+        report.Key("criterion").GetString().Should().Be("sosp-i");
+        ReportSchema.Violations(report, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty();
+        report.Key("notes").EnumerateArray().Select(n => n.GetString()).Should()
+            .Contain(n => n!.Contains("scored by sosp-i on 16 calibration images") && n.Contains("the original model's predictions as targets"));
+        PruneCli.ShouldRunInOrt(f.Pruned);
+    }
+
+    [Fact]
     public void A_data_driven_criterion_without_data_is_bad_input_and_writes_nothing()
     {
         using var f = new PruneFolders();
