@@ -21,7 +21,7 @@ internal static class PruneCommand
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
         Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json,
-        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string> Recover, Option<int> Steps);
+        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string?> Preprocess, Option<string> Recover, Option<int> Steps);
 
     public static Command CreateSubcommand()
     {
@@ -53,14 +53,15 @@ internal static class PruneCommand
             DeviceOptions.Device(),
             new Option<bool>("--skip-latency") { Description = "Do not time the models before and after" },
             CommonOptions.Json(),
-            new Option<string?>("--data") { Description = "Calibration images for data-driven criteria: fashion-mnist, a folder of MNIST-format IDX files, or an .npz file (its training images)" },
+            new Option<string?>("--data") { Description = "Calibration images for data-driven criteria: fashion-mnist, a folder of MNIST-format IDX files, an .npz file (its training images), or a folder of images (one sub-folder per class, or flat: no labels needed)" },
             new Option<int>("--calibration-images") { Description = "How many calibration images (seeded sample, class-balanced)", DefaultValueFactory = _ => 1024 }.AtLeast(1),
             new Option<bool>("--no-labels") { Description = "Ignore the data's labels: score against the original model's own predictions" },
+            TrainingCli.PreprocessOption(),
             new Option<string>("--recover") { Description = $"Repair after removal on the calibration images: refit (least-squares refit of the layers that read removed channels, then BatchNorm statistics re-estimated), bn (BatchNorm statistics only) or none; auto is {Pruning.Recovery.RecoveryModes.DefaultWithData} with --data, none without", DefaultValueFactory = _ => "auto" }
                 .OneOf(["auto", .. Pruning.Recovery.RecoveryModes.Names]),
             new Option<int>("--steps") { Description = "Prune in N steps, each removing an equal share, scoring the channels again (and recovering) between steps", DefaultValueFactory = _ => 1 }.AtLeast(1));
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Recover, o.Steps })
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Preprocess, o.Recover, o.Steps })
             command.Options.Add(option);
         command.SetAction(parse => Run(parse, o));
     }
@@ -97,7 +98,8 @@ internal static class PruneCommand
         var originalBytes = ReadModelBytes(input);
         var probe = OnnxModelFile.FromBytes(originalBytes, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'");
         var shapes = InputShapes.Parse(parse.GetValue(o.InputShape), probe);
-        var calibration = dataPath is null ? null : Calibration(dataPath, probe, parse.GetValue(o.CalibrationImages), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
+        if (dataPath is null && parse.GetValue(o.Preprocess) is not null) throw new UsageException("--preprocess says how --data's images become inputs: give --data too");
+        var calibration = dataPath is null ? null : CalibrationData.Load(dataPath, parse.GetValue(o.Preprocess), probe, parse.GetValue(o.CalibrationImages), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
         var options = new DataFreePruneOptions
         {
             Calibration = calibration, Recover = recover,
@@ -129,22 +131,6 @@ internal static class PruneCommand
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {options.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
         catch (OnnxPrune.Runtime.Data.InvalidInputException e) { throw new UsageException(LibraryErrors.Word(e).Message + " (or pass --skip-latency)"); }
-    }
-
-    /// <summary>The calibration sample: the data set's training images, normalised as the model's
-    /// metadata says (else with the images' own statistics).</summary>
-    private static Pruning.Criteria.CalibrationSet Calibration(string data, IR.Model model, int count, int seed, bool labels)
-    {
-        return TrainingCli.Guard(() =>
-        {
-            var signature = Training.ClassifierSignature.Of(model);
-            var request = new TrainingCli.DataRequest(data, null, seed);
-            var preprocessing = TrainingCli.IsImageFolder(data) ? TrainingCli.ResolvePreprocessing(null, model, request) : null;
-            var loaded = TrainingCli.LoadData(request, signature.ClassCount, preprocessing);
-            var normalization = FinetuneCommand.Normalization(null, model, loaded.Train);
-            signature.CheckData(loaded.Train);
-            return Pruning.Criteria.CalibrationSet.Sample(loaded.Train, normalization, count, seed, labels);
-        });
     }
 
     private static string TargetOption(TargetSpec target) => target switch

@@ -144,19 +144,65 @@ internal sealed class CalibrationGradients(CalibrationSet data, SessionSettings 
         return new GradientSession(graph, session);
     }
 
+    /// <summary>
+    /// Visits the gradient of the single-image loss ℓ(x_n, y) for every calibration image n and each of
+    /// its <paramref name="maxClasses"/> most probable classes y (all classes when the model has no
+    /// more), with the weight p_y(x_n) / N: the terms of the Gauss-Newton matrix of the cross-entropy,
+    /// G = (1/N) Σ_n Σ_y p_y ∇ℓ_y ∇ℓ_yᵀ (Σ_y p_y (p − e_y)(p − e_y)ᵀ = diag(p) − ppᵀ, the Hessian of
+    /// the loss in the logits). One gradient run per (image, class), on batches of one image.
+    /// </summary>
+    public void ForEachImageClassGradient(Model model, IReadOnlyList<string> parameters, int maxClasses,
+        Action<double, IReadOnlyDictionary<string, float[]>> visit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxClasses);
+        var signature = ClassifierSignature.Of(model);
+        signature.CheckData(data.Images);
+        var (probabilities, classes) = Probabilities(model, signature);
+        int count = data.Images.Count;
+        using var single = Session(model, signature, parameters, 1);
+        foreach (var (start, _, image) in data.Batches(signature, 1))
+        {
+            var p = probabilities.AsSpan(start * classes, classes).ToArray();
+            foreach (var y in Enumerable.Range(0, classes).OrderByDescending(y => p[y]).ThenBy(y => y).Take(maxClasses))
+            {
+                var feeds = new Dictionary<string, TensorData> { [signature.InputName] = image, ["labels"] = TensorData.Create(new[] { (long)y }, 1) };
+                var at = single.Evaluate(feeds);
+                visit(p[y] / count, parameters.ToDictionary(name => name, name => at.Gradients[name].As<float>(), StringComparer.Ordinal));
+            }
+        }
+    }
+
     /// <summary>The original model's top-1 class for every calibration image.</summary>
     private long[] Predictions(Model model, ClassifierSignature signature)
     {
-        using var inference = InferenceSession.FromModel(model, session);
+        var (probabilities, classes) = Probabilities(model, signature);
         var labels = new long[data.Images.Count];
+        for (int i = 0; i < labels.Length; i++)
+            labels[i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(probabilities.AsSpan(i * classes, classes));
+        return labels;
+    }
+
+    /// <summary>The original model's class probabilities for every calibration image (row-major
+    /// [images, classes]): its output, or the softmax of it when the output is logits.</summary>
+    private (float[] Probabilities, int Classes) Probabilities(Model model, ClassifierSignature signature)
+    {
+        using var inference = InferenceSession.FromModel(model, session);
+        float[]? all = null;
+        int classes = 0;
         foreach (var (start, n, batch) in data.Batches(signature, batchSize))
         {
             var output = inference.Run(new Dictionary<string, TensorData> { [signature.InputName] = batch }, [signature.OutputName])[signature.OutputName];
             var scores = output.As<float>();
-            int classes = (int)output.Dims[^1];
+            classes = (int)output.Dims[^1];
+            all ??= new float[data.Images.Count * classes];
             for (int i = 0; i < n; i++)
-                labels[start + i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.AsSpan(i * classes, classes));
+            {
+                var row = scores.AsSpan(i * classes, classes);
+                var destination = all.AsSpan((start + i) * classes, classes);
+                if (signature.OutputIsProbabilities) row.CopyTo(destination);
+                else System.Numerics.Tensors.TensorPrimitives.SoftMax(row, destination);
+            }
         }
-        return labels;
+        return (all ?? [], classes);
     }
 }

@@ -25,20 +25,33 @@ public sealed record CalibrationSet(Dataset Images, bool HasLabels)
 
     /// <summary>
     /// <paramref name="count"/> images of <paramref name="data"/> (all when it has no more),
-    /// chosen with <c>new Random(seed)</c>; with labels, class-balanced: the classes take turns,
-    /// each giving its next image in a seeded order, so every class is represented equally as
-    /// far as its images allow.
+    /// chosen by <see cref="Choose"/>, normalised with <paramref name="normalization"/> (null: the
+    /// images already are, as an image folder's preprocessing leaves them).
     /// </summary>
-    public static CalibrationSet Sample(Dataset data, ChannelNormalization normalization, int count, int seed, bool hasLabels)
+    public static CalibrationSet Sample(Dataset data, ChannelNormalization? normalization, int count, int seed, bool hasLabels)
     {
         ArgumentNullException.ThrowIfNull(data);
+        var chosen = Choose(hasLabels ? data.Labels : null, data.Count, count, seed);
+        var sample = data.Subset(chosen, $"{data.Source} ({chosen.Length} calibration images, seed {seed})");
+        return new CalibrationSet(normalization is null ? sample : sample.Normalized(normalization), hasLabels);
+    }
+
+    /// <summary>
+    /// Which <paramref name="count"/> of <paramref name="total"/> items to take (all when there are no
+    /// more), in ascending order, chosen with <c>new Random(seed)</c>; with <paramref name="labels"/>,
+    /// class-balanced: the classes take turns, each giving its next item in a seeded order, so every
+    /// class is represented equally as far as its items allow. Works on labels alone, so that an image
+    /// folder decodes only the images chosen.
+    /// </summary>
+    public static int[] Choose(IReadOnlyList<long>? labels, int total, int count, int seed)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
-        var order = Shuffling.Permutation(data.Count, new Random(seed));
+        var order = Shuffling.Permutation(total, new Random(seed));
         int[] chosen;
-        if (!hasLabels || count >= data.Count) chosen = order.Take(Math.Min(count, data.Count)).ToArray();
+        if (labels is null || count >= total) chosen = order.Take(Math.Min(count, total)).ToArray();
         else
         {
-            var queues = order.GroupBy(i => data.Labels[i]).OrderBy(g => g.Key).Select(g => new Queue<int>(g)).ToList();
+            var queues = order.GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => new Queue<int>(g)).ToList();
             var picked = new List<int>(count);
             while (picked.Count < count)
                 foreach (var queue in queues)
@@ -46,7 +59,6 @@ public sealed record CalibrationSet(Dataset Images, bool HasLabels)
             chosen = picked.ToArray();
         }
         Array.Sort(chosen);
-        var sample = data.Subset(chosen, $"{data.Source} ({chosen.Length} calibration images, seed {seed})");
-        return new CalibrationSet(sample.Normalized(normalization), hasLabels);
+        return chosen;
     }
 }

@@ -35,6 +35,7 @@ public static class Criteria
     public const string Default = "l1";
 
     private static readonly Paper FilterNorm = new("Li, Kadav, Durdanovic, Samet, Graf", 2017, "Pruning Filters for Efficient ConvNets", "ICLR 2017, arXiv 1608.08710");
+    private static readonly Paper Sosp = new("Nonnenmacher, Pfeil, Steinwart, Reeb", 2022, "SOSP: Efficiently Capturing Global Correlations by Second-Order Structured Pruning", "ICLR 2022, arXiv 2110.11395");
     private static readonly MethodOption SeedOption = new("--seed", "0", "seed of the random scores");
     private static readonly MethodOption[] DataOptions =
     [
@@ -56,8 +57,10 @@ public static class Criteria
             new("Molchanov, Mallya, Tyree, Frosio, Kautz", 2019, "Importance Estimation for Neural Network Pruning", "CVPR 2019, arXiv 1906.10771"), DataOptions,
             s => new TaylorCriterion(s.Data("taylor"), s.Runtime)),
         new("sosp-h", "|−θ_sᵀg + ½θ_sᵀ(Hθ)|: second order, one Hessian-vector product (forward difference of gradients) serves every group", true,
-            new("Nonnenmacher, Pfeil, Steinwart, Reeb", 2022, "SOSP: Efficiently Capturing Global Correlations by Second-Order Structured Pruning", "ICLR 2022, arXiv 2110.11395"), DataOptions,
+            Sosp, DataOptions,
             s => new SospCriterion(s.Data("sosp-h"), s.Runtime)),
+        new("sosp-i", $"|−θ_sᵀg + ½θ_sᵀGθ_s|: second order, group by group, G the Gauss-Newton matrix of the cross-entropy, exact from one-image gradients for each class (at most the {SospICriterion.DefaultMaxClasses} most probable per image); g from the mean cross-entropy as taylor (labels, or the model's top-1 predictions), G independent of the labels; slow (images × classes gradient runs): the reference sosp-h is compared with", true,
+            Sosp, DataOptions, s => new SospICriterion(s.Data("sosp-i"), s.Runtime)),
         new("activation", "mean over positions of the batch-mean |activation| after the layer's per-channel tail (and residual Add), p = 1, streamed over the calibration images", true,
             new("Zhao, Jain, Zhao", 2023, "Automatic Attention Pruning: Improving and Automating Model Pruning using Attentions", "AISTATS 2023, arXiv 2201.10520"), DataOptions,
             s => new ActivationCriterion(s.Data("activation"), s.Runtime)),

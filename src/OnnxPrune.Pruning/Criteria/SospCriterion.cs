@@ -15,13 +15,18 @@ public sealed class SospCriterion(CalibrationSet data, SessionSettings session, 
 {
     public string Name => "sosp-h";
 
-    public IReadOnlyDictionary<int, double> Score(ChannelAnalysis analysis)
+    public IReadOnlyDictionary<int, double> Score(ChannelAnalysis analysis) =>
+        PredictedChanges(analysis).ToDictionary(p => p.Key, p => Math.Abs(p.Value));
+
+    /// <summary>Per root unit, the signed estimate −θ_sᵀg + ½θ_sᵀ(Hθ) whose size is the score (for
+    /// comparing with the loss change measured by removing the unit).</summary>
+    public IReadOnlyDictionary<int, double> PredictedChanges(ChannelAnalysis analysis)
     {
         var parameters = CalibrationGradients.ScoredParameters(analysis);
         var (gradient, hessianTheta) = new CalibrationGradients(data, session, batchSize).Compute(analysis.Context.Model, parameters.Names, hessianTimesTheta: true);
         var first = CalibrationGradients.GroupDots(analysis, parameters.Bindings, gradient);
         var second = CalibrationGradients.GroupDots(analysis, parameters.Bindings, hessianTheta!);
         return analysis.Groups.SelectMany(g => g.Units)
-            .ToDictionary(u => u, u => Math.Abs(-first.GetValueOrDefault(u) + 0.5 * second.GetValueOrDefault(u)));
+            .ToDictionary(u => u, u => -first.GetValueOrDefault(u) + 0.5 * second.GetValueOrDefault(u));
     }
 }

@@ -92,6 +92,24 @@ public static class ImageFolderDataset
         return new Dataset(images, scan.Labels, d[0], d[1], d[2], classCount ?? scan.ClassNames!.Count, $"image folder '{folder}'");
     }
 
+    /// <summary>
+    /// The files at <paramref name="indices"/> of a scanned folder of either layout, decoded (only those), as a
+    /// data set in the sample dims of the layout (see <see cref="Load"/>). A flat folder has no labels: its
+    /// images are labelled 0 and the caller must not use the labels (calibration without labels).
+    /// </summary>
+    /// <exception cref="DataFormatException">A chosen file cannot be read or decoded.</exception>
+    public static Dataset LoadFiles(ImageFolder scan, IReadOnlyList<int> indices, ImagePreprocessing preprocessing, int classCount)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        var images = Decode(indices.Select(i => scan.Files[i]).ToList(), preprocessing);
+        var labels = scan.Labels is { } l ? indices.Select(i => l[i]).ToArray() : new long[indices.Count];
+        var d = preprocessing.SampleDims;
+        var kind = scan.HasLabels ? "" : ", no labels";
+        return new Dataset(images, labels, d[0], d[1], d[2], classCount, $"image folder '{scan.Folder}' ({indices.Count} of {scan.Files.Count} images{kind})");
+    }
+
     /// <summary>All images of a folder of either layout, labels ignored, as one tensor [N, ...SampleDims].</summary>
     public static TensorData LoadImages(string folder, ImagePreprocessing preprocessing)
     {

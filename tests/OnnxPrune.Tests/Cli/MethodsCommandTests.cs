@@ -64,6 +64,11 @@ public class MethodsCommandTests
         byName["threshold"].Key("paper").Key("where").GetString().Should().Contain("2201.10520");
         byName["random"].Key("options").EnumerateArray().Select(o => o.Key("name").GetString()).Should().Equal("--seed");
         byName["threshold"].Key("options").EnumerateArray().Select(o => o.Key("name").GetString()).Should().Contain("--max-ratio");
+        foreach (var name in new[] { "taylor", "sosp-h", "sosp-i", "activation" })
+            byName[name].Key("needs_data").GetBoolean().Should().BeTrue($"{name} scores on calibration images");
+        byName["sosp-i"].Key("paper").Key("where").GetString().Should().Contain("2110.11395");
+        byName["sosp-i"].Key("summary").GetString().Should().Contain("Gauss-Newton").And.Contain("cross-entropy", "methods says which loss each criterion uses");
+        byName["sosp-i"].Key("options").EnumerateArray().Select(o => o.Key("name").GetString()).Should().Contain(["--data", "--no-labels"]);
     }
 
     [Fact]

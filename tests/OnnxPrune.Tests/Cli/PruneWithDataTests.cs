@@ -24,16 +24,23 @@ public class PruneWithDataTests
         PruneCli.ShouldRunInOrt(f.Pruned);
     }
 
-    [Fact]
-    public void Without_labels_the_models_predictions_are_the_targets()
+    /// <summary>sosp-i runs one gradient per (image, class): 16 images keep it to a few seconds.</summary>
+    [Theory]
+    [InlineData("sosp-h", 128)]
+    [InlineData("sosp-i", 16)]
+    public void Without_labels_the_models_predictions_are_the_targets(string criterion, int images)
     {
         using var f = new PruneFolders();
         File.Copy(BundledResNet20, f.Model);
-        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--criterion", "sosp-h", "--data", "fashion-mnist",
-            "--calibration-images", "128", "--no-labels", "--skip-latency");
+        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--criterion", criterion, "--data", "fashion-mnist",
+            "--calibration-images", $"{images}", "--no-labels", "--skip-latency");
         r.ExitCode.Should().Be(0, r.ToString());
-        PruneCli.ReadReport(f.Report).Key("notes").EnumerateArray().Select(n => n.GetString()).Should()
-            .Contain(n => n!.Contains("the original model's predictions as targets"));
+        var report = PruneCli.ReadReport(f.Report);
+        report.Key("criterion").GetString().Should().Be(criterion);
+        ReportSchema.Violations(report, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty();
+        report.Key("notes").EnumerateArray().Select(n => n.GetString()).Should()
+            .Contain(n => n!.Contains($"scored by {criterion} on {images} calibration images") && n.Contains("the original model's predictions as targets"));
+        PruneCli.ShouldRunInOrt(f.Pruned);
     }
 
     [Fact]

@@ -63,6 +63,9 @@ public class ImageFolderCliTests
         var flat = dir.File("flat");
         ImageFolderTests.WriteImage(Path.Combine(flat, "a.png"), 28, 28, (_, _) => (1, 2, 3));
         Run("evaluate", Resnet20, "--data", flat).ShouldFailWithBadInput("no labels", "sub-folder");
+        // Only prune takes a flat folder (calibration needs no labels); training and measuring accuracy do.
+        Run("finetune", Resnet20, "--data", flat, "--epochs", "1", "-o", dir.File("f.onnx")).ShouldFailWithBadInput("no labels", "sub-folder");
+        Run("train", "--arch", "resnet20", "--data", flat, "--epochs", "1", "-o", dir.File("t.onnx")).ShouldFailWithBadInput("no labels", "sub-folder");
 
         File.Delete(bad);
         Run("evaluate", Resnet20, "--data", root, "--preprocess", "crop=28,order=rbg").ShouldFailWithBadInput("--preprocess", "rgb or bgr");

@@ -85,6 +85,37 @@ public class GradientCriteriaTests
     }
 
     [Fact]
+    public void Sosp_i_adds_half_the_gauss_newton_form_of_each_channels_own_parameters()
+    {
+        // λ_c = | -θ_cᵀg + ½ θ_cᵀGθ_c |, G = (1/N) Σ_n J_nᵀ (diag(p_n) - p_n p_nᵀ) J_n. Measured without any
+        // gradient graph: J_n θ_c is the derivative of the logits along channel c's parameters (a central
+        // difference of ORT's outputs), and θ_cᵀg the derivative of the loss.
+        var (model, data) = Net();
+        var analysis = ChannelAnalysis.Run(model);
+        var group = analysis.Groups.Single(g => g.Producers.Any(p => p.Inputs[1]!.Name == "w1"));
+        var scores = new SospICriterion(new CalibrationSet(data, HasLabels: true), new SessionSettings { IntraOpThreads = 1 }).Score(analysis);
+        const double a = 1e-2;
+        var p = Softmax(Logits(model, data));
+        var largest = 0.0;
+        for (int c = 0; c < 4; c++)
+        {
+            var first = (LossWith(model, data, c, 1 + a) - LossWith(model, data, c, 1 - a)) / (2 * a);
+            var (up, down) = (Logits(Scaled(model, c, 1 + a), data), Logits(Scaled(model, c, 1 - a), data));
+            double quadratic = 0;
+            for (int n = 0; n < Images; n++)
+            {
+                var u = Enumerable.Range(0, Classes).Select(k => (up[n * Classes + k] - down[n * Classes + k]) / (2 * a)).ToArray();
+                var pu = Enumerable.Range(0, Classes).Sum(k => p[n * Classes + k] * u[k]);
+                quadratic += (Enumerable.Range(0, Classes).Sum(k => p[n * Classes + k] * u[k] * u[k]) - pu * pu) / Images;
+            }
+            var expected = Math.Abs(-first + 0.5 * quadratic);
+            scores[group.Units[c]].Should().BeApproximately(expected, 0.02 * expected + 1e-4, $"channel {c}: first {first}, quadratic {quadratic}");
+            largest = Math.Max(largest, quadratic);
+        }
+        largest.Should().BeGreaterThan(1e-2, "the curvature term is large enough to be checked");
+    }
+
+    [Fact]
     public void Without_labels_the_targets_are_the_models_own_predictions()
     {
         var (model, data) = Net();
@@ -113,6 +144,34 @@ public class GradientCriteriaTests
         a.Images.ClassCounts().Should().Equal(5, 4, 3);
         CalibrationSet.Sample(data, identity, 12, seed: 6, hasLabels: true).Images.Images.Should().NotEqual(a.Images.Images);
         CalibrationSet.Sample(data, identity, 12, seed: 5, hasLabels: false).Images.ClassCounts().Sum().Should().Be(12);
+    }
+
+    /// <summary>A copy of the net with channel <paramref name="channel"/>'s parameters scaled by <paramref name="scale"/>.</summary>
+    private static Model Scaled(Model model, int channel, double scale)
+    {
+        var copy = model.Clone();
+        Scale(copy, "w1", axis: 0, channel, scale);
+        Scale(copy, "b1", axis: 0, channel, scale);
+        Scale(copy, "w2", axis: 1, channel, scale);
+        return copy;
+    }
+
+    private static double[] Logits(Model model, Dataset data)
+    {
+        using var session = InferenceSession.FromModel(model, new SessionSettings { IntraOpThreads = 1 });
+        return session.Run(new Dictionary<string, TensorData> { ["x"] = data.ImagesTensor() }).Values.First().As<float>().Select(v => (double)v).ToArray();
+    }
+
+    private static double[] Softmax(double[] logits)
+    {
+        var p = new double[logits.Length];
+        for (int n = 0; n < logits.Length / Classes; n++)
+        {
+            var row = logits.Skip(n * Classes).Take(Classes).ToArray();
+            var exp = row.Select(v => Math.Exp(v - row.Max())).ToArray();
+            for (int k = 0; k < Classes; k++) p[n * Classes + k] = exp[k] / exp.Sum();
+        }
+        return p;
     }
 
     private static double LossWith(Model model, Dataset data, int channel, double scale) => LossWith(model, data, channel, scale - 1, 0);
