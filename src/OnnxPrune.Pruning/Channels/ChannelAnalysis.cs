@@ -24,7 +24,8 @@ public sealed class ChannelAnalysis
     public IReadOnlyList<ChannelBarrier> Barriers => Context.Barriers;
 
     /// <summary>Analyzes <paramref name="model"/> (shape inference runs first and records shapes on it).</summary>
-    public static ChannelAnalysis Run(Model model)
+    /// <param name="pinnedGroups">Groups to keep whole, by <see cref="ChannelGroup.Key"/>, with the reason (a barrier in the result).</param>
+    public static ChannelAnalysis Run(Model model, IReadOnlyDictionary<string, string>? pinnedGroups = null)
     {
         var shapes = new ShapeInferencer().Run(model);
         var ctx = new AnalysisContext(model, shapes);
@@ -49,7 +50,18 @@ public sealed class ChannelAnalysis
         foreach (var carrier in ctx.Carriers.Values.ToList())
             if (carrier.Value.Uses.Any(u => !ReferenceEquals(u.Node.Graph, graph)))
                 ctx.Pin(carrier, carrier.Value.Uses.First(u => !ReferenceEquals(u.Node.Graph, graph)).Node, "read inside a subgraph");
-        return new ChannelAnalysis(model, ctx, BuildGroups(ctx, graph));
+        var groups = BuildGroups(ctx, graph);
+        if (pinnedGroups is { Count: > 0 })
+        {
+            foreach (var group in groups)
+                if (pinnedGroups.TryGetValue(group.Key, out var reason))
+                {
+                    foreach (var u in group.Units) ctx.Units.Pin(u, reason);
+                    ctx.Barriers.Add(new ChannelBarrier(group.Name, "ONNX Runtime", reason, group.Units.ToList()));
+                }
+            groups = BuildGroups(ctx, graph);
+        }
+        return new ChannelAnalysis(model, ctx, groups);
     }
 
     private static List<ChannelGroup> BuildGroups(AnalysisContext ctx, Graph graph)

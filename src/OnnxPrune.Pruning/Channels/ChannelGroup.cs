@@ -35,5 +35,9 @@ public sealed class ChannelGroup
     public int ChannelCount => Units.Count;
     public bool IsPrunable => PrunableUnits.Count > 1;
 
+    /// <summary>Identifies the group across analyses of the same model: its producers' output names
+    /// (unique in a graph and kept by pruning), unlike <see cref="Name"/>, which may repeat.</summary>
+    public string Key => string.Join(",", Producers.Select(p => p.Outputs[0].Name));
+
     public string Name => string.Join(" + ", Producers.Take(3).Select(p => p.Name.Length > 0 ? p.Name : p.OpType)) + (Producers.Count > 3 ? $" (+{Producers.Count - 3})" : "");
 }

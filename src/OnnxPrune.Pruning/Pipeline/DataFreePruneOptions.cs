@@ -25,6 +25,17 @@ public sealed record DataFreePruneOptions
     /// <summary>Settings of the least-squares refit (the seed is the run's <see cref="Seed"/>).</summary>
     public Recovery.RefitSettings Refit { get; init; } = new();
 
+    /// <summary>Groups to keep whole, by <see cref="Channels.ChannelGroup.Key"/>, with the reason for the report.</summary>
+    public IReadOnlyDictionary<string, string> PinnedGroups { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Run the pruned model in ONNX Runtime beside the original before returning it, and when ORT rejects it,
+    /// keep the groups responsible whole and prune again (<see cref="RuntimeCheck"/>).</summary>
+    public bool CheckWithRuntime { get; init; } = true;
+
+    /// <summary>Stands in for ONNX Runtime's verdict (original, pruned) → failure or null, so tests can make it
+    /// reject a chosen construct; null: <see cref="RuntimeCheck.Failure"/>.</summary>
+    internal Func<IR.Model, IR.Model, string?>? RuntimeVerdict { get; init; }
+
     /// <summary>Where long steps (recovery) say how far they are.</summary>
     public Action<string>? Progress { get; init; }
 

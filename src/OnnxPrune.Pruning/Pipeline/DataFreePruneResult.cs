@@ -21,4 +21,7 @@ public sealed record DataFreePruneResult(
 
     /// <summary>The layers that read removed channels, in graph order: what a refit works on.</summary>
     public IReadOnlyList<Recovery.RefitLayer> RefitLayers { get; init; } = [];
+
+    /// <summary>What the post-write check found and did (ONNX Runtime rejected a first result; groups kept whole).</summary>
+    public IReadOnlyList<string> RuntimeNotes { get; init; } = [];
 }

@@ -19,16 +19,41 @@ public static class DataFreePruner
     {
         var clock = Stopwatch.StartNew();
         PreparePasses.Run(model);
-        var recover = options.Calibration is null ? Recovery.RecoveryMode.None : options.Recover;
-        var original = recover == Recovery.RecoveryMode.Refit ? model.Clone() : null;
+        // The model as pruning sees it: what the runtime check compares with and what the refit imitates.
+        var prepared = model.Clone();
+        var pinned = new Dictionary<string, string>(options.PinnedGroups, StringComparer.Ordinal);
+        var notes = new List<string>();
+        while (true)
+        {
+            var (result, removed) = PruneOnce(model, options with { PinnedGroups = pinned }, clock);
+            string? Verdict(Model candidate) => options.RuntimeVerdict?.Invoke(prepared, candidate) ?? (options.RuntimeVerdict is null ? RuntimeCheck.Failure(prepared, candidate, options) : null);
+            var failure = options.CheckWithRuntime ? Verdict(result.Model) : null;
+            if (failure is null)
+            {
+                var recover = options.Calibration is null ? Recovery.RecoveryMode.None : options.Recover;
+                var recovery = Recovery.ModelRecovery.Run(recover, prepared, result.Model, result.RefitLayers, options.Calibration!, options.Session,
+                    options.Refit with { Seed = options.Seed }, options.Progress);
+                return result with { Recovery = recovery, RuntimeNotes = notes };
+            }
+            // Find the groups whose removal ORT rejects, keep them whole, and prune again.
+            var withRemovals = removed.Keys.ToList();
+            var culprits = RuntimeCheck.Culprits(withRemovals, subset =>
+                Verdict(RemoveOnly(prepared, options with { PinnedGroups = pinned }, subset.SelectMany(k => removed[k]).ToList())) is not null);
+            if (culprits.Count == 0 || culprits.All(pinned.ContainsKey))
+                throw new PruneInputException(PruneInputProblem.RuntimeRejects, $"ONNX Runtime cannot run the pruned model ({failure}), and keeping the groups it was traced to did not help");
+            var reason = $"ONNX Runtime rejected the model with channels of this group removed: {failure}";
+            foreach (var key in culprits) pinned[key] = reason;
+            notes.Add($"ONNX Runtime could not run the first pruned model ({failure}); traced to {culprits.Count} group(s), kept whole, and pruned again");
+            model = prepared.Clone();
+        }
+    }
 
-        // Analysis may bind dynamic input dims to concrete sizes; remember the recorded shapes.
-        var recorded = new Dictionary<Value, Shape?>(ReferenceEqualityComparer.Instance);
-        foreach (var v in model.Graph.Inputs.Concat(model.Graph.Nodes.SelectMany(n => n.Outputs))) recorded[v] = v.Shape;
-        foreach (var input in model.Graph.Inputs)
-            if (options.InputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new Shape(dims);
-
-        var analysis = ChannelAnalysis.Run(model);
+    /// <summary>One analysis, plan and removal on a prepared model. Also returns, per group key, the units removed.</summary>
+    private static (DataFreePruneResult Result, Dictionary<string, List<int>> Removed) PruneOnce(Model model, DataFreePruneOptions options, Stopwatch clock)
+    {
+        var start = clock.Elapsed;
+        var recorded = BindInputShapes(model, options);
+        var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
         var baseline = CostModel.Measure(model.Graph);
         if (baseline.UnknownMacNodes > 0 && options.Target is TargetSpec.Flops)
             throw new PruneInputException(PruneInputProblem.DynamicInputShapes,
@@ -45,23 +70,51 @@ public static class DataFreePruner
             () => Criteria.Criteria.Create(options.Criterion, options.Seed, options.Calibration, options.Session).Score(analysis));
         var estimator = new PrunedCostEstimator(analysis, baseline);
         var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline);
-        var analysisTime = clock.Elapsed;
+        var analysisTime = clock.Elapsed - start;
 
         var rewrite = new RewriteContext(model, analysis.Context.Units, plan.Removed);
         var outcomes = analysis.Groups.Select(g => new GroupOutcome(g.Id, g.Name, g.Producers.Select(p => p.Name).ToList(),
             g.ChannelCount, g.Units.Count(u => !rewrite.IsRemoved(u)), g.PrunableUnits.Count, g.PinReasons)).ToList();
+        var removed = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        foreach (var g in analysis.Groups)
+        {
+            var units = g.Units.Where(rewrite.IsRemoved).ToList();
+            if (units.Count > 0) removed[g.Key] = units;
+        }
         var refitLayers = Recovery.RefitLayer.Capture(analysis, rewrite);
         analysis.Remove(plan.Removed);
         Verifier.Verify(model.Graph);
         var after = CostModel.Measure(model.Graph); // recovery changes weights, never shapes: the cost stays
         RestoreRecordedShapes(analysis, recorded, rewrite);
-        var pruneTime = clock.Elapsed - analysisTime;
-        var recovery = Recovery.ModelRecovery.Run(recover, original ?? model, model, refitLayers, options.Calibration!, options.Session,
-            options.Refit with { Seed = options.Seed }, options.Progress);
-        return new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
+        var result = new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
             outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
-            analysisTime, pruneTime, plan.GroupsAtLimit, precisionNote)
-        { Recovery = recovery, RefitLayers = refitLayers };
+            analysisTime, clock.Elapsed - start - analysisTime, plan.GroupsAtLimit, precisionNote)
+        { RefitLayers = refitLayers };
+        return (result, removed);
+    }
+
+    /// <summary>A copy of <paramref name="prepared"/> with only <paramref name="units"/> removed (unit ids of an
+    /// analysis with the same pinned groups, which numbers units the same way each time).</summary>
+    private static Model RemoveOnly(Model prepared, DataFreePruneOptions options, IReadOnlyCollection<int> units)
+    {
+        var model = prepared.Clone();
+        var recorded = BindInputShapes(model, options);
+        var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
+        var rewrite = new RewriteContext(model, analysis.Context.Units, units);
+        analysis.Remove(units);
+        RestoreRecordedShapes(analysis, recorded, rewrite);
+        return model;
+    }
+
+    /// <summary>Binds dynamic input dims to the sizes given (analysis needs them) and returns the shapes the
+    /// file recorded, to be put back after removal.</summary>
+    private static Dictionary<Value, Shape?> BindInputShapes(Model model, DataFreePruneOptions options)
+    {
+        var recorded = new Dictionary<Value, Shape?>(ReferenceEqualityComparer.Instance);
+        foreach (var v in model.Graph.Inputs.Concat(model.Graph.Nodes.SelectMany(n => n.Outputs))) recorded[v] = v.Shape;
+        foreach (var input in model.Graph.Inputs)
+            if (options.InputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new Shape(dims);
+        return recorded;
     }
 
     /// <summary>Points of the original a MACs or parameter target may be undershot by.</summary>
@@ -136,6 +189,8 @@ public enum PruneInputProblem
     BadTarget,
     /// <summary>A data-driven criterion was asked for without calibration data.</summary>
     NeedsData,
+    /// <summary>ONNX Runtime cannot run the pruned model even with the groups it was traced to kept whole.</summary>
+    RuntimeRejects,
     /// <summary>The bn-scale criterion found no BatchNormalization to read (folded into the convolutions, or
     /// missing after some prunable layers).</summary>
     NoBatchNormalization,

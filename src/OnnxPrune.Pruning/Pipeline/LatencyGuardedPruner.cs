@@ -39,7 +39,8 @@ public static class LatencyGuardedPruner
             var model = OnnxModelFile.FromBytes(original, modelDirectory, label);
             var result = DataFreePruner.Run(model, options);
             var bytes = OnnxModelFile.ToBytes(result.Model);
-            if (result.PlanNote is not null && !notes.Contains(result.PlanNote)) notes.Add(result.PlanNote);
+            foreach (var note in result.RuntimeNotes.Append(result.PlanNote))
+                if (note is not null && !notes.Contains(note)) notes.Add(note);
             if (!checkLatency) return Recovered(result, bytes, null);
             var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;

@@ -1,0 +1,75 @@
+using OnnxPrune.IR;
+using OnnxPrune.Runtime;
+using OnnxPrune.Runtime.Data;
+
+namespace OnnxPrune.Pruning.Pipeline;
+
+/// <summary>
+/// The post-write check: a pruned model is loaded and run by ONNX Runtime, beside the original,
+/// before anyone gets it, and its outputs must keep the original's shapes. The rewrite's own
+/// checks (the verifier, shape inference) cannot see every constraint a kernel has (Resize in
+/// linear mode wants scale 1 on some axes, for one), so ORT is the judge.
+/// </summary>
+internal static class RuntimeCheck
+{
+    /// <summary>Why ORT cannot run <paramref name="pruned"/> as it runs <paramref name="original"/>, or null when it can
+    /// (and when it cannot run the original either: then there is nothing to compare with).</summary>
+    public static string? Failure(Model original, Model pruned, DataFreePruneOptions options)
+    {
+        Dictionary<string, TensorData> inputs;
+        IReadOnlyDictionary<string, long[]> expected;
+        try
+        {
+            using var reference = InferenceSession.FromModel(original, options.Session);
+            inputs = Inputs(reference, original, options);
+            expected = reference.Run(inputs).ToDictionary(o => o.Key, o => o.Value.Dims.ToArray());
+        }
+        catch (Exception e) when (e is OrtException or InvalidInputException or Training.TrainingInputException)
+        {
+            return null;
+        }
+        try
+        {
+            using var session = InferenceSession.FromModel(pruned, options.Session);
+            var outputs = session.Run(inputs);
+            foreach (var (name, dims) in expected)
+            {
+                if (!outputs.TryGetValue(name, out var got)) return $"output '{name}' is missing";
+                if (!got.Dims.SequenceEqual(dims)) return $"output '{name}' has shape [{string.Join(",", got.Dims)}] instead of [{string.Join(",", dims)}]";
+            }
+            return null;
+        }
+        catch (Exception e) when (e is OrtException or InvalidInputException)
+        {
+            return e.Message.ReplaceLineEndings(" ").Trim();
+        }
+    }
+
+    /// <summary>A few calibration images when the data fits the model, else seeded random inputs at batch 1.</summary>
+    private static Dictionary<string, TensorData> Inputs(InferenceSession session, Model model, DataFreePruneOptions options)
+    {
+        if (options.Calibration is { } data)
+        {
+            var signature = Training.ClassifierSignature.Of(model);
+            signature.CheckData(data.Images);
+            var (_, _, batch) = data.Batches(signature, (int)(signature.FixedBatch ?? 4)).First();
+            return new Dictionary<string, TensorData> { [signature.InputName] = batch };
+        }
+        return RandomInputs.Create(session.Inputs, 1, seed: 0, options.InputShapes);
+    }
+
+    /// <summary>
+    /// The groups whose removal makes ORT fail, by bisection over the groups that lost channels:
+    /// a half that fails alone is searched further; when neither half fails alone (the failure
+    /// needs groups from both), every group of the set is blamed.
+    /// </summary>
+    public static IReadOnlyList<string> Culprits(IReadOnlyList<string> groups, Func<IReadOnlyList<string>, bool> fails)
+    {
+        if (groups.Count <= 1) return groups;
+        var first = groups.Take(groups.Count / 2).ToList();
+        var second = groups.Skip(groups.Count / 2).ToList();
+        if (fails(first)) return Culprits(first, fails);
+        if (fails(second)) return Culprits(second, fails);
+        return groups;
+    }
+}
