@@ -8,7 +8,7 @@ namespace OnnxPrune.IR.Passes;
 /// <para>What folds: a float32 BatchNormalization of the default domain, not in training mode,
 /// whose only output read is Y, whose scale, bias, mean and variance are initializers no graph
 /// input overrides, fed by a layer whose output nothing else reads (and that is no graph output),
-/// whose weight and bias are such initializers too, and for Gemm: B constant, C absent or one value
+/// whose weight and bias are such initializers too (or Identity nodes of them), and for Gemm: B constant, C absent or one value
 /// per output column. Anything else is left as it is. A weight or bias the layer shares with
 /// another reader is copied, not changed in place. The arithmetic is done in double, then rounded
 /// to float once.</para>
@@ -41,8 +41,18 @@ public sealed class FoldBatchNormalization : IPass
             graph.ReplaceNode(bn, x);
         }
         // The BN parameters (and weights a shared initializer left behind) nothing reads any more.
-        foreach (var v in freed.Distinct())
-            if (v.IsInitializer && v.Uses.Count == 0 && !v.IsGraphOutput) graph.RemoveInitializer(v);
+        var work = new Stack<Value>(freed);
+        while (work.Count > 0)
+        {
+            var v = work.Pop();
+            if (v.Uses.Count > 0 || v.IsGraphOutput) continue;
+            if (v.IsInitializer) graph.RemoveInitializer(v);
+            else if (v.Producer is { OpType: "Identity" } identity && identity.Graph is not null)
+            {
+                graph.RemoveNode(identity);
+                work.Push(identity.Inputs[0]!);
+            }
+        }
         return freed.Count > 0;
     }
 
@@ -60,6 +70,14 @@ public sealed class FoldBatchNormalization : IPass
     /// <summary>The data of a float initializer that no graph input can replace at run time, else null.</summary>
     private static Tensor? Constant(Value? v) => v is { IsInitializer: true, IsGraphInput: false } ? v.ConstValue : null;
 
+    /// <summary>As <see cref="Constant"/>, also through Identity nodes (torch.onnx.export reads
+    /// weights it de-duplicated through an Identity of the shared initializer).</summary>
+    private static Tensor? ConstantThroughIdentity(Value? v)
+    {
+        while (v?.Producer is { IsOnnxDomain: true, OpType: "Identity" } identity) v = identity.Inputs[0];
+        return Constant(v);
+    }
+
     /// <summary>Rewrites the layer's weight and bias to absorb <paramref name="bn"/>; false (nothing changed) when it cannot.</summary>
     private static bool TryFold(Graph graph, Node layer, Node bn, List<Value> replaced)
     {
@@ -75,7 +93,7 @@ public sealed class FoldBatchNormalization : IPass
         for (int c = 0; c < channels; c++) scale[c] = gamma[c] / Math.Sqrt(variance[c] + epsilon);
 
         var weight = layer.Input(1);
-        if (Constant(weight) is not { DataType: DataType.Float } w) return false;
+        if (ConstantThroughIdentity(weight) is not { DataType: DataType.Float } w) return false;
         Func<long, int>? channelOf = layer.OpType switch
         {
             "Conv" => ConvChannel(w, channels),
@@ -91,7 +109,7 @@ public sealed class FoldBatchNormalization : IPass
         var b = layer.Input(biasSlot);
         if (b is not null)
         {
-            if (Constant(b) is not { DataType: DataType.Float } bt || bt.ElementCount != channels || bt.Dims.Length is not (1 or 2) || bt.Dims[^1] != channels) return false;
+            if (ConstantThroughIdentity(b) is not { DataType: DataType.Float } bt || bt.ElementCount != channels || bt.Dims.Length is not (1 or 2) || bt.Dims[^1] != channels) return false;
             oldBias = bt.ToDoubleArray();
             if (layer.OpType == "Gemm")
             {
@@ -108,7 +126,7 @@ public sealed class FoldBatchNormalization : IPass
         replaced.Add(weight!);
         if (b is not null) replaced.Add(b);
         SetConstant(graph, layer, 1, DenseTensor.FromFloats(w.Dims, values), weight.Name);
-        var biasDims = b?.ConstValue!.Dims ?? [channels];
+        var biasDims = b is null ? [channels] : ConstantThroughIdentity(b)!.Dims;
         SetConstant(graph, layer, biasSlot, DenseTensor.FromFloats(biasDims, newBias), b?.Name ?? (layer.Name.Length > 0 ? layer.Name : weight.Name) + "_bias");
         if (layer.OpType == "Gemm") layer.Attributes.Set(Attribute.Float("beta", 1f));
         return true;
@@ -151,12 +169,12 @@ public sealed class FoldBatchNormalization : IPass
     }
 
     /// <summary>Gives input <paramref name="slot"/> of <paramref name="layer"/> the value
-    /// <paramref name="data"/>: in place when the layer is the initializer's only reader, else as a
-    /// new initializer (so another reader still sees the old value).</summary>
+    /// <paramref name="data"/>: in place when the input is an initializer the layer alone reads,
+    /// else as a new initializer (so another reader still sees the old value).</summary>
     private static void SetConstant(Graph graph, Node layer, int slot, Tensor data, string nameHint)
     {
         var old = layer.Input(slot);
-        if (old is not null && old.Uses.Count == 1 && !old.IsGraphOutput)
+        if (old is { IsInitializer: true, Uses.Count: 1, IsGraphOutput: false })
         {
             old.ConstValue = data;
             return;
