@@ -23,7 +23,8 @@ public sealed record InsertedBatchNorms(Model Model, IReadOnlySet<string> NodeNa
 /// reached without passing another Conv, ConvTranspose, Gemm or MatMul (normalising the logits
 /// over the batch would change what the loss trains, and the head is not where depth makes
 /// training unstable); a layer whose output is a graph output; a layer some BatchNormalization
-/// already reads.</para>
+/// already reads; a layer the BN could not be folded back into (<see cref="FoldBatchNormalization.CanFoldInto"/>:
+/// weights computed at run time, a bias broadcast over channels).</para>
 /// <para>The calibration images are a seeded sample of <see cref="MaxImages"/> images of the
 /// given data set (all of them when fewer), so the inserted statistics, and with them a resumed
 /// run's parameters, are the same every time.</para>
@@ -44,7 +45,7 @@ public static class BatchNormInsertion
         ArgumentNullException.ThrowIfNull(model);
         var graph = model.Graph;
         var heads = Heads(graph);
-        return graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType is "Conv" or "Gemm" && n.Outputs.Count == 1 && !heads.Contains(n)
+        return graph.Nodes.Where(n => n.IsOnnxDomain && n.OpType is "Conv" or "Gemm" && FoldBatchNormalization.CanFoldInto(n) && !heads.Contains(n)
                                       && n.Outputs[0] is { IsGraphOutput: false, Uses.Count: > 0 } o
                                       && !o.Uses.Any(u => u.Node.OpType == "BatchNormalization" && u.InputIndex == 0)).ToList();
     }

@@ -93,30 +93,8 @@ public sealed class FoldBatchNormalization : IPass
         for (int c = 0; c < channels; c++) scale[c] = gamma[c] / Math.Sqrt(variance[c] + epsilon);
 
         var weight = layer.Input(1);
-        if (ConstantThroughIdentity(weight) is not { DataType: DataType.Float } w) return false;
-        Func<long, int>? channelOf = layer.OpType switch
-        {
-            "Conv" => ConvChannel(w, channels),
-            "ConvTranspose" => ConvTransposeChannel(w, channels, layer.Attributes.GetInt("group", 1)),
-            "Gemm" => GemmChannel(w, channels, layer.Attributes.GetInt("transB", 0) != 0),
-            _ => null,
-        };
-        if (channelOf is null) return false;
-
-        // The old bias, as one value per output channel (Gemm's C scaled by its beta attribute).
-        const int biasSlot = 2; // Conv's B, ConvTranspose's B, Gemm's C
-        var oldBias = new double[channels];
-        var b = layer.Input(biasSlot);
-        if (b is not null)
-        {
-            if (ConstantThroughIdentity(b) is not { DataType: DataType.Float } bt || bt.ElementCount != channels || bt.Dims.Length is not (1 or 2) || bt.Dims[^1] != channels) return false;
-            oldBias = bt.ToDoubleArray();
-            if (layer.OpType == "Gemm")
-            {
-                double cScale = layer.Attributes.GetFloat("beta", 1f);
-                for (int c = 0; c < channels; c++) oldBias[c] *= cScale;
-            }
-        }
+        if (ConstantThroughIdentity(weight) is not { DataType: DataType.Float } w || ChannelMap(layer, w, channels) is not { } channelOf) return false;
+        if (!BiasFits(layer, channels, out var b, out var oldBias)) return false;
 
         var values = w.ToFloatArray();
         for (long i = 0; i < values.LongLength; i++) values[i] = (float)(values[i] * scale[channelOf(i)]);
@@ -127,8 +105,55 @@ public sealed class FoldBatchNormalization : IPass
         if (b is not null) replaced.Add(b);
         SetConstant(graph, layer, 1, DenseTensor.FromFloats(w.Dims, values), weight.Name);
         var biasDims = b is null ? [channels] : ConstantThroughIdentity(b)!.Dims;
-        SetConstant(graph, layer, biasSlot, DenseTensor.FromFloats(biasDims, newBias), b?.Name ?? (layer.Name.Length > 0 ? layer.Name : weight.Name) + "_bias");
+        SetConstant(graph, layer, 2, DenseTensor.FromFloats(biasDims, newBias), b?.Name ?? (layer.Name.Length > 0 ? layer.Name : weight.Name) + "_bias");
         if (layer.OpType == "Gemm") layer.Attributes.Set(Attribute.Float("beta", 1f));
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a BatchNormalization reading <paramref name="layer"/>'s output (alone) could be folded
+    /// into it: a Conv, ConvTranspose or Gemm whose weight is a constant float initializer (or an
+    /// Identity of one) and whose bias, if any, is one with a value per output channel.
+    /// </summary>
+    public static bool CanFoldInto(Node layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (!layer.IsOnnxDomain || layer.Outputs.Count != 1 || ConstantThroughIdentity(layer.Input(1)) is not { DataType: DataType.Float } w) return false;
+        long channels = layer.OpType switch
+        {
+            "Conv" when w.Dims.Length >= 3 => w.Dims[0],
+            "ConvTranspose" when w.Dims.Length >= 3 => w.Dims[1] * layer.Attributes.GetInt("group", 1),
+            "Gemm" when w.Dims.Length == 2 => w.Dims[layer.Attributes.GetInt("transB", 0) != 0 ? 0 : 1],
+            _ => 0,
+        };
+        return channels is > 0 and <= int.MaxValue && ChannelMap(layer, w, (int)channels) is not null && BiasFits(layer, (int)channels, out _, out _);
+    }
+
+    /// <summary>Output channel of each weight element, or null when the weight does not have
+    /// <paramref name="channels"/> output channels.</summary>
+    private static Func<long, int>? ChannelMap(Node layer, Tensor w, int channels) => layer.OpType switch
+    {
+        "Conv" => ConvChannel(w, channels),
+        "ConvTranspose" => ConvTransposeChannel(w, channels, layer.Attributes.GetInt("group", 1)),
+        "Gemm" => GemmChannel(w, channels, layer.Attributes.GetInt("transB", 0) != 0),
+        _ => null,
+    };
+
+    /// <summary>The layer's bias as one value per output channel (zeros when it has none; Gemm's C
+    /// times its beta attribute); false when it is not a constant of that size.</summary>
+    private static bool BiasFits(Node layer, int channels, out Value? bias, out double[] values)
+    {
+        bias = layer.Input(2); // Conv's B, ConvTranspose's B, Gemm's C
+        values = new double[channels];
+        if (bias is null) return true;
+        if (ConstantThroughIdentity(bias) is not { DataType: DataType.Float } t || t.ElementCount != channels || t.Dims.Length is not (1 or 2) || t.Dims[^1] != channels)
+            return false;
+        values = t.ToDoubleArray();
+        if (layer.OpType == "Gemm")
+        {
+            double cScale = layer.Attributes.GetFloat("beta", 1f);
+            for (int c = 0; c < channels; c++) values[c] *= cScale;
+        }
         return true;
     }
 
