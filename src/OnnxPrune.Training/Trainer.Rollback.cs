@@ -11,8 +11,13 @@ public sealed partial class Trainer
     /// <summary>Raised after every rollback, before training goes on (the CLI prints a line).</summary>
     public event Action<TrainingRollback>? RolledBack;
 
-    /// <summary>Rollbacks this trainer has taken.</summary>
+    /// <summary>Rollbacks this trainer has taken (not those of the run a restored checkpoint came from).</summary>
     public IReadOnlyList<TrainingRollback> Rollbacks => _rollbacks;
+
+    /// <summary>Rollbacks of a restored checkpoint's run: they count against <see cref="DivergenceOptions.MaxRollbacks"/>.</summary>
+    private int _earlierRollbacks;
+
+    private int TotalRollbacks => _earlierRollbacks + _rollbacks.Count;
 
     /// <summary>Factor on the scheduled learning rate: 1, halved by every rollback.</summary>
     public double LearningRateFactor { get; private set; } = 1;
@@ -70,13 +75,39 @@ public sealed partial class Trainer
         }
     }
 
+    private const string RateFactorKey = "learning_rate_factor", RollbacksKey = "rollbacks";
+
+    /// <summary>The checkpoint's metadata: <paramref name="metadata"/> plus the rate factor and the
+    /// rollback count, so that a resumed run goes on at the halved rate with the rollbacks left.</summary>
+    private Dictionary<string, string> WithRollbackState(Dictionary<string, string> metadata) => new(metadata, StringComparer.Ordinal)
+    {
+        [RateFactorKey] = LearningRateFactor.ToString("R", CultureInfo.InvariantCulture),
+        [RollbacksKey] = TotalRollbacks.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Takes the rate factor or rollback count from a checkpoint's metadata entry; false for other entries.</summary>
+    private bool RestoreRollbackState(string key, string value)
+    {
+        switch (key)
+        {
+            case RateFactorKey when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var factor) && factor is > 0 and <= 1:
+                LearningRateFactor = factor;
+                return true;
+            case RollbacksKey when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count) && count >= 0:
+                _earlierRollbacks = count;
+                return true;
+            default:
+                return key is RateFactorKey or RollbacksKey;
+        }
+    }
+
     /// <summary>Undoes the diverged step and those since <paramref name="good"/>: restores its state, replays the
     /// epoch's batch order up to it, halves the rate. Gives up after <see cref="DivergenceOptions.MaxRollbacks"/>.</summary>
     /// <exception cref="TrainingDivergedException">No rollback is left.</exception>
     private void RollBack(TrainingSnapshot good, string reason, int epoch, int batch, double rate, BatchIterator batches, ref EpochTally tally)
     {
         var limit = Options.Divergence.MaxRollbacks;
-        if (_rollbacks.Count >= limit)
+        if (TotalRollbacks >= limit)
             throw new TrainingDivergedException(
                 $"{reason} at epoch {epoch + 1}, step {batch} (learning rate {rate.ToString("G4", CultureInfo.InvariantCulture)}), " +
                 (limit == 0 ? "and rolling back is off" : $"after {limit} rollback{(limit == 1 ? "" : "s")} that each halved the learning rate") +
@@ -87,7 +118,7 @@ public sealed partial class Trainer
         batches.StartEpoch(epoch);
         for (int i = 0; i < tally.Batch; i++) batches.Next(_images, _labels); // the same order and augmentation draws as before
         LearningRateFactor /= 2;
-        var rollback = new TrainingRollback(epoch + 1, batch, reason, tally.Batch, LearningRateFactor, _rollbacks.Count + 1);
+        var rollback = new TrainingRollback(epoch + 1, batch, reason, tally.Batch, LearningRateFactor, TotalRollbacks + 1);
         _rollbacks.Add(rollback);
         RolledBack?.Invoke(rollback);
     }

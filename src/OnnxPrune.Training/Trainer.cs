@@ -24,6 +24,8 @@ namespace OnnxPrune.Training;
 /// (running = (1 - m)·running + m·batch, m = <see cref="TrainerOptions.BatchNormMomentum"/>).
 /// Evaluation and export write the current weights and running statistics into the inference
 /// model's initializers and run that model, so what is measured is what is saved.
+/// A diverged step is undone by rolling back to an in-memory snapshot with half the learning rate
+/// (Trainer.Rollback.cs, <see cref="DivergenceOptions"/>).
 /// Not thread-safe.
 /// </summary>
 public sealed partial class Trainer : IDisposable
@@ -448,7 +450,7 @@ public sealed partial class Trainer : IDisposable
             HorizontalFlip = o.Augmentation.HorizontalFlip,
             BatchNormMomentum = o.BatchNormMomentum,
             Normalization = o.Normalization?.ToString(),
-            Metadata = new Dictionary<string, string>(CheckpointMetadata),
+            Metadata = WithRollbackState(CheckpointMetadata),
             History = _history.ToList(),
             Parameters = _parameters.Select(p => new NamedArray(p.Name, p.Dims, (float[])p.Values.Clone())).ToList(),
             Velocities = Options.Sgd.Momentum == 0 ? [] : _parameters.Select(p => new NamedArray(p.Name, p.Dims, (float[])p.Velocity.Clone())).ToList(),
@@ -502,7 +504,8 @@ public sealed partial class Trainer : IDisposable
         Step = checkpoint.Step;
         _history.Clear();
         _history.AddRange(checkpoint.History);
-        foreach (var (key, value) in checkpoint.Metadata) CheckpointMetadata.TryAdd(key, value);
+        foreach (var (key, value) in checkpoint.Metadata)
+            if (!RestoreRollbackState(key, value)) CheckpointMetadata.TryAdd(key, value);
 
         static void Check(IReadOnlyList<NamedArray> saved, List<(string Name, long[] Dims)> expected, string what)
         {

@@ -61,6 +61,27 @@ public class DivergenceTests
     }
 
     [Fact]
+    public void A_checkpoint_keeps_the_halved_rate_and_the_rollbacks_used()
+    {
+        var train = TrainingTestSupport.Train(640);
+        var options = Options(train);
+        using var first = new Trainer(TrainingTestSupport.TinyCnn(seed: 1, c1: 8, c2: 8), options);
+        first.LossFault = (step, loss) => step == 2 && first.Rollbacks.Count == 0 ? double.NaN : loss;
+        first.Train(train);
+        var checkpoint = first.ToCheckpoint();
+
+        using var resumed = new Trainer(TrainingTestSupport.TinyCnn(seed: 1, c1: 8, c2: 8), options with { Epochs = 2 });
+        resumed.Restore(checkpoint);
+        resumed.LearningRateFactor.Should().Be(0.5);
+        resumed.LossFault = (step, loss) => step >= 12 ? double.NaN : loss;
+        var act = () => resumed.Train(train);
+        act.Should().Throw<TrainingDivergedException>();
+        resumed.Rollbacks.Should().HaveCount(3, "one of the four was used before the checkpoint");
+        resumed.Rollbacks[^1].Rollback.Should().Be(4);
+        resumed.LearningRateFactor.Should().Be(1.0 / 16);
+    }
+
+    [Fact]
     public void An_exploding_loss_counts_as_divergence()
     {
         var train = TrainingTestSupport.Train(640);
