@@ -19,9 +19,10 @@ public static class ChannelStatistics
     /// <param name="model">Not modified.</param>
     /// <param name="valueNames">Names of node outputs of rank ≥ 2 (float32).</param>
     /// <param name="images">Run in order; with a fixed-batch model only whole batches are used.</param>
+    /// <param name="batchSize">Images per run; null: by image size (<see cref="DefaultBatch"/>).</param>
     /// <exception cref="TrainingInputException">The images do not fit the model, or are fewer than its fixed batch.</exception>
     public static IReadOnlyDictionary<string, ChannelMoments> Measure(Model model, IReadOnlyList<string> valueNames, Dataset images,
-        ChannelNormalization? normalization, SessionSettings session, int batchSize = 64)
+        ChannelNormalization? normalization, SessionSettings session, int? batchSize = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
@@ -34,13 +35,13 @@ public static class ChannelStatistics
             var value = outputs.TryGetValue(name, out var v) ? v : throw new ArgumentException($"'{name}' is not a node output of the model");
             if (!value.IsGraphOutput) copy.Graph.AddOutput(value);
         }
-        if (signature.FixedBatch is { } fixedBatch) batchSize = (int)fixedBatch;
-        int usable = signature.FixedBatch is null ? images.Count : images.Count / batchSize * batchSize;
-        if (usable == 0) throw new TrainingInputException($"{images.Source} has {images.Count} images, fewer than the model's fixed batch of {batchSize}");
+        int batch = signature.FixedBatch is { } fixedBatch ? (int)fixedBatch : batchSize ?? DefaultBatch(images);
+        int usable = signature.FixedBatch is null ? images.Count : images.Count / batch * batch;
+        if (usable == 0) throw new TrainingInputException($"{images.Source} has {images.Count} images, fewer than the model's fixed batch of {batch}");
 
         var accumulators = valueNames.ToDictionary(n => n, _ => new Accumulator(), StringComparer.Ordinal);
         using var inference = InferenceSession.FromModel(copy, session);
-        var batches = new BatchIterator(images.Take(usable), BatchOptions.Evaluation(batchSize, normalization));
+        var batches = new BatchIterator(images.Take(usable), BatchOptions.Evaluation(batch, normalization));
         var buffer = batches.NewImageBuffer();
         var labels = batches.NewLabelBuffer();
         var fetch = valueNames.ToArray();
@@ -60,6 +61,11 @@ public static class ChannelStatistics
         }
         return accumulators.ToDictionary(p => p.Key, p => p.Value.Result(), StringComparer.Ordinal);
     }
+
+    /// <summary>Every tapped layer output of a batch is fetched at once, so the batch shrinks with the
+    /// image: 64 images of 28x28, 6 of 3x224x224 (about a million input values, which keeps the
+    /// fetched activations of an ImageNet ResNet to tens of megabytes).</summary>
+    private static int DefaultBatch(Dataset images) => Math.Clamp(1_000_000 / Math.Max(1, images.SampleSize), 1, 64);
 
     /// <summary>Running (count, mean, M2) per channel.</summary>
     private sealed class Accumulator
