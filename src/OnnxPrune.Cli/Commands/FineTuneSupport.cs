@@ -9,7 +9,7 @@ namespace OnnxPrune.Cli.Commands;
 /// --no-insert-bn) and fold every BatchNorm on export (--fold-bn).</summary>
 internal sealed record FineTuneChoices(bool InsertBatchNorm, bool FoldAll);
 
-/// <summary>The finetune command's words for BatchNorm insertion, rollbacks and a collapsed run.</summary>
+/// <summary>The words of train and finetune for BatchNorm insertion, rollbacks and a collapsed run.</summary>
 internal static class FineTuneSupport
 {
     public static (Model Model, TrainerOptions Options) InsertBatchNorm(Model model, Dataset train, TrainerOptions options)

@@ -420,7 +420,6 @@ internal static class TrainingCli
 
         if (fineTune is { InsertBatchNorm: true }) (model, options) = FineTuneSupport.InsertBatchNorm(model, data.Train, options);
         using var trainer = new Trainer(model, options);
-        trainer.RolledBack += r => Console.Error.WriteLine(FineTuneSupport.Describe(r));
         trainer.CheckpointMetadata["command_name"] = commandName;
         trainer.CheckpointMetadata["data"] = data.Name;
         if (metadata.TryGetValue("arch", out var a)) trainer.CheckpointMetadata["arch"] = a;
@@ -444,6 +443,11 @@ internal static class TrainingCli
         var clock = Stopwatch.StartNew();
         using (var bar = new TrainingBar())
         {
+            trainer.RolledBack += r =>
+            {
+                bar.Clear();
+                log.WriteLine(FineTuneSupport.Describe(r));
+            };
             trainer.Train(data.Train, data.Validation ?? data.Test, bar.Report, epoch =>
             {
                 bar.Clear();
