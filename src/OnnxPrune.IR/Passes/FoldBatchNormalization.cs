@@ -47,7 +47,7 @@ public sealed class FoldBatchNormalization : IPass
             var v = work.Pop();
             if (v.Uses.Count > 0 || v.IsGraphOutput) continue;
             if (v.IsInitializer) graph.RemoveInitializer(v);
-            else if (v.Producer is { OpType: "Identity" } identity && identity.Graph is not null)
+            else if (v.Producer is { IsOnnxDomain: true, OpType: "Identity" } identity && identity.Graph is not null)
             {
                 graph.RemoveNode(identity);
                 work.Push(identity.Inputs[0]!);
