@@ -45,6 +45,11 @@ public static class CliApp
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (TrainingFailedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.TrainingFailed;
+        }
         catch (Exception e) when (UserMessage(e) is { } message)
         {
             Console.Error.WriteLine($"error: {message}");

@@ -10,9 +10,15 @@ public static class ExitCodes
     public const int BadInput = 2;
     /// <summary>A pruning target could not be reached; the closest model was written.</summary>
     public const int TargetNotReached = 3;
+    /// <summary>Training did not give a usable model: it diverged even after its rollbacks, or
+    /// fine-tuning collapsed the accuracy (that model is still written, and the message says so).</summary>
+    public const int TrainingFailed = 4;
     /// <summary>A bug in OnnxPrune.</summary>
     public const int InternalError = 70;
 }
 
 /// <summary>A problem with what the user gave us; the message says what and how to fix it.</summary>
 public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Training ran but failed (diverged beyond its rollbacks); exit code <see cref="ExitCodes.TrainingFailed"/>.</summary>
+public sealed class TrainingFailedException(string message) : Exception(message);

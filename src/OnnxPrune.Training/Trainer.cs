@@ -24,9 +24,11 @@ namespace OnnxPrune.Training;
 /// (running = (1 - m)·running + m·batch, m = <see cref="TrainerOptions.BatchNormMomentum"/>).
 /// Evaluation and export write the current weights and running statistics into the inference
 /// model's initializers and run that model, so what is measured is what is saved.
+/// A diverged step is undone by rolling back to an in-memory snapshot with half the learning rate
+/// (Trainer.Rollback.cs, <see cref="DivergenceOptions"/>).
 /// Not thread-safe.
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed partial class Trainer : IDisposable
 {
     private readonly Model _inference;
     private readonly TrainingGraph _graph;
@@ -192,7 +194,10 @@ public sealed class Trainer : IDisposable
     /// <param name="epochDone">Called after every epoch (after its evaluation and checkpoint).</param>
     /// <returns>The epochs trained by this call.</returns>
     /// <exception cref="TrainingInputException">The data does not fit the model, or the training set is smaller than one batch.</exception>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <remarks>A step whose loss is NaN, infinite or exploding (<see cref="DivergenceOptions"/>) is
+    /// undone: the trainer rolls back to the last good state, halves the learning rate for the rest
+    /// of the run, raises <see cref="RolledBack"/> and goes on.</remarks>
+    /// <exception cref="TrainingDivergedException">It diverged again after <see cref="DivergenceOptions.MaxRollbacks"/> rollbacks.</exception>
     /// <exception cref="OperationCanceledException">Cancelled (between steps).</exception>
     public IReadOnlyList<EpochResult> Train(Dataset train, Dataset? validation = null, Action<TrainingProgress>? progress = null,
         Action<EpochResult>? epochDone = null, CancellationToken cancellationToken = default)
@@ -208,31 +213,37 @@ public sealed class Trainer : IDisposable
         int stepsPerEpoch = batches.BatchesPerEpoch;
         var results = new List<EpochResult>();
         var clock = new Stopwatch();
+        var guard = new DivergenceGuard(options.Divergence);
+        var good = new TrainingSnapshot(_parameters, _statistics);
         while (CompletedEpochs < options.Epochs)
         {
             int epoch = CompletedEpochs;
             batches.StartEpoch(epoch);
-            double lossSum = 0;
-            long correct = 0, seen = 0;
-            int batch = 0;
+            var tally = new EpochTally();
             double rate = 0;
+            good.Capture(Step, tally);
             clock.Restart();
             while (batches.Next(_images, _labels) > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                rate = options.Sgd.LearningRate * options.Schedule.Factor(Step, stepsPerEpoch, options.Epochs);
+                rate = options.Sgd.LearningRate * options.Schedule.Factor(Step, stepsPerEpoch, options.Epochs) * LearningRateFactor;
                 var (loss, right) = RunStep((float)rate);
-                if (!double.IsFinite(loss))
-                    throw new TrainingDivergedException(
-                        $"the loss became {loss.ToString(CultureInfo.InvariantCulture)} at epoch {epoch + 1}, step {batch + 1} (learning rate {rate:G4}): lower the learning rate");
+                if (LossFault is { } fault) loss = fault(Step, loss);
+                if (guard.Check(loss) is { } reason)
+                {
+                    RollBack(good, reason, epoch, tally.Batch + 1, rate, batches, ref tally);
+                    continue;
+                }
+                guard.Accept(loss);
                 Step++;
-                batch++;
-                lossSum += loss;
-                correct += right;
-                seen += options.BatchSize;
-                progress?.Invoke(new TrainingProgress(epoch + 1, options.Epochs, batch, stepsPerEpoch, lossSum / batch,
-                    LogitsOutput is null ? double.NaN : (double)correct / seen, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), rate));
+                tally = tally.Add(loss, right, options.BatchSize);
+                if (tally.Batch % options.Divergence.SnapshotEverySteps == 0) good.Capture(Step, tally);
+                progress?.Invoke(new TrainingProgress(epoch + 1, options.Epochs, tally.Batch, stepsPerEpoch, tally.LossSum / tally.Batch,
+                    LogitsOutput is null ? double.NaN : (double)tally.Correct / tally.Seen, tally.Seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), rate));
             }
+            int batch = tally.Batch;
+            double lossSum = tally.LossSum;
+            long correct = tally.Correct, seen = tally.Seen;
             clock.Stop();
             var seconds = clock.Elapsed.TotalSeconds;
             EvaluationResult? evaluation = validation is not null && options.EvaluateEveryEpoch ? Evaluate(validation) : null;
@@ -384,13 +395,16 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// The inference model with the current weights and running statistics in its initializers
-    /// (BatchNormalization kept, with the running statistics), and <paramref name="metadata"/>
-    /// set in its metadata_props (replacing entries of the same keys, keeping the others).
+    /// (BatchNormalization kept, with the running statistics, except those named in
+    /// <see cref="TrainerOptions.FoldOnExport"/>, which are folded into their layers), and
+    /// <paramref name="metadata"/> set in its metadata_props (replacing entries of the same keys,
+    /// keeping the others).
     /// </summary>
     public Model ExportModel(IEnumerable<KeyValuePair<string, string>>? metadata = null)
     {
         WriteWeights(_inference);
         var model = _inference.Clone();
+        if (Options.FoldOnExport is { Count: > 0 } inserted) BatchNormInsertion.FoldBack(model, inserted);
         model.Graph.Inputs.First(i => i.Name == Signature.InputName).Shape = _declaredInputShape; // dynamic dims stay dynamic
         if (metadata is not null)
             foreach (var (key, value) in metadata)
@@ -436,7 +450,7 @@ public sealed class Trainer : IDisposable
             HorizontalFlip = o.Augmentation.HorizontalFlip,
             BatchNormMomentum = o.BatchNormMomentum,
             Normalization = o.Normalization?.ToString(),
-            Metadata = new Dictionary<string, string>(CheckpointMetadata),
+            Metadata = WithRollbackState(CheckpointMetadata),
             History = _history.ToList(),
             Parameters = _parameters.Select(p => new NamedArray(p.Name, p.Dims, (float[])p.Values.Clone())).ToList(),
             Velocities = Options.Sgd.Momentum == 0 ? [] : _parameters.Select(p => new NamedArray(p.Name, p.Dims, (float[])p.Velocity.Clone())).ToList(),
@@ -490,7 +504,8 @@ public sealed class Trainer : IDisposable
         Step = checkpoint.Step;
         _history.Clear();
         _history.AddRange(checkpoint.History);
-        foreach (var (key, value) in checkpoint.Metadata) CheckpointMetadata.TryAdd(key, value);
+        foreach (var (key, value) in checkpoint.Metadata)
+            if (!RestoreRollbackState(key, value)) CheckpointMetadata.TryAdd(key, value);
 
         static void Check(IReadOnlyList<NamedArray> saved, List<(string Name, long[] Dims)> expected, string what)
         {

@@ -53,6 +53,14 @@ public sealed record TrainerOptions
     /// </summary>
     public long[]? InputSampleDims { get; init; }
 
+    /// <summary>What counts as divergence and how many rollbacks (with a halved learning rate each) a run may take.</summary>
+    public DivergenceOptions Divergence { get; init; } = new();
+
+    /// <summary>Names of BatchNormalization nodes that <see cref="Trainer.ExportModel"/> folds into the
+    /// layers before them: those <see cref="BatchNormInsertion"/> inserted for training (see
+    /// <see cref="FineTuning.WithInsertedBatchNorm"/>). Null or empty: the export keeps every BatchNorm.</summary>
+    public IReadOnlySet<string>? FoldOnExport { get; init; }
+
     /// <summary>Written (atomically, overwriting) after every epoch when set.</summary>
     public string? CheckpointPath { get; init; }
 
@@ -71,6 +79,8 @@ public sealed record TrainerOptions
         ArgumentNullException.ThrowIfNull(Schedule);
         ArgumentNullException.ThrowIfNull(Augmentation);
         ArgumentNullException.ThrowIfNull(Session);
+        ArgumentNullException.ThrowIfNull(Divergence);
+        Divergence.Validate();
         if (Augmentation.CropPadding < 0) throw new ArgumentException($"crop padding must not be negative, got {Augmentation.CropPadding}");
         Sgd.Validate();
         Schedule.Validate();

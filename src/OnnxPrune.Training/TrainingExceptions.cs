@@ -5,5 +5,6 @@ namespace OnnxPrune.Training;
 /// model. The message says what and how to fix it.</summary>
 public class TrainingInputException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>The loss became NaN or infinite: the learning rate is too high for this model and data.</summary>
+/// <summary>The loss became NaN, infinite or exploded, again after every rollback allowed
+/// (<see cref="DivergenceOptions.MaxRollbacks"/>): the learning rate is too high for this model and data.</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);

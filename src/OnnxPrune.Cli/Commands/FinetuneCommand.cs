@@ -9,7 +9,11 @@ namespace OnnxPrune.Cli.Commands;
 /// further. Its float weights feeding Conv, Gemm, MatMul and BatchNormalization are trained (for a
 /// model with BatchNorm folded into its convolutions: the convolution weights and biases and the
 /// classifier); BatchNorm layers train on batch statistics and their running statistics are
-/// updated. Inputs are normalised as the model's "normalization" metadata says (OnnxPrune's own
+/// updated. A model whose exporter folded BatchNorm into its convolutions first gets one inserted after
+/// each Conv/Gemm without (the function unchanged; folded back on export; --no-insert-bn: not), see
+/// <see cref="BatchNormInsertion"/>. A divergence rolls back with a halved learning rate; a run that ends
+/// more than <see cref="FineTuning.CollapseMargin"/> below the accuracy before exits with
+/// <see cref="ExitCodes.TrainingFailed"/> (the model is still written). Inputs are normalised as the model's "normalization" metadata says (OnnxPrune's own
 /// models carry it), else with the mean and standard deviation of the training data, or as
 /// --normalization gives.
 /// </summary>
@@ -20,7 +24,12 @@ internal static class FinetuneCommand
         var model = CommonOptions.Model();
         var normalization = NormalizationOption();
         var common = TrainingCli.CreateOptions(defaultLearningRate: 0.01);
-        var command = new Command("finetune", "Train an existing ONNX image classifier further on a data set and save it") { model, normalization };
+        var noInsert = new Option<bool>("--no-insert-bn")
+        {
+            Description = "Train as the model is: do not insert BatchNormalization after the Conv/Gemm layers that have none (inserted ones start as the identity and are folded back on export)",
+        };
+        var foldBn = new Option<bool>("--fold-bn") { Description = "Fold every BatchNormalization into the layer before it on export, the model's own ones too" };
+        var command = new Command("finetune", "Train an existing ONNX image classifier further on a data set and save it") { model, normalization, noInsert, foldBn };
         common.AddTo(command);
         command.SetAction(parse => TrainingCli.Guard(() =>
         {
@@ -30,7 +39,8 @@ internal static class FinetuneCommand
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
             var (data, norm, _) = LoadForModel(TrainingCli.Request(settings), signature.ClassCount, settings.Preprocess, parse.GetValue(normalization), loaded, allowNhwc: false);
             var metadata = loaded.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
-            return TrainingCli.Run(settings, loaded, data, norm!, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true);
+            return TrainingCli.Run(settings, loaded, data, norm!, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true,
+                fineTune: new FineTuneChoices(InsertBatchNorm: !parse.GetValue(noInsert), FoldAll: parse.GetValue(foldBn)));
         }));
         return command;
     }

@@ -193,7 +193,7 @@ internal static class TrainingCli
         try { return body(); }
         catch (DataFormatException e) { throw new UsageException(e.Message); }
         catch (TrainingInputException e) { throw new UsageException(e.Message); }
-        catch (TrainingDivergedException e) { throw new UsageException(e.Message); }
+        catch (TrainingDivergedException e) { throw new TrainingFailedException(e.Message); }
         catch (GradientException e) { throw new UsageException($"the model cannot be trained: {e.Message}"); }
     }
 
@@ -375,11 +375,12 @@ internal static class TrainingCli
     internal sealed record ResultJson(string Command, string Model, string? Arch, string? BaseModel, string Data, int TrainImages, int TestImages,
         string TestSet, int? HoldoutImages, int Epochs, int ResumedFromEpoch, int Seed, int BatchSize, double LearningRate, double Momentum, bool Nesterov,
         double WeightDecay, string Schedule, string Augmentation, string Normalization, int Threads, double TestAccuracy, double TestLoss,
-        double? TestAccuracyBefore, double TrainSeconds, double ImagesPerSecond, IReadOnlyList<string> Trainable, IReadOnlyList<EpochJson> History);
+        double? TestAccuracyBefore, double TrainSeconds, double ImagesPerSecond, IReadOnlyList<string> Trainable, IReadOnlyList<EpochJson> History,
+        bool Collapsed, int Rollbacks, double LearningRateFactor, int InsertedBatchNorms);
 
     /// <summary>Trains <paramref name="model"/> and writes the result: the shared body of train and finetune.</summary>
     public static int Run(Settings s, Model model, LoadedData data, ChannelNormalization normalization, Dictionary<string, string> metadata,
-        string commandName, string? baseModel = null, bool measureBefore = false)
+        string commandName, string? baseModel = null, bool measureBefore = false, FineTuneChoices? fineTune = null)
     {
         var checkpointPath = s.CheckpointDir is { } dir
             ? Path.Combine(dir, Path.GetFileNameWithoutExtension(s.Output) + ".checkpoint.npz")
@@ -417,6 +418,7 @@ internal static class TrainingCli
             options = checkpoint.ApplyTo(options);
         }
 
+        if (fineTune is { InsertBatchNorm: true }) (model, options) = FineTuneSupport.InsertBatchNorm(model, data.Train, options);
         using var trainer = new Trainer(model, options);
         trainer.CheckpointMetadata["command_name"] = commandName;
         trainer.CheckpointMetadata["data"] = data.Name;
@@ -441,6 +443,11 @@ internal static class TrainingCli
         var clock = Stopwatch.StartNew();
         using (var bar = new TrainingBar())
         {
+            trainer.RolledBack += r =>
+            {
+                bar.Clear();
+                log.WriteLine(FineTuneSupport.Describe(r));
+            };
             trainer.Train(data.Train, data.Validation ?? data.Test, bar.Report, epoch =>
             {
                 bar.Clear();
@@ -462,7 +469,10 @@ internal static class TrainingCli
         metadata["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture);
         metadata["command"] = command;
         if (baseModel is not null) metadata["base_model"] = baseModel;
+        bool collapsed = before is not null && FineTuning.HasCollapsed(before, final);
+        if (collapsed) metadata["collapsed"] = "true";
         var trained = trainer.ExportModel(metadata);
+        if (fineTune is { FoldAll: true }) FineTuneSupport.FoldAll(trained);
         OnnxModelFile.Save(trained, s.Output);
         if (s.CheckpointDir is null && File.Exists(checkpointPath)) File.Delete(checkpointPath);
 
@@ -474,7 +484,8 @@ internal static class TrainingCli
                 data.TestDescription, data.Validation?.Count, options.Epochs, resumedFrom, options.Seed, options.BatchSize, options.Sgd.LearningRate,
                 options.Sgd.Momentum, options.Sgd.Nesterov, options.Sgd.WeightDecay, options.Schedule.ToString()!, DescribeAugmentation(options.Augmentation),
                 normalization.ToString(), s.Threads, final.Accuracy, final.Loss, before?.Accuracy, trainSeconds, imagesPerSecond, trainer.ParameterNames,
-                epochs.Select(e => new EpochJson(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds, e.Validation?.Accuracy, e.Validation?.Loss)).ToList()));
+                epochs.Select(e => new EpochJson(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds, e.Validation?.Accuracy, e.Validation?.Loss)).ToList(),
+                collapsed, trainer.Rollbacks.Count, trainer.LearningRateFactor, options.FoldOnExport?.Count ?? 0));
         }
         else
         {
@@ -484,8 +495,11 @@ internal static class TrainingCli
             if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
             o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
             o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
+            if (trainer.Rollbacks.Count > 0) o.WriteLine($"  {trainer.Rollbacks.Count} rollback(s) after divergence; learning rate x{trainer.LearningRateFactor:0.####} from then on");
         }
-        return ExitCodes.Ok;
+        if (!collapsed) return ExitCodes.Ok;
+        Console.Error.WriteLine(FineTuneSupport.CollapseMessage(before!, final, s.Output));
+        return ExitCodes.TrainingFailed;
     }
 
     private static string DescribeAugmentation(Augmentation a) =>
