@@ -103,7 +103,7 @@ public sealed class FoldBatchNormalization : IPass
 
         replaced.Add(weight!);
         if (b is not null) replaced.Add(b);
-        SetConstant(graph, layer, 1, DenseTensor.FromFloats(w.Dims, values), weight.Name);
+        SetConstant(graph, layer, 1, DenseTensor.FromFloats(w.Dims, values), weight!.Name);
         var biasDims = b is null ? [channels] : ConstantThroughIdentity(b)!.Dims;
         SetConstant(graph, layer, 2, DenseTensor.FromFloats(biasDims, newBias), b?.Name ?? (layer.Name.Length > 0 ? layer.Name : weight.Name) + "_bias");
         if (layer.OpType == "Gemm") layer.Attributes.Set(Attribute.Float("beta", 1f));

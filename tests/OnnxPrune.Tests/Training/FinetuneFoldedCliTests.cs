@@ -27,11 +27,10 @@ public class FinetuneFoldedCliTests
         return path;
     }
 
-    /// <summary>60 steps of 128 images at lr 0.01 (the default, cosine), with and without insertion. Without,
-    /// on this machine the loss is NaN at step 12 (the run rolls back, halves the rate and finishes);
-    /// with, no rollback. About a minute each on 2 threads.</summary>
+    /// <summary>60 steps of 128 images at lr 0.01 (the default, cosine) with BatchNorm inserted: no rollback.
+    /// About a minute on 2 threads.</summary>
     [Fact]
-    public void Bn_folded_resnet56_fine_tunes_at_the_default_rate_without_divergence_and_diverged_without_insertion()
+    public void Bn_folded_resnet56_fine_tunes_at_the_default_rate_without_divergence()
     {
         using var dir = TestData.NewTempFolder();
         var folded = FoldedResNet56(dir);
@@ -48,13 +47,9 @@ public class FinetuneFoldedCliTests
         json.Key("test_accuracy").GetDouble().Should().BeGreaterThan(json.Key("test_accuracy_before").GetDouble() - 0.05);
         r.Stderr.Should().Contain("inserted 57 BatchNormalization nodes");
         OnnxModelFile.Load(output).Graph.Nodes.Should().NotContain(n => n.OpType == "BatchNormalization", "the inserted nodes are folded back on export");
-
-        // The same without insertion: the loss goes NaN, and the run rolls back instead of ending.
-        var plain = CliRunner.Run(Long, null, [.. Args(dir.File("plain.onnx")), "--no-insert-bn"]);
-        var plainJson = JsonOutput.Parse(plain);
-        plainJson.Key("inserted_batch_norms").GetInt32().Should().Be(0);
-        plainJson.Key("rollbacks").GetInt32().Should().BeGreaterThan(0, $"issue 13: the folded ResNet diverges at lr 0.01\n{plain}");
-        plain.Stderr.Should().MatchRegex(@"step \d+: the loss became NaN; rolled back to .* halved the learning rate", $"{plain}");
+        // Without insertion (--no-insert-bn) the loss went NaN at step 12 on the machine this was written on, and the
+        // run rolled back; not asserted here, because where (and whether) float32 rounding tips it over differs between
+        // CPUs. The rollback itself is tested with injected and forced NaNs in DivergenceTests.
     }
 
     /// <summary>ResNet-20 (93%) fine-tuned on images all labelled 0: it learns to answer 0, so the test
