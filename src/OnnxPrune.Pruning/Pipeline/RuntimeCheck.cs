@@ -59,17 +59,23 @@ internal static class RuntimeCheck
     }
 
     /// <summary>
-    /// The groups whose removal makes ORT fail, by bisection over the groups that lost channels:
-    /// a half that fails alone is searched further; when neither half fails alone (the failure
-    /// needs groups from both), every group of the set is blamed.
+    /// The groups whose removal makes ORT fail, by bisection over the groups that lost channels
+    /// (delta debugging): a half that fails alone is searched further; when the failure needs groups
+    /// from both halves, each half is searched with the other's culprits removed too. Only groups
+    /// that take part in the failure are returned.
     /// </summary>
-    public static IReadOnlyList<string> Culprits(IReadOnlyList<string> groups, Func<IReadOnlyList<string>, bool> fails)
+    /// <param name="fails">Whether removing the channels of these groups (and no others) makes ORT fail.</param>
+    public static IReadOnlyList<string> Culprits(IReadOnlyList<string> groups, Func<IReadOnlyList<string>, bool> fails) => Search(groups, [], fails);
+
+    private static List<string> Search(IReadOnlyList<string> groups, IReadOnlyList<string> background, Func<IReadOnlyList<string>, bool> fails)
     {
-        if (groups.Count <= 1) return groups;
+        if (groups.Count <= 1) return groups.ToList();
         var first = groups.Take(groups.Count / 2).ToList();
         var second = groups.Skip(groups.Count / 2).ToList();
-        if (fails(first)) return Culprits(first, fails);
-        if (fails(second)) return Culprits(second, fails);
-        return groups;
+        if (fails([.. background, .. first])) return Search(first, background, fails);
+        if (fails([.. background, .. second])) return Search(second, background, fails);
+        var inSecond = Search(second, [.. background, .. first], fails);
+        var inFirst = Search(first, [.. background, .. inSecond], fails);
+        return [.. inFirst, .. inSecond];
     }
 }
