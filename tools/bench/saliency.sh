@@ -20,7 +20,7 @@ trap 'rm -rf "$out"' EXIT
 doc="$root/docs/saliency-comparison.md"
 py=/usr/bin/python3
 cli="$root/onnxprune"
-"$cli" convert "$bundled" -o "$out/folded.onnx" --fold-bn >/dev/null
+"$cli" convert "$bundled" "$out/folded.onnx" --fold-bn >/dev/null
 accuracy() { "$cli" evaluate "$1" --data fashion-mnist --json | "$py" -c 'import json,sys; print("%.2f" % (100*json.load(sys.stdin)["accuracy"]))'; }
 field() { "$py" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 prune() { # model name recover criterion allocation extra...
