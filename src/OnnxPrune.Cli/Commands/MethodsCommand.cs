@@ -13,7 +13,11 @@ internal static class MethodsCommand
 
     private sealed record OptionRow(string Name, string Default, string Meaning);
 
-    private sealed record MethodRow(string Name, string Summary, bool IsDefault, bool NeedsData, IReadOnlyList<OptionRow> Options, PaperRow? Paper);
+    private sealed record MethodRow(string Name, string Summary, bool IsDefault, bool NeedsData, IReadOnlyList<OptionRow> Options, PaperRow? Paper)
+    {
+        /// <summary>The criterion prune uses when --data is given and --criterion is not.</summary>
+        public bool IsDefaultWithData { get; init; }
+    }
 
     private sealed record Report(IReadOnlyList<MethodRow> Criteria, IReadOnlyList<MethodRow> Allocations);
 
@@ -32,7 +36,7 @@ internal static class MethodsCommand
     }
 
     private static Report Build() => new(
-        Criteria.All.Select(c => Row(c.Name, c.Summary, c.Name == Criteria.Default, c.NeedsData, c.Options, c.Paper)).ToList(),
+        Criteria.All.Select(c => Row(c.Name, c.Summary, c.Name == Criteria.Default, c.NeedsData, c.Options, c.Paper) with { IsDefaultWithData = c.Name == Criteria.DefaultWithData }).ToList(),
         Allocations.All.Select(a => Row(a.Name, a.Summary, a.Name == Allocations.Default, a.NeedsData, a.Options, a.Paper)).ToList());
 
     private static MethodRow Row(string name, string summary, bool isDefault, bool needsData, IReadOnlyList<MethodOption> options, Paper? paper) =>
@@ -51,7 +55,8 @@ internal static class MethodsCommand
         o.WriteLine(title);
         foreach (var r in rows)
         {
-            o.WriteLine($"  {r.Name}{(r.IsDefault ? " (default)" : "")}: {r.Summary}");
+            var tags = new[] { r.IsDefault ? "default" : null, r.IsDefaultWithData ? "default with --data" : null }.OfType<string>().ToList();
+            o.WriteLine($"  {r.Name}{(tags.Count > 0 ? $" ({string.Join(", ", tags)})" : "")}: {r.Summary}");
             o.WriteLine($"      data: {(r.NeedsData ? "needs calibration data" : "none (data-free)")}");
             foreach (var opt in r.Options) o.WriteLine($"      {opt.Name} (default {opt.Default}): {opt.Meaning}");
             o.WriteLine($"      paper: {(r.Paper is { } p ? $"{p.Authors} ({p.Year}), \"{p.Title}\", {p.Where}" : "none (a baseline)")}");

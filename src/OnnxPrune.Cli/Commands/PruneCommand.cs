@@ -39,7 +39,7 @@ internal static class PruneCommand
             new Option<string?>("--target-flops") { Description = "MACs to keep: a percentage of the original (50%), a fraction (0.5) or a count (1.2G)" },
             new Option<string?>("--target-params") { Description = "Parameters to keep: a percentage (40%), a fraction or a count (2M)" },
             new Option<double?>("--ratio") { Description = "Fraction of the prunable channels to remove (0.3)" }.Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
-            new Option<string>("--criterion") { Description = $"Channel ranking: {string.Join(", ", Pruning.Criteria.Criteria.Names)} (see 'onnxprune methods')", DefaultValueFactory = _ => Pruning.Criteria.Criteria.Default }
+            new Option<string>("--criterion") { Description = $"Channel ranking: {string.Join(", ", Pruning.Criteria.Criteria.Names)} (see 'onnxprune methods'); default {Pruning.Criteria.Criteria.Default}, with --data {Pruning.Criteria.Criteria.DefaultWithData}", DefaultValueFactory = _ => Pruning.Criteria.Criteria.Default }
                 .OneOf(Pruning.Criteria.Criteria.Names.ToArray()),
             new Option<string>("--allocation") { Description = $"How the target is spread over the groups: {string.Join(", ", Allocations.Names)} (see 'onnxprune methods')", DefaultValueFactory = _ => Allocations.Default }
                 .OneOf(Allocations.Names.ToArray()),
@@ -74,7 +74,8 @@ internal static class PruneCommand
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
         if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
         var dataPath = parse.GetValue(o.Data);
-        var criterion = parse.GetValue(o.Criterion)!.ToLowerInvariant();
+        bool criterionGiven = parse.GetResult(o.Criterion) is { Implicit: false };
+        var criterion = (criterionGiven || dataPath is null ? parse.GetValue(o.Criterion)! : Pruning.Criteria.Criteria.DefaultWithData).ToLowerInvariant();
         if (Pruning.Criteria.Criteria.DataDriven.Contains(criterion) && dataPath is null)
             throw new UsageException($"--criterion {criterion} scores channels on calibration images: give them with --data (fashion-mnist, an IDX folder, an .npz file or an image folder)");
         var recoverName = parse.GetValue(o.Recover)!.ToLowerInvariant();
