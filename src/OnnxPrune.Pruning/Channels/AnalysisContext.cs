@@ -24,6 +24,11 @@ internal sealed class AnalysisContext
     public List<ParamBinding> Bindings { get; } = new();
     public List<(Node Node, Action<RewriteContext> Fixup)> Fixups { get; } = new();
     public List<ChannelBarrier> Barriers { get; } = new();
+
+    /// <summary>Channel counts read by a Shape node that reach a Resize's sizes: (the Resize,
+    /// the sizes entry, the carrier whose count it is). The Resize rule, which runs later, checks
+    /// that each lands on its own channel axis and couples the two, or pins.</summary>
+    public List<(Node Resize, int Entry, Carrier Source)> SizesReads { get; } = new();
     public IReadOnlyDictionary<Value, Carrier> Carriers => _carriers;
 
     public Carrier? CarrierOf(Value? v) => v is not null && _carriers.TryGetValue(v, out var c) ? c : null;

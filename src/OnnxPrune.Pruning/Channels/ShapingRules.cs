@@ -210,7 +210,7 @@ internal sealed class ShapeRule : IChannelRule
         int length = Math.Max(0, Normalize(node.Attributes.GetInt("end", rank), rank) - start);
         int entry = input.Axis - start;
         if (entry < 0 || entry >= length) return; // the channel count is not among the entries
-        if (!OnlyOtherEntriesRead(node.Outputs[0], entry, length, ctx, 0))
+        if (!ChannelCountStaysSafe(node.Outputs[0], entry, length, input, ctx, 0))
             ctx.Pin(input, node, "the channel count is read as a number");
     }
 
@@ -218,21 +218,32 @@ internal sealed class ShapeRule : IChannelRule
     /// counts from the end; clamped to 0 .. length.</summary>
     private static int Normalize(long index, int length) => (int)Math.Clamp(index < 0 ? index + length : index, 0, length);
 
-    /// <summary>Whether every reader of <paramref name="shape"/> (a 1-D tensor of <paramref name="length"/>
-    /// dims) leaves entry <paramref name="entry"/>, the channel count, alone.</summary>
-    private static bool OnlyOtherEntriesRead(Value shape, int entry, int length, AnalysisContext ctx, int depth)
+    /// <summary>Whether every reader of <paramref name="shape"/> (a vector of <paramref name="length"/>
+    /// dims whose entry <paramref name="entry"/> is the channel count) either leaves that entry alone
+    /// or hands it on, unchanged, to a Resize's sizes (recorded for the Resize rule to check: the
+    /// count shrinks with the channels there, which is what sizes needs).</summary>
+    private static bool ChannelCountStaysSafe(Value shape, int entry, int length, Carrier source, AnalysisContext ctx, int depth)
     {
-        if (depth > 4 || shape.IsGraphOutput) return false;
+        if (depth > 6 || shape.IsGraphOutput) return false;
         foreach (var use in shape.Uses)
         {
             var n = use.Node;
+            if (!n.IsOnnxDomain) return false;
             switch (n.OpType)
             {
-                case "Cast":
-                    if (!OnlyOtherEntriesRead(n.Outputs[0], entry, length, ctx, depth + 1)) return false;
+                case "Cast" or "Identity":
+                    if (!ChannelCountStaysSafe(n.Outputs[0], entry, length, source, ctx, depth + 1)) return false;
+                    break;
+                case "Unsqueeze" or "Squeeze" when ctx.RankOf(n.Outputs[0]) is 0 or 1:
+                    // A scalar becomes a one-entry vector or back: the flat index stays.
+                    if (!ChannelCountStaysSafe(n.Outputs[0], entry, length, source, ctx, depth + 1)) return false;
                     break;
                 case "Gather" when use.InputIndex == 0 && n.Attributes.GetInt("axis", 0) == 0:
-                    if (ctx.ConstantOf(n.Input(1))?.ToInt64Array() is not { } idx || idx.Any(i => Normalize(i, length) == entry)) return false;
+                    if (ctx.ConstantOf(n.Input(1)) is not { } idxTensor) return false;
+                    var idx = idxTensor.ToInt64Array();
+                    var hits = Enumerable.Range(0, idx.Length).Where(i => Normalize(idx[i], length) == entry).ToList();
+                    if (hits.Count == 0) break;
+                    if (hits.Count > 1 || !ChannelCountStaysSafe(n.Outputs[0], hits[0], idx.Length, source, ctx, depth + 1)) return false;
                     break;
                 case "Slice" when use.InputIndex == 0:
                     var starts = n.Inputs.Count > 1 ? ctx.ConstantOf(n.Input(1))?.ToInt64Array() : n.Attributes.GetInts("starts");
@@ -240,7 +251,19 @@ internal sealed class ShapeRule : IChannelRule
                     // Only a step-1 range [start, end) is judged; another step may still read the entry.
                     bool stepOne = n.Input(4) is not { } step || ctx.ConstantOf(step)?.ToInt64Array() is [1];
                     if (starts is not { Length: 1 } || ends is not { Length: 1 } || !stepOne) return false;
-                    if (entry >= Normalize(starts[0], length) && entry < Normalize(ends[0], length)) return false;
+                    int from = Normalize(starts[0], length), to = Normalize(ends[0], length);
+                    if (entry < from || entry >= to) break;
+                    if (!ChannelCountStaysSafe(n.Outputs[0], entry - from, to - from, source, ctx, depth + 1)) return false;
+                    break;
+                case "Concat" when ctx.RankOf(n.Outputs[0]) == 1 && ctx.ShapeOf(n.Outputs[0])?.ElementCount() is { } total:
+                    long offset = 0;
+                    for (int i = 0; i < use.InputIndex; i++)
+                        if (ctx.ShapeOf(n.Inputs[i])?.ElementCount() is { } count) offset += count;
+                        else return false;
+                    if (!ChannelCountStaysSafe(n.Outputs[0], (int)offset + entry, (int)total, source, ctx, depth + 1)) return false;
+                    break;
+                case "Resize" when use.InputIndex == 3:
+                    ctx.SizesReads.Add((n, entry, source));
                     break;
                 default:
                     return false;
