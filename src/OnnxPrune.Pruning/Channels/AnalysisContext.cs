@@ -72,6 +72,19 @@ internal sealed class AnalysisContext
         if (pinned.Count > 0) Barriers.Add(new ChannelBarrier(node?.Name ?? carrier.Value.Name, node?.OpType ?? "graph output", why, pinned.ToList()));
     }
 
+    /// <summary>Keeps one channel of a range that a Slice or Split output carries: the group keeps
+    /// a channel somewhere, but removing every channel of the range would leave an empty tensor,
+    /// which ONNX Runtime's kernels (pooling, convolution) reject while the masked original just
+    /// computes zeros. Pins the range's first unit unless the range already holds a channel that
+    /// cannot go.</summary>
+    public void KeepOne(int[] units, Node node)
+    {
+        if (units.Length == 0 || units.Any(u => u < 0 || Units.IsPinned(u))) return;
+        const string why = "keeps one channel of the range it takes, so its output is never empty";
+        Units.Pin(units[0], $"{node.OpType} '{node.Name}': {why}");
+        Barriers.Add(new ChannelBarrier(node.Name, node.OpType, why, [Units.Find(units[0])]));
+    }
+
     public void Bind(Node node, int inputIndex, int axis, int[] indexUnits, ParamRole role) =>
         Bindings.Add(new ParamBinding(node, inputIndex, axis, indexUnits, role));
 

@@ -39,6 +39,7 @@ internal sealed class SliceRule : IChannelRule
         int Clamp(long v) => (int)Math.Clamp(v < 0 ? v + n : v, 0, n);
         int start = Clamp(starts[k]), end = Math.Max(start, Clamp(ends[k]));
         var units = input.Units;
+        ctx.KeepOne(units[start..end], node);
         ctx.SetCarrier(node.Outputs[0], input.Axis, units[start..end], input.MayBeNonZero);
         ctx.AddFixup(node, r =>
         {
