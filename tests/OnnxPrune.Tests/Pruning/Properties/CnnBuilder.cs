@@ -53,7 +53,10 @@ internal sealed class CnnBuilder
                 _x = _net.Conv(_x, _c, _c * dw.Multiplier, k: 3, group: _c, pad: 1);
                 _c *= dw.Multiplier;
                 break;
-            case BatchNormBlock:
+            case NormBlock { Instance: true }:
+                _x = _net.Op("InstanceNormalization", [_x, Vector(0.5, 1.5), Vector(-0.5, 0.5)]);
+                break;
+            case NormBlock:
                 _x = _net.Op("BatchNormalization", [_x, Vector(0.5, 1.5), Vector(-0.5, 0.5), Vector(-0.5, 0.5), Vector(0.5, 1.5)]);
                 break;
             case ActivationBlock act:
@@ -65,7 +68,8 @@ internal sealed class CnnBuilder
                 break;
             case ConcatBlock cat:
                 var extra = Conv(_x, _c, cat.Out, 1, bias: true, constantNode: false);
-                _x = _net.Op("Concat", [_x, extra], Attribute.Int("axis", 1));
+                var first = cat.TwoBranches ? Conv(_x, _c, _c, 3, bias: true, constantNode: false) : _x;
+                _x = _net.Op("Concat", [first, extra], Attribute.Int("axis", 1));
                 _c += cat.Out;
                 break;
             case SplitSwapBlock split when _c >= 2:
@@ -79,11 +83,40 @@ internal sealed class CnnBuilder
                 _c = length;
                 break;
             case SeGateBlock se:
-                var s = _net.Op("GlobalAveragePool", [_x]);
-                s = _net.Op("Relu", [Conv(s, _c, se.Reduced, 1, bias: true, constantNode: false)]);
-                s = Conv(s, se.Reduced, _c, 1, bias: true, constantNode: false);
+                var s = se.Kind == SeKind.ReduceMeanConv
+                    ? _net.Op("ReduceMean", [_x], Attribute.Ints("axes", [2, 3]))
+                    : _net.Op("GlobalAveragePool", [_x]);
+                if (se.Kind == SeKind.Gemm)
+                {
+                    s = _net.Op("Flatten", [s]);
+                    s = _net.Op("Relu", [_net.Op("Gemm", [s, Weight([se.Reduced, _c]), Weight([se.Reduced])], Attribute.Int("transB", 1))]);
+                    s = _net.Op("Gemm", [s, Weight([se.Reduced, _c]), Weight([_c])]);
+                }
+                else
+                {
+                    s = _net.Op("Relu", [Conv(s, _c, se.Reduced, 1, bias: true, constantNode: false)]);
+                    s = Conv(s, se.Reduced, _c, 1, bias: true, constantNode: false);
+                }
                 s = se.HardSigmoid ? _net.Op("HardSigmoid", [s]) : _net.Op("Sigmoid", [s]);
+                if (se.Kind == SeKind.Gemm) s = _net.Op("Reshape", [s, _net.Ints(1, _c, 1, 1)]);
                 _x = _net.Op("Mul", [_x, s]);
+                break;
+            case AffineBlock affine:
+                long[] dims = affine.Shape switch { AffineShape.NC11 => [1, _c, 1, 1], AffineShape.C11 => [_c, 1, 1], _ => [] };
+                // Divisors and factors stay away from 0; added terms may be either sign.
+                bool scaling = affine.Op is AffineOp.Mul or AffineOp.Div;
+                var constant = _net.Constant(Name(), dims, _net.Uniform(TestNet.Count(dims), scaling ? 0.5 : -0.5, scaling ? 1.5 : 0.5));
+                _x = _net.Op(affine.Op.ToString(), [_x, constant]);
+                break;
+            case ConvTransposeBlock ct:
+                bool grow = _side * 2 <= MaxSide;
+                int k = grow ? 2 : 3;
+                var attrs = grow
+                    ? new[] { Attribute.Ints("strides", [2, 2]) }
+                    : new[] { Attribute.Ints("pads", [1, 1, 1, 1]) };
+                _x = _net.Op("ConvTranspose", [_x, Weight([_c, ct.Out, k, k]), Weight([ct.Out])], attrs);
+                _c = ct.Out;
+                if (grow) _side *= 2;
                 break;
             case ResizeBlock resize:
                 Resize(resize);
@@ -147,10 +180,19 @@ internal sealed class CnnBuilder
                 var nc = _net.Op("Slice", [_net.Op("Shape", [_x]), _net.Ints(0), _net.Ints(2)]);
                 sizes = _net.Op("Concat", [nc, _net.Ints(side, side)], Attribute.Int("axis", 0));
                 break;
-            default:
+            case ResizeTarget.SizesWithConstantChannels:
                 var n = _net.Op("Slice", [_net.Op("Shape", [_x]), _net.Ints(0), _net.Ints(1)]);
                 sizes = _net.Op("Concat", [n, _net.Ints(_c, side, side)], Attribute.Int("axis", 0));
                 break;
+            default:
+                // tf2onnx's NHWC Resize: the channel entry is a constant after H and W.
+                var nhwc = _net.Op("Transpose", [_x], Attribute.Ints("perm", [0, 2, 3, 1]));
+                var batch = _net.Op("Slice", [_net.Op("Shape", [nhwc]), _net.Ints(0), _net.Ints(1)]);
+                var hwc = _net.Op("Concat", [batch, _net.Ints(side, side, _c)], Attribute.Int("axis", 0));
+                var resized = _net.Op("Resize", [nhwc, null, null, hwc], mode);
+                _x = _net.Op("Transpose", [resized], Attribute.Ints("perm", [0, 3, 1, 2]));
+                _side = side;
+                return;
         }
         _x = _net.Op("Resize", sizes is null ? [_x, null, scales] : [_x, null, null, sizes], mode);
         _side = side;

@@ -32,7 +32,8 @@ internal sealed record GroupedConvBlock(int Groups, int PerGroupOut) : Block;
 /// <summary>Depthwise 3x3 conv with channel multiplier <paramref name="Multiplier"/>.</summary>
 internal sealed record DepthwiseBlock(int Multiplier) : Block;
 
-internal sealed record BatchNormBlock : Block;
+/// <summary>BatchNormalization, or InstanceNormalization when <paramref name="Instance"/>.</summary>
+internal sealed record NormBlock(bool Instance) : Block;
 
 internal enum Activation { Relu, LeakyRelu, HardSwish, Clip6, PRelu, Sigmoid }
 
@@ -41,8 +42,9 @@ internal sealed record ActivationBlock(Activation Kind) : Block;
 /// <summary>x op Conv(x): a residual Add, or a Mul (gating by a branch).</summary>
 internal sealed record ResidualBlock(bool Mul, int Kernel) : Block;
 
-/// <summary>Concat(x, Conv(x) to <paramref name="Out"/>) on the channel axis.</summary>
-internal sealed record ConcatBlock(int Out) : Block;
+/// <summary>Concat(x, Conv(x) to <paramref name="Out"/>) on the channel axis; with
+/// <paramref name="TwoBranches"/>, Concat(Conv(x), Conv(x)) as an inception block writes it.</summary>
+internal sealed record ConcatBlock(int Out, bool TwoBranches) : Block;
 
 /// <summary>Split into [a, C - a] (a from <paramref name="First"/>) and concatenate the parts
 /// swapped, the second through a Relu: channels change places.</summary>
@@ -51,13 +53,18 @@ internal sealed record SplitSwapBlock(int First) : Block;
 /// <summary>Slice channels [start, start + length) (both reduced to fit).</summary>
 internal sealed record SliceBlock(int Start, int Length) : Block;
 
-/// <summary>Squeeze-and-excitation: x * Sigmoid(Conv(Relu(Conv(GlobalAveragePool(x))))).</summary>
-internal sealed record SeGateBlock(int Reduced, bool HardSigmoid) : Block;
+internal enum SeKind { Conv, ReduceMeanConv, Gemm }
 
-internal enum ResizeTarget { ConstantScales, ConstantNodeScales, SizesFromShape, SizesWithConstantChannels }
+/// <summary>Squeeze-and-excitation: x * Sigmoid(Conv(Relu(Conv(GlobalAveragePool(x))))); the
+/// pooling as ReduceMean over H, W (as TensorFlow writes it), or the two layers as Gemm between
+/// Flatten and Reshape back to [1, C, 1, 1].</summary>
+internal sealed record SeGateBlock(int Reduced, bool HardSigmoid, SeKind Kind) : Block;
+
+internal enum ResizeTarget { ConstantScales, ConstantNodeScales, SizesFromShape, SizesWithConstantChannels, NhwcSizesWithConstantChannels }
 
 /// <summary>Resize by 2 (or by 1/2 once 16 x 16 is reached): scales as an initializer or a
-/// Constant node, or sizes computed from Shape (channel entry read, or a constant as tf2onnx writes).</summary>
+/// Constant node, or sizes computed from Shape (channel entry read, or a constant as tf2onnx
+/// writes, in NCHW or between NHWC Transposes).</summary>
 internal sealed record ResizeBlock(bool Linear, ResizeTarget Target) : Block;
 
 internal enum PadMode { Constant, Reflect, Edge }
@@ -70,6 +77,16 @@ internal enum NhwcOp { Relu, MulPerChannel, AddPerChannel }
 
 /// <summary>Transpose to NHWC, one op there, Transpose back (tf2onnx's layout pairs).</summary>
 internal sealed record NhwcBlock(NhwcOp Op) : Block;
+
+internal enum AffineOp { Add, Sub, Mul, Div }
+
+internal enum AffineShape { NC11, C11, Scalar }
+
+/// <summary>x op a constant with one entry per channel ([1, C, 1, 1] or [C, 1, 1]) or a scalar.</summary>
+internal sealed record AffineBlock(AffineOp Op, AffineShape Shape) : Block;
+
+/// <summary>ConvTranspose to <paramref name="Out"/> channels: 2x2 stride 2 while there is room, else 3x3 padded.</summary>
+internal sealed record ConvTransposeBlock(int Out) : Block;
 
 internal enum HeadKind { FlattenGemm, PoolReshapeMatMul, PoolFlattenGemmConstantNode, ConvOutput }
 
