@@ -138,62 +138,9 @@ internal sealed class FlattenRule : IChannelRule
         if (ctx.Shapes.TryGetShapeValue(node.Input(1)!, out var dims) && axis < dims.Count && dims[axis].Value == -1) return true;
         // paddle2onnx computes [batch, C] by concatenating the batch size with a constant C:
         // rewrite that constant.
-        if (TraceElement(node.Input(1)!, axis, ctx, 0) is not { } source) return false;
-        var (holder, inputIndex, element) = source;
-        var original = ctx.ConstantOf(holder.Inputs.Count > inputIndex ? holder.Inputs[inputIndex] : null);
-        if (holder.OpType == "Constant")
-        {
-            var tensor = holder.Attributes["value"]!.AsTensor();
-            ctx.AddFixup(node, r =>
-            {
-                var values = tensor.ToInt64Array();
-                values[element] = r.KeptCount(units);
-                holder.Attributes.Set(Attribute.FromTensor("value", DenseTensor.FromInt64s(tensor.DataType, tensor.Dims.ToArray(), values)));
-            });
-            return true;
-        }
-        if (original is null) return false;
-        ctx.AddFixup(node, r =>
-        {
-            var values = original.ToInt64Array();
-            values[element] = r.KeptCount(units);
-            r.ReplaceConstantInput(holder, inputIndex, DenseTensor.FromInt64s(original.DataType, original.Dims.ToArray(), values));
-        });
+        if (ShapeVectorTrace.Element(node, 1, axis, ctx) is not TracedElement.Constant { Rewritable: true } c || c.Number != units.Length) return false;
+        ctx.AddFixup(node, r => ShapeVectorTrace.Rewrite(c, r.KeptCount(units), r));
         return true;
-    }
-
-    /// <summary>Follows element <paramref name="index"/> of a computed shape back through Concat
-    /// and Cast to the constant it comes from: (node holding it, its input index or the Constant
-    /// node itself, element). Every value on the way must have this one use.</summary>
-    private static (Node Holder, int InputIndex, int Element)? TraceElement(Value v, int index, AnalysisContext ctx, int depth)
-    {
-        if (depth > 6 || v.Uses.Count != 1 || v.Producer is not { } p) return null;
-        switch (p.OpType)
-        {
-            case "Constant" when p.Attributes["value"] is { Kind: AttributeKind.Tensor } a && index < a.AsTensor().ElementCount:
-                return (p, -1, index);
-            case "Cast" or "Identity":
-                return p.Input(0) is { } src && src.Producer is null && ctx.IsSliceableParameter(src) && src.Uses.Count == 1
-                    ? (p, 0, index)
-                    : p.Input(0) is { } inner ? TraceElement(inner, index, ctx, depth + 1) : null;
-            case "Concat":
-                int offset = 0;
-                for (int i = 0; i < p.Inputs.Count; i++)
-                {
-                    var count = ctx.ShapeOf(p.Inputs[i])?.ElementCount();
-                    if (count is null) return null;
-                    if (index < offset + count)
-                    {
-                        var input = p.Inputs[i]!;
-                        if (input.Producer is null) return ctx.IsSliceableParameter(input) && input.Uses.Count == 1 ? (p, i, index - offset) : null;
-                        return TraceElement(input, index - offset, ctx, depth + 1);
-                    }
-                    offset += (int)count;
-                }
-                return null;
-            default:
-                return null;
-        }
     }
 }
 
