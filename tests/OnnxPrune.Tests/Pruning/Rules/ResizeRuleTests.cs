@@ -168,4 +168,33 @@ public class ResizeRuleTests
         var model = net.Finish(net.Conv(up, 4, 2));
         Analyze(model).Group(ca).ShouldBePinnedBy(4, PinAt(up, "its sizes read the channel count of '" + ca.Name + "' at another entry"));
     }
+
+    [Theory]
+    [InlineData(7)] // scales as an attribute
+    [InlineData(9)] // scales as an input
+    public void Upsample_with_scale_1_on_channels_passes_them_through(int opset)
+    {
+        var net = new TestNet(seed: 10);
+        var x = net.Input("x", [1, 3, 4, 4]);
+        var ca = net.Conv(x, 3, 4, k: 3, pad: 1);
+        var up = opset < 9
+            ? net.Op("Upsample", [ca], Attribute.Floats("scales", [1, 1, 2, 2]))
+            : net.Op("Upsample", [ca, net.Constant("scales", [4], [1, 1, 2, 2])]);
+        var model = net.Finish(net.Conv(up, 4, 2));
+        model.OpsetImports[""] = opset;
+        ShouldRemoveExactly(model);
+        Analyze(model).Group(ca).ShouldBeFree(4);
+    }
+
+    [Fact]
+    public void Upsample_of_the_channel_axis_pins()
+    {
+        var net = new TestNet(seed: 11);
+        var x = net.Input("x", [1, 3, 4, 4]);
+        var ca = net.Conv(x, 3, 4);
+        var up = net.Op("Upsample", [ca, net.Constant("scales", [4], [1, 2, 1, 1])]);
+        var model = net.Finish(net.Conv(up, 8, 2));
+        model.OpsetImports[""] = 9;
+        Analyze(model).Group(ca).ShouldBePinnedBy(4, PinAt(up, "it resizes the channel axis"));
+    }
 }
