@@ -16,6 +16,7 @@ internal sealed class CnnBuilder
     private readonly TestNet _net;
     private Value _x;
     private int _c, _side, _names;
+    private readonly List<(Value Value, int Channels, int Side)> _history = new();
 
     private CnnBuilder(CnnSpec spec)
     {
@@ -37,6 +38,7 @@ internal sealed class CnnBuilder
 
     private void Add(Block block)
     {
+        _history.Add((_x, _c, _side));
         switch (block)
         {
             case ConvBlock conv:
@@ -76,6 +78,16 @@ internal sealed class CnnBuilder
                 int a = 1 + (split.First - 1) % (_c - 1);
                 var parts = _net.Ops("Split", 2, [_x, _net.Ints(a, _c - a)], Attribute.Int("axis", 1));
                 _x = _net.Op("Concat", [_net.Op("Relu", [parts[1]]), parts[0]], Attribute.Int("axis", 1));
+                break;
+            case SkipAddBlock skip:
+                var same = _history.Where(h => h.Channels == _c && h.Side == _side && !ReferenceEquals(h.Value, _x)).ToList();
+                if (same.Count > 0) _x = _net.Op("Add", [_x, same[^Math.Min(skip.Back, same.Count)].Value]);
+                break;
+            case SliceBlock { Spatial: true } rows:
+                int top = rows.Start % _side, height = Math.Max(1, Math.Min(rows.Length, _side - top));
+                // The same range of rows and columns keeps the tensor square.
+                _x = _net.Op("Slice", [_x, _net.Ints(top, top), _net.Ints(top + height, top + height), _net.Ints(2, 3)]);
+                _side = height;
                 break;
             case SliceBlock slice:
                 int start = slice.Start % _c, length = Math.Max(1, Math.Min(slice.Length, _c - start));
@@ -157,6 +169,7 @@ internal sealed class CnnBuilder
         Activation.HardSwish => _net.Op("HardSwish", [_x]),
         Activation.Clip6 => _net.Op("Clip", [_x, Scalar(0), Scalar(6)]),
         Activation.PRelu => _net.Op("PRelu", [_x, _net.Constant(Name(), [_c, 1, 1], _net.Uniform(_c, 0.05, 0.3))]),
+        Activation.Swish => _net.Op("Mul", [_x, _net.Op("Sigmoid", [_x])]),
         _ => _net.Op("Sigmoid", [_x]),
     };
 

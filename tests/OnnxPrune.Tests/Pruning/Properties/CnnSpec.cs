@@ -35,7 +35,7 @@ internal sealed record DepthwiseBlock(int Multiplier) : Block;
 /// <summary>BatchNormalization, or InstanceNormalization when <paramref name="Instance"/>.</summary>
 internal sealed record NormBlock(bool Instance) : Block;
 
-internal enum Activation { Relu, LeakyRelu, HardSwish, Clip6, PRelu, Sigmoid }
+internal enum Activation { Relu, LeakyRelu, HardSwish, Clip6, PRelu, Sigmoid, Swish }
 
 internal sealed record ActivationBlock(Activation Kind) : Block;
 
@@ -50,8 +50,13 @@ internal sealed record ConcatBlock(int Out, bool TwoBranches) : Block;
 /// swapped, the second through a Relu: channels change places.</summary>
 internal sealed record SplitSwapBlock(int First) : Block;
 
-/// <summary>Slice channels [start, start + length) (both reduced to fit).</summary>
-internal sealed record SliceBlock(int Start, int Length) : Block;
+/// <summary>Slice channels [start, start + length) (both reduced to fit), or the same range of
+/// rows and columns when <paramref name="Spatial"/>.</summary>
+internal sealed record SliceBlock(int Start, int Length, bool Spatial) : Block;
+
+/// <summary>Adds the tensor <paramref name="Back"/> steps earlier (counted among those of the
+/// current width and size; nothing when there is none): a skip connection over several blocks.</summary>
+internal sealed record SkipAddBlock(int Back) : Block;
 
 internal enum SeKind { Conv, ReduceMeanConv, Gemm }
 
