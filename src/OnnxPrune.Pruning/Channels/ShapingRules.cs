@@ -39,7 +39,8 @@ internal sealed class SliceRule : IChannelRule
         int Clamp(long v) => (int)Math.Clamp(v < 0 ? v + n : v, 0, n);
         int start = Clamp(starts[k]), end = Math.Max(start, Clamp(ends[k]));
         var units = input.Units;
-        ctx.KeepOne(units[start..end], node);
+        // A range of every channel is no emptier than the input; a part of them may be emptied.
+        if (end - start < n) ctx.KeepOne(units[start..end], node);
         ctx.SetCarrier(node.Outputs[0], input.Axis, units[start..end], input.MayBeNonZero);
         ctx.AddFixup(node, r =>
         {

@@ -152,7 +152,7 @@ internal sealed class SplitRule : IChannelRule
         {
             var part = input.Units.Skip(start).Take((int)sizes[k]).ToArray();
             parts.Add(part);
-            ctx.KeepOne(part, node);
+            if (part.Length < input.Length) ctx.KeepOne(part, node);
             ctx.SetCarrier(node.Outputs[k], axis, part, input.MayBeNonZero);
             start += (int)sizes[k];
         }

@@ -135,4 +135,13 @@ public class SliceRuleTests
         g.PrunableUnits.Should().HaveCount(9).And.NotContain(g.Units[2]);
         g.PinReasons.Should().Equal(PinAt(sliced, KeepsOne));
     }
+
+    [Fact]
+    public void A_slice_of_every_channel_keeps_none_back()
+    {
+        // [0, 6) of 6 channels is never emptier than its input: nothing is pinned for it.
+        var (_, ca, _, _, model) = SliceOfConv(7, [0], [long.MaxValue], [1], 6);
+        ShouldRemoveExactly(model);
+        Analyze(model).Group(ca).ShouldBeFree(6);
+    }
 }
