@@ -110,7 +110,7 @@ internal sealed class CnnBuilder
                     s = Conv(s, se.Reduced, _c, 1, bias: true, constantNode: false);
                 }
                 s = se.HardSigmoid ? _net.Op("HardSigmoid", [s]) : _net.Op("Sigmoid", [s]);
-                if (se.Kind == SeKind.Gemm) s = _net.Op("Reshape", [s, _net.Ints(1, _c, 1, 1)]);
+                if (se.Kind == SeKind.Gemm) s = _net.Op("Reshape", [s, _net.Ints(0, _c, 1, 1)]);
                 _x = _net.Op("Mul", [_x, s]);
                 break;
             case AffineBlock affine:
@@ -211,6 +211,7 @@ internal sealed class CnnBuilder
         _side = side;
     }
 
+    /// <summary>Reshape targets say 0 for the batch (copy it), so a symbolic batch stays symbolic.</summary>
     private Value AddHead(Head head)
     {
         switch (head.Kind)
@@ -219,7 +220,7 @@ internal sealed class CnnBuilder
                 var flat = _net.Op("Flatten", [_x], Attribute.Int("axis", 1));
                 return _net.Op("Gemm", [flat, Weight([head.Classes, _c * _side * _side]), Weight([head.Classes])], Attribute.Int("transB", 1));
             case HeadKind.PoolReshapeMatMul:
-                var pooled = _net.Op("Reshape", [_net.Op("GlobalAveragePool", [_x]), _net.Ints(1, _c)]);
+                var pooled = _net.Op("Reshape", [_net.Op("GlobalAveragePool", [_x]), _net.Ints(0, _c)]);
                 return _net.Op("Add", [_net.Op("MatMul", [pooled, Weight([_c, head.Classes])]), Weight([head.Classes])]);
             case HeadKind.PoolFlattenGemmConstantNode:
                 var f = _net.Op("Flatten", [_net.Op("GlobalAveragePool", [_x])]);

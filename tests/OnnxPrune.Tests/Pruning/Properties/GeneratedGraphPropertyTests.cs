@@ -8,7 +8,15 @@ namespace OnnxPrune.Tests.Pruning.Properties;
 /// checked with ONNX Runtime. The seed is fixed, so the suite runs the same cases every time;
 /// tools/bench/property-tests.sh runs thousands with another seed through the same test
 /// (ONNXPRUNE_PROPERTY_CASES, ONNXPRUNE_PROPERTY_SEED, ONNXPRUNE_PROPERTY_REPORT).
-/// What a run finds is fixed in the channel rules and kept as a named case in Pruning/Rules.
+/// What a run finds is fixed in the channel rules and kept as a named case in Pruning/Rules:
+/// <list type="bullet">
+/// <item>removing every channel of a Slice's range (the group kept others) left an empty tensor
+/// that ORT's pooling rejects: Slice and Split now keep one channel of a narrower range
+/// (SliceRuleTests.Regression_a_one_channel_slice_into_pooling_never_becomes_empty,
+/// SplitRuleTests.Regression_no_split_part_becomes_empty).</item>
+/// </list>
+/// A failure prints the smallest failing spec and its graph, and a CsCheck seed that
+/// <c>Check.Sample(CnnGen.Spec(maxBlocks), ..., seed: ...)</c> replays.
 /// </summary>
 [Trait("Category", "Slow")]
 public class GeneratedGraphPropertyTests(ITestOutputHelper output)
