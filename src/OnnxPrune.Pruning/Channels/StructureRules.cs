@@ -3,7 +3,8 @@ using Attribute = OnnxPrune.IR.Attribute;
 
 namespace OnnxPrune.Pruning.Channels;
 
-/// <summary>Ops that keep the channel axis where it is: pooling and the like (Resize has its own rule). Only output 0 carries channels (MaxPool's indices would change meaning).</summary>
+/// <summary>Ops that keep the channel axis where it is: pooling and the like (Resize has its own
+/// rule). Only output 0 carries channels (MaxPool's indices would change meaning).</summary>
 internal sealed class PassThroughRule : IChannelRule
 {
     public void Propagate(Node node, AnalysisContext ctx)
