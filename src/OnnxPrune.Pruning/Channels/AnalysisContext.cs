@@ -24,6 +24,11 @@ internal sealed class AnalysisContext
     public List<ParamBinding> Bindings { get; } = new();
     public List<(Node Node, Action<RewriteContext> Fixup)> Fixups { get; } = new();
     public List<ChannelBarrier> Barriers { get; } = new();
+
+    /// <summary>Channel counts read by a Shape node that reach a Resize's sizes: (the Resize,
+    /// the sizes entry, the carrier whose count it is). The Resize rule, which runs later, checks
+    /// that each lands on its own channel axis and couples the two, or pins.</summary>
+    public List<(Node Resize, int Entry, Carrier Source)> SizesReads { get; } = new();
     public IReadOnlyDictionary<Value, Carrier> Carriers => _carriers;
 
     public Carrier? CarrierOf(Value? v) => v is not null && _carriers.TryGetValue(v, out var c) ? c : null;
@@ -65,6 +70,19 @@ internal sealed class AnalysisContext
                 pinned.Add(Units.Find(u));
             }
         if (pinned.Count > 0) Barriers.Add(new ChannelBarrier(node?.Name ?? carrier.Value.Name, node?.OpType ?? "graph output", why, pinned.ToList()));
+    }
+
+    /// <summary>Keeps one channel of a range that a Slice or Split output carries: the group keeps
+    /// a channel somewhere, but removing every channel of the range would leave an empty tensor,
+    /// which ONNX Runtime's kernels (pooling, convolution) reject while the masked original just
+    /// computes zeros. Pins the range's first unit unless the range already holds a channel that
+    /// cannot go.</summary>
+    public void KeepOne(int[] units, Node node)
+    {
+        if (units.Length == 0 || units.Any(u => u < 0 || Units.IsPinned(u))) return;
+        const string why = "keeps one channel of the range it takes, so its output is never empty";
+        Units.Pin(units[0], $"{node.OpType} '{node.Name}': {why}");
+        Barriers.Add(new ChannelBarrier(node.Name, node.OpType, why, [Units.Find(units[0])]));
     }
 
     public void Bind(Node node, int inputIndex, int axis, int[] indexUnits, ParamRole role) =>

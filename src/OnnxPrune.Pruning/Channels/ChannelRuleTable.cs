@@ -39,8 +39,11 @@ internal static class ChannelRuleTable
             rules[op] = zeroChanging;
         foreach (var op in new[] { "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean" })
             rules[op] = broadcast;
-        foreach (var op in new[] { "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool", "Resize", "Upsample" })
+        foreach (var op in new[] { "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool" })
             rules[op] = passThrough;
+        var resize = new ResizeRule();
+        rules["Resize"] = resize;
+        rules["Upsample"] = resize;
         // Reducing zeros gives 0: a zeroed channel stays zero.
         var zeroKeepingReduce = new ReduceRule(zeroPreserving: true);
         foreach (var op in new[] { "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL1", "ReduceL2", "ReduceProd", "ReduceSumSquare" })

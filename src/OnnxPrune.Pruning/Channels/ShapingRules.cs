@@ -39,6 +39,8 @@ internal sealed class SliceRule : IChannelRule
         int Clamp(long v) => (int)Math.Clamp(v < 0 ? v + n : v, 0, n);
         int start = Clamp(starts[k]), end = Math.Max(start, Clamp(ends[k]));
         var units = input.Units;
+        // A range of every channel is no emptier than the input; a part of them may be emptied.
+        if (end - start < n) ctx.KeepOne(units[start..end], node);
         ctx.SetCarrier(node.Outputs[0], input.Axis, units[start..end], input.MayBeNonZero);
         ctx.AddFixup(node, r =>
         {
@@ -137,62 +139,9 @@ internal sealed class FlattenRule : IChannelRule
         if (ctx.Shapes.TryGetShapeValue(node.Input(1)!, out var dims) && axis < dims.Count && dims[axis].Value == -1) return true;
         // paddle2onnx computes [batch, C] by concatenating the batch size with a constant C:
         // rewrite that constant.
-        if (TraceElement(node.Input(1)!, axis, ctx, 0) is not { } source) return false;
-        var (holder, inputIndex, element) = source;
-        var original = ctx.ConstantOf(holder.Inputs.Count > inputIndex ? holder.Inputs[inputIndex] : null);
-        if (holder.OpType == "Constant")
-        {
-            var tensor = holder.Attributes["value"]!.AsTensor();
-            ctx.AddFixup(node, r =>
-            {
-                var values = tensor.ToInt64Array();
-                values[element] = r.KeptCount(units);
-                holder.Attributes.Set(Attribute.FromTensor("value", DenseTensor.FromInt64s(tensor.DataType, tensor.Dims.ToArray(), values)));
-            });
-            return true;
-        }
-        if (original is null) return false;
-        ctx.AddFixup(node, r =>
-        {
-            var values = original.ToInt64Array();
-            values[element] = r.KeptCount(units);
-            r.ReplaceConstantInput(holder, inputIndex, DenseTensor.FromInt64s(original.DataType, original.Dims.ToArray(), values));
-        });
+        if (ShapeVectorTrace.Element(node, 1, axis, ctx) is not TracedElement.Constant { Rewritable: true } c || c.Number != units.Length) return false;
+        ctx.AddFixup(node, r => ShapeVectorTrace.Rewrite(c, r.KeptCount(units), r));
         return true;
-    }
-
-    /// <summary>Follows element <paramref name="index"/> of a computed shape back through Concat
-    /// and Cast to the constant it comes from: (node holding it, its input index or the Constant
-    /// node itself, element). Every value on the way must have this one use.</summary>
-    private static (Node Holder, int InputIndex, int Element)? TraceElement(Value v, int index, AnalysisContext ctx, int depth)
-    {
-        if (depth > 6 || v.Uses.Count != 1 || v.Producer is not { } p) return null;
-        switch (p.OpType)
-        {
-            case "Constant" when p.Attributes["value"] is { Kind: AttributeKind.Tensor } a && index < a.AsTensor().ElementCount:
-                return (p, -1, index);
-            case "Cast" or "Identity":
-                return p.Input(0) is { } src && src.Producer is null && ctx.IsSliceableParameter(src) && src.Uses.Count == 1
-                    ? (p, 0, index)
-                    : p.Input(0) is { } inner ? TraceElement(inner, index, ctx, depth + 1) : null;
-            case "Concat":
-                int offset = 0;
-                for (int i = 0; i < p.Inputs.Count; i++)
-                {
-                    var count = ctx.ShapeOf(p.Inputs[i])?.ElementCount();
-                    if (count is null) return null;
-                    if (index < offset + count)
-                    {
-                        var input = p.Inputs[i]!;
-                        if (input.Producer is null) return ctx.IsSliceableParameter(input) && input.Uses.Count == 1 ? (p, i, index - offset) : null;
-                        return TraceElement(input, index - offset, ctx, depth + 1);
-                    }
-                    offset += (int)count;
-                }
-                return null;
-            default:
-                return null;
-        }
     }
 }
 
@@ -210,7 +159,7 @@ internal sealed class ShapeRule : IChannelRule
         int length = Math.Max(0, Normalize(node.Attributes.GetInt("end", rank), rank) - start);
         int entry = input.Axis - start;
         if (entry < 0 || entry >= length) return; // the channel count is not among the entries
-        if (!OnlyOtherEntriesRead(node.Outputs[0], entry, length, ctx, 0))
+        if (!ChannelCountStaysSafe(node.Outputs[0], entry, length, input, ctx, 0))
             ctx.Pin(input, node, "the channel count is read as a number");
     }
 
@@ -218,21 +167,32 @@ internal sealed class ShapeRule : IChannelRule
     /// counts from the end; clamped to 0 .. length.</summary>
     private static int Normalize(long index, int length) => (int)Math.Clamp(index < 0 ? index + length : index, 0, length);
 
-    /// <summary>Whether every reader of <paramref name="shape"/> (a 1-D tensor of <paramref name="length"/>
-    /// dims) leaves entry <paramref name="entry"/>, the channel count, alone.</summary>
-    private static bool OnlyOtherEntriesRead(Value shape, int entry, int length, AnalysisContext ctx, int depth)
+    /// <summary>Whether every reader of <paramref name="shape"/> (a vector of <paramref name="length"/>
+    /// dims whose entry <paramref name="entry"/> is the channel count) either leaves that entry alone
+    /// or hands it on, unchanged, to a Resize's sizes (recorded for the Resize rule to check: the
+    /// count shrinks with the channels there, which is what sizes needs).</summary>
+    private static bool ChannelCountStaysSafe(Value shape, int entry, int length, Carrier source, AnalysisContext ctx, int depth)
     {
-        if (depth > 4 || shape.IsGraphOutput) return false;
+        if (depth > 6 || shape.IsGraphOutput) return false;
         foreach (var use in shape.Uses)
         {
             var n = use.Node;
+            if (!n.IsOnnxDomain) return false;
             switch (n.OpType)
             {
-                case "Cast":
-                    if (!OnlyOtherEntriesRead(n.Outputs[0], entry, length, ctx, depth + 1)) return false;
+                case "Cast" or "Identity":
+                    if (!ChannelCountStaysSafe(n.Outputs[0], entry, length, source, ctx, depth + 1)) return false;
+                    break;
+                case "Unsqueeze" or "Squeeze" when ctx.RankOf(n.Outputs[0]) is 0 or 1:
+                    // A scalar becomes a one-entry vector or back: the flat index stays.
+                    if (!ChannelCountStaysSafe(n.Outputs[0], entry, length, source, ctx, depth + 1)) return false;
                     break;
                 case "Gather" when use.InputIndex == 0 && n.Attributes.GetInt("axis", 0) == 0:
-                    if (ctx.ConstantOf(n.Input(1))?.ToInt64Array() is not { } idx || idx.Any(i => Normalize(i, length) == entry)) return false;
+                    if (ctx.ConstantOf(n.Input(1)) is not { } idxTensor) return false;
+                    var idx = idxTensor.ToInt64Array();
+                    var hits = Enumerable.Range(0, idx.Length).Where(i => Normalize(idx[i], length) == entry).ToList();
+                    if (hits.Count == 0) break;
+                    if (hits.Count > 1 || !ChannelCountStaysSafe(n.Outputs[0], hits[0], idx.Length, source, ctx, depth + 1)) return false;
                     break;
                 case "Slice" when use.InputIndex == 0:
                     var starts = n.Inputs.Count > 1 ? ctx.ConstantOf(n.Input(1))?.ToInt64Array() : n.Attributes.GetInts("starts");
@@ -240,7 +200,19 @@ internal sealed class ShapeRule : IChannelRule
                     // Only a step-1 range [start, end) is judged; another step may still read the entry.
                     bool stepOne = n.Input(4) is not { } step || ctx.ConstantOf(step)?.ToInt64Array() is [1];
                     if (starts is not { Length: 1 } || ends is not { Length: 1 } || !stepOne) return false;
-                    if (entry >= Normalize(starts[0], length) && entry < Normalize(ends[0], length)) return false;
+                    int from = Normalize(starts[0], length), to = Normalize(ends[0], length);
+                    if (entry < from || entry >= to) break;
+                    if (!ChannelCountStaysSafe(n.Outputs[0], entry - from, to - from, source, ctx, depth + 1)) return false;
+                    break;
+                case "Concat" when ctx.RankOf(n.Outputs[0]) == 1 && ctx.ShapeOf(n.Outputs[0])?.ElementCount() is { } total:
+                    long offset = 0;
+                    for (int i = 0; i < use.InputIndex; i++)
+                        if (ctx.ShapeOf(n.Inputs[i])?.ElementCount() is { } count) offset += count;
+                        else return false;
+                    if (!ChannelCountStaysSafe(n.Outputs[0], (int)offset + entry, (int)total, source, ctx, depth + 1)) return false;
+                    break;
+                case "Resize" when use.InputIndex == 3:
+                    ctx.SizesReads.Add((n, entry, source));
                     break;
                 default:
                     return false;

@@ -3,8 +3,8 @@ using Attribute = OnnxPrune.IR.Attribute;
 
 namespace OnnxPrune.Pruning.Channels;
 
-/// <summary>Ops that keep the channel axis where it is: pooling, Resize with scale 1 on channels,
-/// and the like. Only output 0 carries channels (MaxPool's indices would change meaning).</summary>
+/// <summary>Ops that keep the channel axis where it is: pooling and the like (Resize has its own
+/// rule). Only output 0 carries channels (MaxPool's indices would change meaning).</summary>
 internal sealed class PassThroughRule : IChannelRule
 {
     public void Propagate(Node node, AnalysisContext ctx)
@@ -16,15 +16,6 @@ internal sealed class PassThroughRule : IChannelRule
         {
             ctx.Pin(input, node, "its indices output depends on the channel count");
             return;
-        }
-        if (node.OpType is "Resize" or "Upsample")
-        {
-            var outShape = ctx.ShapeOf(node.Outputs[0]);
-            if (outShape is null || input.Axis >= outShape.Rank || outShape[input.Axis].Value != input.Length)
-            {
-                ctx.Pin(input, node, "it resizes the channel axis (or its output shape is unknown)");
-                return;
-            }
         }
         ctx.SetCarrier(node.Outputs[0], input.Axis, input.Units, input.MayBeNonZero);
     }
@@ -162,6 +153,7 @@ internal sealed class SplitRule : IChannelRule
         {
             var part = input.Units.Skip(start).Take((int)sizes[k]).ToArray();
             parts.Add(part);
+            if (part.Length < input.Length) ctx.KeepOne(part, node);
             ctx.SetCarrier(node.Outputs[k], axis, part, input.MayBeNonZero);
             start += (int)sizes[k];
         }

@@ -18,6 +18,9 @@ internal static class RuleTestSupport
 {
     public const string OutputPin = "the model's outputs keep their shapes";
 
+    /// <summary>Why a Slice or Split keeps the first channel of each range it takes.</summary>
+    public const string KeepsOne = "keeps one channel of the range it takes, so its output is never empty";
+
     /// <summary>A Conv with a random [cout, cin/group, k, k] filter (and bias when asked).</summary>
     public static Value Conv(this TestNet net, Value x, int cin, int cout, int k = 1, bool bias = true, int group = 1, int pad = 0)
     {

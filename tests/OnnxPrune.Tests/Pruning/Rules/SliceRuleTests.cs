@@ -29,7 +29,9 @@ public class SliceRuleTests
 
         var a = Analyze(model);
         var g = a.Group(ca);
-        g.ShouldBeFree(6); // channels 0, 4 and 5 are read by nobody: still removable
+        // Channels 0, 4 and 5 are read by nobody: still removable; channel 1 stays so the slice is never empty.
+        g.PrunableUnits.Should().Equal(g.Units[0], g.Units[2], g.Units[3], g.Units[4], g.Units[5]);
+        g.PinReasons.Should().Equal(PinAt(sliced, KeepsOne));
         a.CarrierOf(sliced).Units.Should().Equal(g.Units[1], g.Units[2], g.Units[3]);
         a.MembersOf(g).Should().Contain(Member(cb, 1, 1, "consumer"));
 
@@ -111,5 +113,35 @@ public class SliceRuleTests
         sliced.N().Attributes.GetInts("starts").Should().Equal(1);
         sliced.N().Attributes.GetInts("ends").Should().Equal(4);
         cb.DimsOfInput(1).Should().Equal(2, 3, 1, 1);
+    }
+
+    [Fact]
+    public void Regression_a_one_channel_slice_into_pooling_never_becomes_empty()
+    {
+        // Found by the generated-graph properties: Conv(10) -> MaxPool -> Slice [2, 3) ->
+        // GlobalAveragePool -> head. Removing channel 2 left the group 9 channels but the slice
+        // none, and ONNX Runtime's pooling rejects the empty tensor; the slice now keeps one.
+        var net = new TestNet(seed: 5);
+        var x = net.Input("x", [1, 4, 8, 8]);
+        var ca = net.Conv(x, 4, 10, k: 3, pad: 1);
+        var pooled = net.Op("MaxPool", [ca], Attribute.Ints("kernel_shape", [2, 2]), Attribute.Ints("strides", [2, 2]));
+        var sliced = net.Op("Slice", [pooled, net.Ints(2), net.Ints(3), net.Ints(1)]);
+        var gap = net.Op("Reshape", [net.Op("GlobalAveragePool", [sliced]), net.Ints(1, 1)]);
+        var model = net.Finish(net.Op("MatMul", [gap, net.Weight("wfc", [1, 5])]));
+        ShouldRemoveExactly(model);
+
+        var a = Analyze(model);
+        var g = a.Group(ca);
+        g.PrunableUnits.Should().HaveCount(9).And.NotContain(g.Units[2]);
+        g.PinReasons.Should().Equal(PinAt(sliced, KeepsOne));
+    }
+
+    [Fact]
+    public void A_slice_of_every_channel_keeps_none_back()
+    {
+        // [0, 6) of 6 channels is never emptier than its input: nothing is pinned for it.
+        var (_, ca, _, _, model) = SliceOfConv(7, [0], [long.MaxValue], [1], 6);
+        ShouldRemoveExactly(model);
+        Analyze(model).Group(ca).ShouldBeFree(6);
     }
 }

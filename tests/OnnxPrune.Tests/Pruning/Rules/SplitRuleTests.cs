@@ -24,7 +24,8 @@ public class SplitRuleTests
 
         var a = Analyze(model);
         var g = a.Group(ca);
-        g.ShouldBeFree(6);
+        g.PrunableUnits.Should().Equal(g.Units[1], g.Units[3], g.Units[4], g.Units[5]); // the first channel of each part stays
+        g.PinReasons.Should().Equal(PinAt(parts[0], KeepsOne));
         a.CarrierOf(parts[0]).Units.Should().Equal(g.Units.Take(2));
         a.CarrierOf(parts[1]).Units.Should().Equal(g.Units.Skip(2));
         a.MembersOf(g).Should().BeEquivalentTo(new[]
@@ -58,8 +59,8 @@ public class SplitRuleTests
 
         var a = Analyze(model);
         var g = a.Group(ca);
-        g.ShouldBeFree(6);
-        a.RemoveUnits(g, 0);
+        g.PrunableUnits.Should().HaveCount(4);
+        a.RemoveUnits(g, 1);
         var split = parts[0].N();
         split.Inputs.Should().HaveCount(2);
         split.Inputs[1]!.ConstValue!.ToInt64Array().Should().Equal(2, 3);
@@ -121,5 +122,24 @@ public class SplitRuleTests
         var parts = net.Ops("Split", 2, [ca, sizes], Attribute.Int("axis", 1));
         var model = net.Finish(net.Op("Relu", [parts[0]]), net.Op("Relu", [parts[1]]));
         Analyze(model).Group(ca).ShouldBePinnedBy(6, PinAt(parts[0], "its split sizes are not known constants"));
+    }
+
+    [Fact]
+    public void Regression_no_split_part_becomes_empty()
+    {
+        // Like the generated-graph finding for Slice: a part whose every channel goes would be an
+        // empty tensor that the convolution after it cannot read. Each part keeps its first channel.
+        var net = new TestNet(seed: 6);
+        var x = net.Input("x", [1, 3, 8, 8]);
+        var ca = net.Conv(x, 3, 5, k: 3, pad: 1);
+        var parts = net.Ops("Split", 2, [ca, net.Ints(1, 4)], Attribute.Int("axis", 1));
+        var cb = net.Conv(net.Op("MaxPool", [parts[0]], Attribute.Ints("kernel_shape", [2, 2])), 1, 2);
+        var cc = net.Conv(parts[1], 4, 2);
+        var model = net.Finish(cb, cc);
+        ShouldRemoveExactly(model);
+
+        var g = Analyze(model).Group(ca);
+        g.PrunableUnits.Should().Equal(g.Units[2], g.Units[3], g.Units[4]);
+        g.PinReasons.Should().Equal(PinAt(parts[0], KeepsOne));
     }
 }
