@@ -81,7 +81,7 @@ public static class DataFreePruner
             var units = g.Units.Where(rewrite.IsRemoved).ToList();
             if (units.Count > 0) removed[g.Key] = units;
         }
-        var refitLayers = Recovery.RefitLayer.Capture(analysis, rewrite);
+        var refitLayers = Recovery.RefitLayer.Capture(analysis, rewrite, options.Refit.Downstream);
         analysis.Remove(plan.Removed);
         Verifier.Verify(model.Graph);
         var after = CostModel.Measure(model.Graph); // recovery changes weights, never shapes: the cost stays

@@ -210,5 +210,6 @@ internal sealed class LeastSquaresRefit(CalibrationSet data, SessionSettings ses
 /// <param name="Ridge">λ as a fraction of the mean diagonal of XᵀX.</param>
 /// <param name="RowsPerColumn">Sampled rows per unknown of a layer, within [MinRows, MaxRows].</param>
 /// <param name="CacheBytes">Most memory the cached activations between passes may take.</param>
+/// <param name="Downstream">Also refit every later layer whose input the removal changes, not only those that read removed channels.</param>
 public sealed record RefitSettings(double Ridge = 1e-3, int RowsPerColumn = 32, long MinRows = 8192, long MaxRows = 65536, int BatchSize = 64, int Seed = 0,
-    long CacheBytes = 1L << 30);
+    long CacheBytes = 1L << 30, bool Downstream = true);

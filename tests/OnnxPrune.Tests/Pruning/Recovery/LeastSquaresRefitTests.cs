@@ -87,6 +87,26 @@ public class LeastSquaresRefitTests
     }
 
     [Fact]
+    public void Layers_after_the_removal_are_refit_to_the_drift_and_layers_before_it_are_not()
+    {
+        // conv0 -> relu -> conv1 (loses channels) -> relu -> conv2 (reads them: refit) -> relu -> conv3 (its input
+        // drifts: refit with every input kept) -> pool. conv0 computes as before and is left alone.
+        var net = new TestNet(DataType.Float, seed: 13);
+        var x = net.SymbolicInput("x", [Dim.Symbolic("N"), 3, 6, 6], [2, 3, 6, 6]);
+        var pads = Attribute.Ints("pads", [1, 1, 1, 1]);
+        Value Layer(Value input, string weight, long cout, long cin) => net.Op("Relu", [net.Op("Conv", [input, net.Weight(weight, [cout, cin, 3, 3]), net.Weight(weight + "_b", [cout])], pads)]);
+        var h = Layer(Layer(Layer(x, "w0", 6, 3), "w1", 8, 6), "w2", 6, 8);
+        var model = net.Finish(net.Op("Flatten", [net.Op("GlobalAveragePool", [net.Op("Conv", [h, net.Weight("w3", [4, 6, 3, 3])], pads)])]));
+
+        var (original, layers) = RemoveChannels(model, "w1", 0, 3, 5);
+        layers.Select(l => l.KeptInputs.Count(k => !k)).Should().Equal([3, 0], "conv2 reads the removed channels; conv3 keeps all its inputs");
+        var outcome = ModelRecovery.Run(RecoveryMode.Refit, original, model, layers, RandomImages(48, 3, 6, 6, seed: 14), OneThread, new RefitSettings(MinRows: 512));
+
+        outcome.Layers.Should().HaveCount(2).And.OnlyContain(l => l.Skipped == null);
+        outcome.Layers[1].ErrorAfter.Should().BeLessThan(outcome.Layers[1].ErrorBefore!.Value, "conv3 is fitted to the original's output from its drifted input");
+    }
+
+    [Fact]
     public void The_same_inputs_and_seed_give_the_same_weights()
     {
         byte[] Run()

@@ -19,7 +19,7 @@ internal static class RecoveryTestSupport
         var analysis = ChannelAnalysis.Run(model);
         var group = analysis.Groups.Single(g => g.Producers.Any(p => p.Inputs[1]!.Name == producerWeight));
         var removed = channels.Select(c => group.Units[c]).ToList();
-        var layers = RefitLayer.Capture(analysis, new RewriteContext(model, analysis.Context.Units, removed));
+        var layers = RefitLayer.Capture(analysis, new RewriteContext(model, analysis.Context.Units, removed), downstream: true);
         analysis.Remove(removed);
         return (original, layers);
     }
