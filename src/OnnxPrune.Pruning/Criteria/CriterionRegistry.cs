@@ -36,7 +36,7 @@ public static class Criteria
 
     /// <summary>The criterion when calibration data is given and none is asked for: the best right after pruning
     /// and recovery in docs/saliency-comparison.md (tools/bench/saliency.sh).</summary>
-    public const string DefaultWithData = "l1";
+    public const string DefaultWithData = "activation";
 
     private static readonly Paper FilterNorm = new("Li, Kadav, Durdanovic, Samet, Graf", 2017, "Pruning Filters for Efficient ConvNets", "ICLR 2017, arXiv 1608.08710");
     private static readonly Paper Sosp = new("Nonnenmacher, Pfeil, Steinwart, Reeb", 2022, "SOSP: Efficiently Capturing Global Correlations by Second-Order Structured Pruning", "ICLR 2022, arXiv 2110.11395");
