@@ -32,6 +32,11 @@ internal sealed class LeastSquaresRefit(CalibrationSet data, SessionSettings ses
         {
             var layer = layers[i];
             var (geometry, why) = nodes.TryGetValue(layer.OutputName, out var node) ? LayerGeometry.Of(node) : (null, "not found after pruning");
+            if (geometry is { Columns: var columns } && columns > settings.MaxColumns)
+            {
+                why = $"{columns} inputs per output: more than {settings.MaxColumns}, whose dense solve would take too long";
+                geometry = null;
+            }
             if (geometry is null) outcomes[layer.OutputName] = new LayerRefitOutcome(layer.OutputName, layer.OpType, 0, null, null, why);
             else work.Add(new Work(layer, geometry, i));
         }
@@ -123,6 +128,8 @@ internal sealed class LeastSquaresRefit(CalibrationSet data, SessionSettings ses
     private int PerSample(LayerGeometry g, long positionsPerSample)
     {
         long rows = Math.Clamp(settings.RowsPerColumn * (long)g.Columns, settings.MinRows, settings.MaxRows);
+        // Accumulating XᵀX costs rows · columns²: keep a wide layer within the budget, but never under 2 rows per unknown.
+        rows = Math.Min(rows, Math.Max(2L * g.Columns, (long)(settings.GramBudget / ((double)g.Columns * g.Columns))));
         return (int)Math.Clamp((rows + data.Images.Count - 1) / data.Images.Count, 1, positionsPerSample);
     }
 
@@ -210,6 +217,8 @@ internal sealed class LeastSquaresRefit(CalibrationSet data, SessionSettings ses
 /// <param name="Ridge">λ as a fraction of the mean diagonal of XᵀX.</param>
 /// <param name="RowsPerColumn">Sampled rows per unknown of a layer, within [MinRows, MaxRows].</param>
 /// <param name="CacheBytes">Most memory the cached activations between passes may take.</param>
+/// <param name="MaxColumns">Wider layers (in-group channels × kernel) are not refit: the Cholesky solve grows with its cube.</param>
+/// <param name="GramBudget">Multiply-adds one layer's XᵀX may take (rows are sampled fewer for wide layers).</param>
 /// <param name="Downstream">Also refit every later layer whose input the removal changes, not only those that read removed channels.</param>
 public sealed record RefitSettings(double Ridge = 1e-3, int RowsPerColumn = 32, long MinRows = 8192, long MaxRows = 65536, int BatchSize = 64, int Seed = 0,
-    long CacheBytes = 1L << 30, bool Downstream = true);
+    long CacheBytes = 1L << 30, bool Downstream = true, int MaxColumns = 2048, double GramBudget = 2e10);

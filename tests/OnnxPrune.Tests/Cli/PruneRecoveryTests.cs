@@ -16,7 +16,8 @@ public class PruneRecoveryTests
     [Fact]
     public void Refit_recovers_more_than_batchnorm_statistics_which_recover_more_than_nothing()
     {
-        // Measured when written (seed 0, 256 images, 50% MACs, l1): none 10.8%, bn 60.8%, refit 92.8%; the original 93.7%.
+        // Measured when written (seed 0, 256 images, 50% MACs, activation, the default with data): none 26.4%, bn 74.0%,
+        // refit 90.9%; the original 93.7%.
         using var f = new PruneFolders();
         File.Copy(BundledResNet20, f.Model);
         var accuracy = new Dictionary<string, double>();
@@ -29,6 +30,7 @@ public class PruneRecoveryTests
             r.ExitCode.Should().Be(0, r.ToString());
             var json = PruneCli.ReadReport(report);
             ReportSchema.Violations(json, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty();
+            json.Key("criterion").GetString().Should().Be(global::OnnxPrune.Pruning.Criteria.Criteria.DefaultWithData, "with --data and no --criterion");
             if (mode == "none") json.TryGetProperty("recovery", out _).Should().BeFalse();
             else json.Key("recovery").Key("mode").GetString().Should().Be(mode);
             if (mode == "refit")
@@ -40,9 +42,9 @@ public class PruneRecoveryTests
             accuracy[mode] = Evaluate(output);
         }
         var original = Evaluate(BundledResNet20);
-        accuracy["bn"].Should().BeGreaterThan(accuracy["none"] + 0.2, string.Join(", ", accuracy));
-        accuracy["refit"].Should().BeGreaterThan(accuracy["bn"] + 0.2, string.Join(", ", accuracy));
-        accuracy["refit"].Should().BeGreaterThan(original - 0.03, "the refit brings the pruned model within 3 points of the original");
+        accuracy["bn"].Should().BeGreaterThan(accuracy["none"] + 0.3, string.Join(", ", accuracy));
+        accuracy["refit"].Should().BeGreaterThan(accuracy["bn"] + 0.1, string.Join(", ", accuracy));
+        accuracy["refit"].Should().BeGreaterThan(original - 0.05, "the refit brings the pruned model within 5 points of the original");
     }
 
     [Fact]
