@@ -12,9 +12,11 @@ namespace OnnxPrune.Pruning.Criteria;
 /// feeds a residual Add, after the Add, as the authors take it. A group sums the scores of its
 /// producers' activations (a value shared by coupled producers counts once). The activations are
 /// extra outputs of the model, run by ONNX Runtime batch by batch over the calibration images and
-/// reduced as they stream: only per-channel sums are kept, never the activations themselves.
+/// reduced as they stream: only per-channel sums are kept, never the activations themselves. Batches of
+/// 32 images: every tapped activation of a batch is an output at once, so the batch bounds the memory
+/// (tools/bench/results/calibration-memory.md).
 /// </summary>
-public sealed class ActivationCriterion(CalibrationSet data, SessionSettings session, int batchSize = 128, double p = 1) : IChannelCriterion
+public sealed class ActivationCriterion(CalibrationSet data, SessionSettings session, int batchSize = 32, double p = 1) : IChannelCriterion
 {
     /// <summary>Ops that map a channel to itself, through which "after the layer" continues.</summary>
     private static readonly HashSet<string> Tail = ["BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "Sigmoid", "Tanh", "Elu", "Selu", "Mish", "Gelu", "Add"];
