@@ -44,18 +44,12 @@ internal static class PruneReportPrinter
             var fitted = rec.Layers.Where(l => l.Skipped is null && l.ErrorBefore is not null).ToList();
             var skipped = rec.Layers.Count - fitted.Count;
             o.WriteLine($"recovery {rec.Mode} on {rec.Images} images in {rec.Seconds:0.0} s: " +
-                        (rec.Mode == "refit" ? $"{fitted.Count} layer(s) refit" + (fitted.Count > 0 ? $" (error to the original's output: median {Median(fitted.Select(l => l.ErrorBefore!.Value)):0.000} -> {Median(fitted.Select(l => l.ErrorAfter!.Value)):0.000})" : "") +
+                        (rec.Mode == "refit" ? $"{fitted.Count} layer(s) refit" + (fitted.Count > 0 ? $" (error to the original's output: median {Pruning.Pipeline.LatencyComparison.Median(fitted.Select(l => l.ErrorBefore!.Value).ToList()):0.000} -> {Pruning.Pipeline.LatencyComparison.Median(fitted.Select(l => l.ErrorAfter!.Value).ToList()):0.000})" : "") +
                          (skipped > 0 ? $", {skipped} not refit (see the report)" : "") + ", " : "") +
                         $"{rec.BatchNormsReestimated} BatchNorm layer(s) re-estimated");
         }
         foreach (var n in r.Notes) o.WriteLine($"note: {n}");
         o.WriteLine($"time: analysis {r.AnalysisMs:0} ms, pruning {r.PruneMs:0} ms, total {r.TotalMs:0} ms");
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string Ratio(double after, double before) => before == 0 ? "-" : $"{after / before:0.000}";

@@ -58,16 +58,8 @@ public sealed class ActivationCriterion(CalibrationSet data, SessionSettings ses
     {
         var signature = ClassifierSignature.Of(model);
         signature.CheckData(data.Images);
-        var copy = model.Clone();
-        var byName = copy.Graph.Nodes.SelectMany(n => n.Outputs).ToDictionary(o => o.Name, StringComparer.Ordinal);
-        var names = new List<string>();
-        foreach (var (value, _) in taps)
-        {
-            var tapped = byName[value.Name];
-            if (!copy.Graph.Outputs.Contains(tapped)) copy.Graph.AddOutput(tapped);
-            names.Add(value.Name);
-        }
-        using var inference = InferenceSession.FromModel(copy, session);
+        var names = taps.Select(t => t.Value.Name).ToList();
+        using var inference = InferenceSession.FromModel(Recovery.ModelTaps.WithOutputs(model, names), session);
         var images = data.Images;
         var planeSums = new double[taps.Count][]; // Σ_images |A| per (channel, position)
         foreach (var (_, n, batch) in data.Batches(signature, batchSize))

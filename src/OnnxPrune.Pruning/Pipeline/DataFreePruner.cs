@@ -52,7 +52,7 @@ public static class DataFreePruner
     private static (DataFreePruneResult Result, Dictionary<string, List<int>> Removed) PruneOnce(Model model, DataFreePruneOptions options, Stopwatch clock)
     {
         var start = clock.Elapsed;
-        var recorded = BindInputShapes(model, options);
+        var recorded = BindInputShapes(model, options.InputShapes);
         var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
         var baseline = CostModel.Measure(model.Graph);
         if (baseline.UnknownMacNodes > 0 && options.Target is TargetSpec.Flops)
@@ -98,7 +98,7 @@ public static class DataFreePruner
     private static Model RemoveOnly(Model prepared, DataFreePruneOptions options, IReadOnlyCollection<int> units)
     {
         var model = prepared.Clone();
-        var recorded = BindInputShapes(model, options);
+        var recorded = BindInputShapes(model, options.InputShapes);
         var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
         var rewrite = new RewriteContext(model, analysis.Context.Units, units);
         analysis.Remove(units);
@@ -108,12 +108,12 @@ public static class DataFreePruner
 
     /// <summary>Binds dynamic input dims to the sizes given (analysis needs them) and returns the shapes the
     /// file recorded, to be put back after removal.</summary>
-    private static Dictionary<Value, Shape?> BindInputShapes(Model model, DataFreePruneOptions options)
+    internal static Dictionary<Value, Shape?> BindInputShapes(Model model, IReadOnlyDictionary<string, long[]> inputShapes)
     {
         var recorded = new Dictionary<Value, Shape?>(ReferenceEqualityComparer.Instance);
         foreach (var v in model.Graph.Inputs.Concat(model.Graph.Nodes.SelectMany(n => n.Outputs))) recorded[v] = v.Shape;
         foreach (var input in model.Graph.Inputs)
-            if (options.InputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new Shape(dims);
+            if (inputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new Shape(dims);
         return recorded;
     }
 

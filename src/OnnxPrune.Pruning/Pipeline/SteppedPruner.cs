@@ -51,8 +51,7 @@ public static class SteppedPruner
     public static ModelCost Baseline(IR.Model model, IReadOnlyDictionary<string, long[]> inputShapes)
     {
         PreparePasses.Run(model);
-        foreach (var input in model.Graph.Inputs)
-            if (inputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new IR.Shape(dims);
+        DataFreePruner.BindInputShapes(model, inputShapes);
         Channels.ChannelAnalysis.Run(model); // records the inferred shapes the cost model reads, as pruning does
         return CostModel.Measure(model.Graph);
     }

@@ -162,7 +162,5 @@ internal sealed class LayerGeometry
                 : output * WeightColumns + column;
 
     private static Tensor? ConstantOf(Value? v) =>
-        v is null ? null
-        : v.Producer is { OpType: "Constant" } c && c.Attributes["value"] is { Kind: AttributeKind.Tensor } a ? a.AsTensor()
-        : v.Producer is null && !v.IsGraphInput ? v.ConstValue : null;
+        v is null ? null : v.Producer is { } p ? OpFacts.ConstantTensor(p) : v.IsGraphInput ? null : v.ConstValue;
 }
