@@ -47,6 +47,10 @@ public sealed record DataFreePruneOptions
     /// <summary>How the data-driven criteria run ONNX Runtime (threads, provider).</summary>
     public Runtime.SessionSettings Session { get; init; } = Runtime.SessionSettings.Default;
 
+    /// <summary>Builds the latency predictor for a latency target from the analysis and cost of the model being
+    /// planned (null: latency targets are refused).</summary>
+    public Func<Channels.ChannelAnalysis, Cost.ModelCost, ILatencyPredictor>? LatencyPredictor { get; init; }
+
     /// <summary>Shapes for inputs with dynamic dims other than the batch, by input name.</summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
 }
@@ -75,11 +79,32 @@ public abstract record TargetSpec
     public sealed record Params(string Text) : TargetSpec;
     public sealed record Ratio(double Value) : TargetSpec;
 
-    public PruneTarget Resolve(long macs, long parameters) => this switch
+    /// <summary>The latency model predicts at most <paramref name="BudgetMs"/> (the caller resolved "50%" or "5ms"
+    /// against the measured original; the latency loop tightens it when the measured result misses).</summary>
+    public sealed record Latency(double BudgetMs, string Text) : TargetSpec;
+
+    /// <summary>Every one of the targets holds.</summary>
+    public sealed record All(IReadOnlyList<TargetSpec> Targets) : TargetSpec;
+
+    /// <summary>The targets this one consists of (itself, or the members of <see cref="All"/>).</summary>
+    public IEnumerable<TargetSpec> Parts => this is All a ? a.Targets.SelectMany(t => t.Parts) : [this];
+
+    /// <param name="latency">Builds the latency predictor a <see cref="Latency"/> target needs (called at most once).</param>
+    public PruneTarget Resolve(long macs, long parameters, Func<ILatencyPredictor>? latency = null) => this switch
     {
         Flops f => new PruneTarget.Macs(PruneTarget.ParseLimit(f.Text, macs, "the MACs target"), f.Text),
         Params p => new PruneTarget.Params(PruneTarget.ParseLimit(p.Text, parameters, "the parameter target"), p.Text),
         Ratio r => new PruneTarget.ChannelRatio(r.Value),
+        Latency l => new PruneTarget.Latency(l.BudgetMs, (latency ?? throw new PruneInputException(PruneInputProblem.BadTarget,
+            $"a latency target ({l.Text}) needs a latency model; none was given"))(), l.Text),
+        All a => new PruneTarget.All(ResolveAll(a, macs, parameters, latency)),
         _ => throw new ArgumentOutOfRangeException(),
     };
+
+    private static List<PruneTarget> ResolveAll(All all, long macs, long parameters, Func<ILatencyPredictor>? latency)
+    {
+        ILatencyPredictor? built = null;
+        Func<ILatencyPredictor>? once = latency is null ? null : () => built ??= latency();
+        return all.Parts.Select(t => t.Resolve(macs, parameters, once)).ToList();
+    }
 }

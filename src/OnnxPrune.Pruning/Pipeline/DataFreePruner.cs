@@ -55,7 +55,7 @@ public static class DataFreePruner
         var recorded = BindInputShapes(model, options.InputShapes);
         var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
         var baseline = CostModel.Measure(model.Graph);
-        if (baseline.UnknownMacNodes > 0 && options.Target is TargetSpec.Flops)
+        if (baseline.UnknownMacNodes > 0 && options.Target.Parts.Any(t => t is TargetSpec.Flops or TargetSpec.Latency))
             throw new PruneInputException(PruneInputProblem.DynamicInputShapes,
                 $"{baseline.UnknownMacNodes} layer(s) have shapes that depend on dynamic input sizes; give the inputs' sizes");
         var prunable = analysis.Groups.Where(g => g.IsPrunable).ToList();
@@ -65,7 +65,8 @@ public static class DataFreePruner
             throw new PruneInputException(PruneInputProblem.WidthMultipleTooLarge,
                 $"a width multiple of {options.Constraints.RoundTo} is not smaller than any prunable layer (the widest has {prunable.Max(g => g.ChannelCount)} channels); choose a smaller multiple");
 
-        var target = options.Target.Resolve(baseline.Macs, baseline.Params);
+        var target = options.Target.Resolve(baseline.Macs, baseline.Params,
+            options.LatencyPredictor is { } latency ? () => latency(analysis, baseline) : null);
         var scores = options.Scores.GetOrCompute(options, analysis,
             () => Criteria.Criteria.Create(options.Criterion, options.Seed, options.Calibration, options.Session).Score(analysis));
         var estimator = new PrunedCostEstimator(analysis, baseline);

@@ -14,6 +14,10 @@ public enum Allocation
     /// share of the producer weights: T_l = T * nnz(W_l) / sum nnz(W_l') (Zhao, Jain, Zhao,
     /// arXiv 2201.10520); channels with a score at or below T_l go.</summary>
     Threshold,
+    /// <summary>Greedy latency-saliency knapsack (Shen et al., HALP, NeurIPS 2022; METHODS.md §5): step by step,
+    /// the group whose next narrower allowed width loses the least normalised score per unit of progress towards
+    /// the targets (predicted latency first) gives up those channels.</summary>
+    Latency,
 }
 
 /// <summary>Per-group limits every plan respects.</summary>
@@ -58,7 +62,7 @@ public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Param
 /// for the least pruning that meets the target. Every group keeps at least one channel, at most MaxRatio goes, and kept
 /// counts are rounded up to a multiple of RoundTo. Deterministic for given scores.
 /// </summary>
-public sealed class AllocationPlanner
+public sealed partial class AllocationPlanner
 {
     private readonly ChannelAnalysis _analysis;
     private readonly PrunedCostEstimator _estimator;
@@ -85,6 +89,7 @@ public sealed class AllocationPlanner
 
     public PrunePlan Plan(PruneTarget target, Allocation allocation)
     {
+        if (allocation == Allocation.Latency) return PlanKnapsack(target);
         Func<double, List<int>> select = allocation switch
         {
             Allocation.Global => SelectByThreshold,
@@ -98,32 +103,38 @@ public sealed class AllocationPlanner
             Allocation.Uniform => _constraints.MaxRatio,
             _ => HighestLayerThreshold(),
         };
-        int totalPrunable = _ranked.Sum(r => r.Order.Length);
-
-        bool Meets(List<int> removed, out long macs, out long parameters)
-        {
-            (macs, parameters) = _estimator.Estimate(removed);
-            return target switch
-            {
-                PruneTarget.Macs m => macs <= m.Limit,
-                PruneTarget.Params p => parameters <= p.Limit,
-                PruneTarget.ChannelRatio r => removed.Count >= r.Ratio * totalPrunable,
-                _ => throw new ArgumentOutOfRangeException(nameof(target)),
-            };
-        }
 
         var most = select(hi);
-        if (!Meets(most, out var mostMacs, out var mostParams))
-            return new PrunePlan(most, mostMacs, mostParams, false, Shortfall(target, mostMacs, mostParams), AtLimit(most));
+        if (!Meets(target, most, out var mostMacs, out var mostParams))
+            return new PrunePlan(most, mostMacs, mostParams, false, Shortfall(target, most, mostMacs, mostParams), AtLimit(most));
         double lo = 0;
         for (int i = 0; i < 60; i++)
         {
             var mid = (lo + hi) / 2;
-            if (Meets(select(mid), out _, out _)) hi = mid; else lo = mid;
+            if (Meets(target, select(mid), out _, out _)) hi = mid; else lo = mid;
         }
         var chosen = select(hi);
-        Meets(chosen, out var macs, out var parameters);
+        Meets(target, chosen, out var macs, out var parameters);
         return new PrunePlan(chosen, macs, parameters, true, null, AtLimit(chosen));
+    }
+
+    private int TotalPrunable => _ranked.Sum(r => r.Order.Length);
+
+    /// <summary>How far each part of <paramref name="target"/> is from holding: value minus limit (at most 0: it holds), in the part's own units.</summary>
+    private List<(PruneTarget Part, double Value, double Limit)> Measure(PruneTarget target, IReadOnlyCollection<int> removed, long macs, long parameters) =>
+        target.Parts.Select(part => part switch
+        {
+            PruneTarget.Macs m => (part, (double)macs, (double)m.Limit),
+            PruneTarget.Params p => (part, (double)parameters, (double)p.Limit),
+            PruneTarget.ChannelRatio r => (part, (double)(TotalPrunable - removed.Count), TotalPrunable * (1 - r.Ratio)),
+            PruneTarget.Latency l => (part, l.Predictor.Predict(removed), l.BudgetMs),
+            _ => throw new ArgumentOutOfRangeException(nameof(target)),
+        }).ToList();
+
+    private bool Meets(PruneTarget target, IReadOnlyCollection<int> removed, out long macs, out long parameters)
+    {
+        (macs, parameters) = _estimator.Estimate(removed);
+        return Measure(target, removed, macs, parameters).All(m => m.Value <= m.Limit + 1e-9);
     }
 
     private int AtLimit(List<int> removed)
@@ -225,11 +236,13 @@ public sealed class AllocationPlanner
         return n;
     }
 
-    private static string Shortfall(PruneTarget target, long macs, long parameters) => target switch
-    {
-        PruneTarget.Macs m => $"the closest reachable model has {macs:N0} MACs, above the target {m.Limit:N0} ({m.Text})",
-        PruneTarget.Params p => $"the closest reachable model has {parameters:N0} parameters, above the target {p.Limit:N0} ({p.Text})",
-        PruneTarget.ChannelRatio r => $"fewer than {r.Ratio:P0} of the channels can be removed",
-        _ => "",
-    };
+    private string Shortfall(PruneTarget target, IReadOnlyCollection<int> removed, long macs, long parameters) =>
+        string.Join("; ", Measure(target, removed, macs, parameters).Where(m => m.Value > m.Limit + 1e-9).Select(m => m.Part switch
+        {
+            PruneTarget.Macs t => $"the closest reachable model has {macs:N0} MACs, above the target {t.Limit:N0} ({t.Text})",
+            PruneTarget.Params t => $"the closest reachable model has {parameters:N0} parameters, above the target {t.Limit:N0} ({t.Text})",
+            PruneTarget.ChannelRatio r => $"fewer than {r.Ratio:P0} of the channels can be removed",
+            PruneTarget.Latency l => $"the closest reachable model is predicted at {m.Value:0.###} ms, above the budget {l.BudgetMs:0.###} ms ({l.Text})",
+            _ => "",
+        }));
 }

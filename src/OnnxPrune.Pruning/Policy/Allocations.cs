@@ -25,6 +25,9 @@ public static class Allocations
         new("uniform", Allocation.Uniform, "the same fraction of every group's channels, searched for the least that meets the target", false, null, Limits),
         new("threshold", Allocation.Threshold, "per-group thresholds T_l = T * nnz(W_l) / sum nnz(W_l') on scores normalised per model; T searched for the least pruning that meets the target", false,
             new("Zhao, Jain, Zhao", 2022, "Adaptive Activation-based Structured Pruning", "arXiv 2201.10520"), Limits),
+        new("latency", Allocation.Latency, "greedy latency-saliency knapsack: step by step, the group whose next allowed width loses the least score (normalised per group) per unit of progress towards the targets, priced with per-layer latency tables measured in ONNX Runtime; widths the tables show no faster than a wider one are given back", false,
+            new("Shen, Yin, Molchanov, Mao, Liu, Alvarez", 2022, "Structural Pruning via Latency-Saliency Knapsack", "NeurIPS 2022, arXiv 2210.06659"),
+            [.. Limits, new("--target-latency", "none", "the measured latency to reach: milliseconds (5ms) or a percentage of the original's (50%)")]),
     ];
 
     public static IReadOnlyList<string> Names { get; } = All.Select(a => a.Name).ToList();

@@ -12,6 +12,16 @@ public abstract record PruneTarget
     /// <summary>This fraction of the prunable channels is removed.</summary>
     public sealed record ChannelRatio(double Ratio) : PruneTarget;
 
+    /// <summary>The latency model predicts at most <paramref name="BudgetMs"/> for the pruned model.</summary>
+    /// <param name="Predictor">Predicted milliseconds for a set of removed root units (built on the same analysis as the plan).</param>
+    public sealed record Latency(double BudgetMs, ILatencyPredictor Predictor, string Text) : PruneTarget;
+
+    /// <summary>Every one of <paramref name="Targets"/> holds (several objectives given at once).</summary>
+    public sealed record All(IReadOnlyList<PruneTarget> Targets) : PruneTarget;
+
+    /// <summary>The targets this one consists of (itself, or the members of <see cref="All"/>).</summary>
+    public IEnumerable<PruneTarget> Parts => this is All a ? a.Targets.SelectMany(t => t.Parts) : [this];
+
     /// <summary>
     /// Parses "50%" (of <paramref name="original"/>), "0.5" (a fraction), or an absolute count with
     /// an optional K/M/G suffix ("1.2G"). Throws <see cref="Pipeline.PruneInputException"/> (<see cref="Pipeline.PruneInputProblem.BadTarget"/>) naming <paramref name="what"/>.

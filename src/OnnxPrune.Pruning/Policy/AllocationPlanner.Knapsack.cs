@@ -1,0 +1,108 @@
+namespace OnnxPrune.Pruning.Policy;
+
+/// <summary>
+/// The latency allocation: a greedy solution of the latency-saliency knapsack (METHODS.md §5). Keeping
+/// the channels of most total saliency within a latency budget is a knapsack whose item costs are not
+/// fixed: a layer's latency depends on its input and its output width, so removing channels of one
+/// group changes what the next removal from a neighbouring group saves. The greedy re-prices every
+/// candidate against the current widths at each step, which is the "fix neighbours, re-solve"
+/// iteration done one step at a time.
+/// </summary>
+public sealed partial class AllocationPlanner
+{
+    /// <summary>How many allowed widths past the first that makes progress a group may also jump to in one step.
+    /// Widths that save nothing (a latency plateau of the blocked kernels) are always jumped over.</summary>
+    private const int Lookahead = 2;
+
+    private PrunePlan PlanKnapsack(PruneTarget target)
+    {
+        // Per group, the removal counts the constraints allow, ascending (0 first).
+        var allowed = _ranked.Select(r => Enumerable.Range(0, r.Order.Length + 1).Select(w => Constrain(r.Group, w)).Distinct().Order().ToArray()).ToList();
+        var level = new int[_ranked.Count];
+        var state = Evaluate(target, allowed, level);
+        while (!state.Met)
+        {
+            (double Ratio, int Group, int Level, KnapsackState State)? best = null;
+            for (int g = 0; g < _ranked.Count; g++)
+            {
+                int? firstProgress = null;
+                for (int step = 1; level[g] + step < allowed[g].Length && (firstProgress is null || step <= firstProgress + Lookahead); step++)
+                {
+                    var trialLevels = (int[])level.Clone();
+                    trialLevels[g] += step;
+                    var trial = Evaluate(target, allowed, trialLevels);
+                    double progress = Progress(state, trial);
+                    if (progress <= 1e-12) continue;
+                    firstProgress ??= step;
+                    double lost = 0;
+                    for (int i = allowed[g][level[g]]; i < allowed[g][trialLevels[g]]; i++) lost += _ranked[g].Normalized[i];
+                    double ratio = lost / progress;
+                    if (best is null || ratio < best.Value.Ratio) best = (ratio, g, trialLevels[g], trial);
+                }
+            }
+            if (best is null) break;
+            level[best.Value.Group] = best.Value.Level;
+            state = best.Value.State;
+        }
+        if (state.Met) state = Refill(target, allowed, level, state);
+        return new PrunePlan(state.Removed, state.Macs, state.Params, state.Met,
+            state.Met ? null : Shortfall(target, state.Removed, state.Macs, state.Params), AtLimit(state.Removed));
+    }
+
+    /// <summary>
+    /// Once every target holds, the last steps may have overshot: gives channels back, one allowed width at a time,
+    /// the group whose next wider width restores the most score while every target still holds, until none fits.
+    /// A width the tables show no faster than a wider one is therefore never kept: widening it costs nothing.
+    /// </summary>
+    private KnapsackState Refill(PruneTarget target, List<int[]> allowed, int[] level, KnapsackState state)
+    {
+        while (true)
+        {
+            (double Gained, int Group, KnapsackState State)? best = null;
+            for (int g = 0; g < _ranked.Count; g++)
+            {
+                if (level[g] == 0) continue;
+                var trialLevels = (int[])level.Clone();
+                trialLevels[g]--;
+                var trial = Evaluate(target, allowed, trialLevels);
+                if (!trial.Met) continue;
+                double gained = 0;
+                for (int i = allowed[g][trialLevels[g]]; i < allowed[g][level[g]]; i++) gained += _ranked[g].Normalized[i];
+                if (best is null || gained > best.Value.Gained) best = (gained, g, trial);
+            }
+            if (best is null) return state;
+            level[best.Value.Group]--;
+            state = best.Value.State;
+        }
+    }
+
+    /// <summary>Progress of <paramref name="next"/> over <paramref name="current"/>: for each target not yet met, the
+    /// share of its remaining excess removed (at most 1); zero when a target that held stops holding.</summary>
+    private static double Progress(KnapsackState current, KnapsackState next)
+    {
+        double progress = 0;
+        for (int i = 0; i < current.Parts.Count; i++)
+        {
+            var (_, value, limit) = current.Parts[i];
+            var (_, nextValue, nextLimit) = next.Parts[i];
+            if (value <= limit + 1e-9)
+            {
+                if (nextValue > nextLimit + 1e-9) return 0;
+                continue;
+            }
+            progress += Math.Min(1, (value - nextValue) / (value - limit));
+        }
+        return progress;
+    }
+
+    private KnapsackState Evaluate(PruneTarget target, List<int[]> allowed, int[] level)
+    {
+        var removed = new List<int>();
+        for (int g = 0; g < _ranked.Count; g++) removed.AddRange(_ranked[g].Order.Take(allowed[g][level[g]]));
+        var (macs, parameters) = _estimator.Estimate(removed);
+        var parts = Measure(target, removed, macs, parameters);
+        return new KnapsackState(removed, macs, parameters, parts, parts.All(p => p.Value <= p.Limit + 1e-9));
+    }
+
+    private sealed record KnapsackState(List<int> Removed, long Macs, long Params, List<(PruneTarget Part, double Value, double Limit)> Parts, bool Met);
+}
