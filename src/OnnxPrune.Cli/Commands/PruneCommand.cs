@@ -21,7 +21,8 @@ internal static class PruneCommand
         Argument<string> Model, Option<string> Output, Option<string?> Flops, Option<string?> Params, Option<double?> Ratio,
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
         Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json,
-        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string?> Preprocess, Option<string> Recover, Option<int> Steps);
+        Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string?> Preprocess, Option<string> Recover, Option<int> Steps,
+        MainJobOptions Job);
 
     public static Command CreateSubcommand()
     {
@@ -59,9 +60,10 @@ internal static class PruneCommand
             TrainingCli.PreprocessOption(),
             new Option<string>("--recover") { Description = $"Repair after removal on the calibration images: refit (least-squares refit of the layers that read removed channels, then BatchNorm statistics re-estimated), bn (BatchNorm statistics only) or none; auto is {Pruning.Recovery.RecoveryModes.DefaultWithData} with --data, none without", DefaultValueFactory = _ => "auto" }
                 .OneOf(["auto", .. Pruning.Recovery.RecoveryModes.Names]),
-            new Option<int>("--steps") { Description = "Prune in N steps, each removing an equal share, scoring the channels again (and recovering) between steps", DefaultValueFactory = _ => 1 }.AtLeast(1));
+            new Option<int>("--steps") { Description = "Prune in N steps, each removing an equal share, scoring the channels again (and recovering) between steps", DefaultValueFactory = _ => 1 }.AtLeast(1),
+            MainJobOptions.Create());
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Preprocess, o.Recover, o.Steps })
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Preprocess, o.Recover, o.Steps }.Concat(o.Job.All))
             command.Options.Add(option);
         command.SetAction(parse => Run(parse, o));
     }
@@ -72,7 +74,11 @@ internal static class PruneCommand
         var output = parse.GetValue(o.Output) ?? throw new UsageException("give the output path with -o OUT.onnx");
         var targets = new[] { parse.GetValue(o.Flops) is { } f ? new TargetSpec.Flops(f) : null, parse.GetValue(o.Params) is { } p ? new TargetSpec.Params(p) : null,
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
-        if (targets.Count != 1) throw new UsageException("give exactly one target: --target-flops 50%, --target-params 40% or --ratio 0.3");
+        bool mainJob = o.Job.Requested(parse) || targets.Count > 1;
+        if (!mainJob && targets.Count != 1)
+            throw new UsageException("give a target: --target-latency 50% (or 5ms), --target-flops 50%, --target-params 40%, --max-size 5MB, --max-accuracy-drop 0.5 (with --data) or --ratio 0.3");
+        if (mainJob && targets.OfType<TargetSpec.Ratio>().Any()) throw new UsageException("--ratio is a single-shot target: use --target-flops or --target-params with the other objectives");
+        if (mainJob && parse.GetValue(o.Steps) > 1) throw new UsageException("--steps is for a single target; the main job prunes in --rounds");
         var dataPath = parse.GetValue(o.Data);
         bool criterionGiven = parse.GetResult(o.Criterion) is { Implicit: false };
         var criterion = (criterionGiven || dataPath is null ? parse.GetValue(o.Criterion)! : Pruning.Criteria.Criteria.DefaultWithData).ToLowerInvariant();
@@ -105,10 +111,14 @@ internal static class PruneCommand
         {
             Calibration = calibration, Recover = recover,
             Session = new SessionSettings { Provider = session.Provider },
-            Target = targets[0]!, Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
+            Target = targets.Count == 1 ? targets[0]! : new TargetSpec.All(targets!), Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
             Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
         };
 
+        if (mainJob)
+            return MainJob.Run(parse, o.Job, new MainJob.Inputs(input, output, reportPath, originalBytes, probe, options, session, dataPath, parse.GetValue(o.Preprocess),
+                parse.GetValue(o.Json), parse.GetValue(o.SkipLatency), parse.GetValue(o.Seed), parse.GetResult(o.Allocation) is { Implicit: false }));
+        if (options.Allocation == Allocation.Latency) throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
         var clock = Stopwatch.StartNew();
         var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
         OnnxModelFile.Save(result.Model, output);
@@ -155,7 +165,7 @@ internal static class PruneCommand
         return File.ReadAllBytes(path);
     }
 
-    private static void WriteAtomically(string path, string text)
+    internal static void WriteAtomically(string path, string text)
     {
         var full = Path.GetFullPath(path);
         var temp = full + $".{Environment.ProcessId}.tmp";

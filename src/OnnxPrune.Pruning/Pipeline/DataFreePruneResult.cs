@@ -22,6 +22,9 @@ public sealed record DataFreePruneResult(
     /// <summary>The layers that read removed channels, in graph order: what a refit works on.</summary>
     public IReadOnlyList<Recovery.RefitLayer> RefitLayers { get; init; } = [];
 
+    /// <summary>The latency model's prediction for the planned widths, in ms (null without a latency target).</summary>
+    public double? PredictedLatencyMs { get; init; }
+
     /// <summary>What the post-write check found and did (ONNX Runtime rejected a first result; groups kept whole).</summary>
     public IReadOnlyList<string> RuntimeNotes { get; init; } = [];
 }

@@ -90,7 +90,10 @@ public static class DataFreePruner
         var result = new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
             outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
             analysisTime, clock.Elapsed - start - analysisTime, plan.GroupsAtLimit, precisionNote)
-        { RefitLayers = refitLayers };
+        {
+            RefitLayers = refitLayers,
+            PredictedLatencyMs = target.Parts.OfType<PruneTarget.Latency>().Select(l => (double?)l.Predictor.Predict(plan.Removed)).FirstOrDefault(),
+        };
         return (result, removed);
     }
 

@@ -34,6 +34,14 @@ public static class LatencyComparison
         return new LatencyPair(Median(ta), Median(tb), rounds, settings.EffectiveIntraOpThreads, batch, ExecutionProviders.OrtName(settings.Provider));
     }
 
+    /// <summary>The median latency of one model: <paramref name="runs"/> timed runs after warm-up.</summary>
+    public static double MeasureOne(byte[] model, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes, int runs = 75, int warmup = 5)
+    {
+        using var session = InferenceSession.FromBytes(model, settings);
+        var inputs = RandomInputs.Create(session.Inputs, batch, seed: 0, inputShapes);
+        return Median(LatencyBenchmark.Measure(session, inputs, warmup, runs));
+    }
+
     public static double Median(IReadOnlyCollection<double> values)
     {
         var s = values.Order().ToArray();

@@ -16,16 +16,20 @@ public sealed record PruneReport(
     /// <summary>The repair after removal; null when none ran (no data, or --recover none).</summary>
     public RecoveryReport? Recovery { get; init; }
 
+    /// <summary>The main job's objectives, rounds and accuracy (null for a single-target prune).</summary>
+    public JobReport? Job { get; init; }
+
     public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
-        IEnumerable<string> notes, TimeSpan total)
+        IEnumerable<string> notes, TimeSpan total, string? measuredAccuracy = null)
     {
-        var target = options.Target switch
+        var target = string.Join(", ", options.Target.Parts.Select(t => t switch
         {
             TargetSpec.Flops f => $"flops {f.Text}",
             TargetSpec.Params p => $"params {p.Text}",
             TargetSpec.Ratio q => $"ratio {q.Value}",
+            TargetSpec.Latency l => $"latency {l.Text}",
             _ => "",
-        };
+        }));
         var allNotes = notes.ToList();
         if (options.Calibration is { } calibration)
         {
@@ -37,7 +41,7 @@ public sealed record PruneReport(
             allNotes.Add(r.Recovery.Mode == Pruning.Recovery.RecoveryMode.None
                 ? "no recovery ran (--recover none)"
                 : $"recovery ({Pruning.Recovery.RecoveryModes.NameOf(r.Recovery.Mode)}) used {images})");
-            allNotes.Add("accuracy was not measured");
+            if (measuredAccuracy is null) allNotes.Add("accuracy was not measured");
         }
         else allNotes.Add("accuracy was not measured: no data was given (data-free pruning, no recovery)");
         if (latency is null) allNotes.Add("latency was not measured (the check was skipped)");
@@ -46,7 +50,7 @@ public sealed record PruneReport(
             new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs),
             r.Groups.Select(g => new GroupReport(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.Prunable, g.PinnedBy)).ToList(),
             r.Barriers.GroupBy(b => (b.NodeName, b.OpType, b.Reason)).Select(b => new BarrierReport(b.Key.NodeName, b.Key.OpType, b.Key.Reason, b.Sum(x => x.Units.Count))).ToList(),
-            RankBottlenecks(r.Groups), allNotes, r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds)
+            RankBottlenecks(r.Groups), measuredAccuracy is null ? allNotes : [.. allNotes, measuredAccuracy], r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds)
         { Recovery = RecoveryReport.From(r.Recovery) };
     }
 
@@ -80,3 +84,12 @@ public sealed record RecoveryReport(string Mode, int Images, int BatchNormsReest
         outcome.Mode == Recovery.RecoveryMode.None ? null
             : new RecoveryReport(Recovery.RecoveryModes.NameOf(outcome.Mode), outcome.Images, outcome.BatchNorms, outcome.Time.TotalSeconds, outcome.Layers);
 }
+
+/// <summary>The main job (METHODS.md §1, §5): what was asked, each round, accuracy on the held-out split before and after, and the
+/// fine-tune epochs spent.</summary>
+/// <param name="Objectives">Each objective as given ("latency 50%", "flops 50%", "size 5MB", "accuracy drop 0.5").</param>
+/// <param name="LatencyGoalMs">The latency target in ms (a percentage resolved against the original's measured latency).</param>
+/// <param name="AccuracyBefore">Held-out top-1 of the original, percent (null without data).</param>
+/// <param name="TestAccuracyBefore">Top-1 on the data's test split, percent (null when it has none).</param>
+public sealed record JobReport(IReadOnlyList<string> Objectives, double? LatencyGoalMs, IReadOnlyList<Loop.RoundRecord> Rounds,
+    double? AccuracyBefore, double? AccuracyAfter, double? TestAccuracyBefore, double? TestAccuracyAfter, int Epochs, bool Distill, bool Cancelled, string? CheckpointDirectory);

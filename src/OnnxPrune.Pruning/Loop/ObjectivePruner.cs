@@ -1,0 +1,322 @@
+using System.Globalization;
+using OnnxPrune.Onnx;
+using OnnxPrune.Pruning.Cost;
+using OnnxPrune.Pruning.Pipeline;
+
+namespace OnnxPrune.Pruning.Loop;
+
+/// <summary>
+/// The main job: prune to every objective the user gave (measured latency, MACs, parameters, file size,
+/// accuracy budget) in rounds of prune → recover → fine-tune → evaluate, confirming latency by measuring
+/// the whole model in ONNX Runtime after every pruning, then a final fine-tune.
+/// <list type="bullet">
+/// <item>Fixed objectives (latency, MACs, params, size): round r of R aims at the original's figure times
+/// (target / original)^(r/R). When the measured latency misses the round's goal, the round is pruned again
+/// from its input with the predicted budget scaled by goal / measured (the latency model is a prediction;
+/// only the measurement decides).</item>
+/// <item>Only an accuracy budget: <see cref="AdaptiveSchedule"/> over the fraction of MACs removed.</item>
+/// </list>
+/// </summary>
+public static class ObjectivePruner
+{
+    public static ObjectiveResult Run(byte[] original, string? modelDirectory, string label, ObjectiveOptions options, IRoundTrainer? trainer,
+        CancellationToken cancel = default)
+    {
+        if (options.MaxAccuracyDrop is not null && trainer is null)
+            throw new PruneInputException(PruneInputProblem.NeedsData, "an accuracy budget needs data to measure accuracy on");
+        var run = new LoopRun(original, modelDirectory, label, options, trainer, cancel);
+        return run.Execute();
+    }
+
+    /// <summary>Parses "5ms", "5 ms", "0.5s" or "50%" / "0.5" (fractions of the original). Returns (ms, null) or (null, fraction).</summary>
+    public static (double? Ms, double? Fraction) ParseLatency(string text)
+    {
+        var t = text.Trim().ToLowerInvariant().Replace(" ", "");
+        double scale = 0;
+        if (t.EndsWith("ms")) { scale = 1; t = t[..^2]; }
+        else if (t.EndsWith("us") || t.EndsWith("µs")) { scale = 1e-3; t = t[..^2]; }
+        else if (t.EndsWith('s')) { scale = 1e3; t = t[..^1]; }
+        bool percent = scale == 0 && t.EndsWith('%');
+        if (percent) t = t[..^1];
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !(value > 0) || double.IsInfinity(value))
+            throw Bad(text);
+        if (scale > 0) return (value * scale, null);
+        var fraction = percent ? value / 100 : value;
+        if (fraction >= 1) throw Bad(text);
+        return (null, fraction);
+    }
+
+    private static PruneInputException Bad(string text) => new(PruneInputProblem.BadTarget,
+        $"the latency target '{text}' is not one: give milliseconds (5ms, 0.8ms) or a share of the original's measured latency below 100% (50%, 0.5)");
+
+    /// <summary>The state of one run; one instance per call.</summary>
+    private sealed class LoopRun(byte[] original, string? modelDirectory, string label, ObjectiveOptions options, IRoundTrainer? trainer, CancellationToken cancel)
+    {
+        private readonly List<RoundRecord> _rounds = [];
+        private readonly List<string> _notes = [];
+        private readonly RoundCheckpoints? _checkpoints = options.CheckpointDirectory is { } dir ? new RoundCheckpoints(dir, original, options) : null;
+        private ModelCost _baseline = null!;
+        private double? _goalFraction;
+        private double? _goalMs;
+        private double _originalMs;
+        private int _epochs;
+
+        private IR.Model Load(byte[] bytes) => OnnxModelFile.FromBytes(bytes, modelDirectory, label);
+
+        private void Say(string message) => options.Progress?.Invoke(message);
+
+        public ObjectiveResult Execute()
+        {
+            _baseline = SteppedPruner.Baseline(Load(original), options.Prune.InputShapes);
+            if (options.Latency is { } latencyText)
+            {
+                if (options.LatencyModel is null) throw new PruneInputException(PruneInputProblem.BadTarget, "a latency target needs a latency model");
+                var (ms, fraction) = ParseLatency(latencyText);
+                Say("measuring the original's latency");
+                _originalMs = LatencyComparison.MeasureOne(original, options.Timing, options.Batch, options.Prune.InputShapes);
+                _goalMs = ms ?? fraction!.Value * _originalMs;
+                _goalFraction = fraction ?? ms!.Value / _originalMs;
+                if (_goalFraction >= 1)
+                    _notes.Add($"the original already runs in {_originalMs:0.###} ms, within the {latencyText} target; latency sets no limit");
+            }
+            double? accuracyBefore = trainer is null ? null : 100 * trainer.EvaluateHeldOut(Load(original));
+
+            var fixedParts = options.Prune.Target.Parts.ToList();
+            bool onlyAccuracy = fixedParts.Count == 0 && options.Latency is null && options.MaxSizeBytes is null;
+            if (fixedParts.Count == 0 && options.Latency is null && options.MaxSizeBytes is null && options.MaxAccuracyDrop is null)
+                throw new PruneInputException(PruneInputProblem.BadTarget, "no objective was given");
+
+            var resumed = _checkpoints?.Resume(_rounds, _notes, onlyAccuracy ? int.MaxValue : Math.Max(1, options.Rounds) - 1) is { } saved
+                ? ((int Round, byte[] Bytes, DataFreePruneResult? Result)?)(saved.Round, saved.Bytes, saved.Round == 0 ? null : Snapshot(saved.Bytes)) : null;
+            if (resumed is { } from)
+            {
+                _epochs = _rounds.Where(r => r.Accepted && r.Round <= from.Round).Sum(r => r.Epochs);
+                _notes.Add($"resumed from {options.CheckpointDirectory} after round {from.Round}");
+            }
+            var best = onlyAccuracy ? AdaptiveRounds(accuracyBefore!.Value, resumed) : FixedRounds(resumed);
+            bool cancelled = cancel.IsCancellationRequested;
+
+            var bytes = best.Bytes;
+            if (!cancelled && trainer is not null && options.FinalEpochs > 0 && best.Result is not null)
+            {
+                Say($"final fine-tune: {options.FinalEpochs} epoch(s)");
+                bytes = OnnxModelFile.ToBytes(trainer.FineTune(Load(bytes), options.FinalEpochs, "final"));
+                _epochs += options.FinalEpochs;
+            }
+            if (best.Result is null)
+                throw new PruneInputException(PruneInputProblem.BadTarget, "no round could prune the model: " + string.Join("; ", _rounds.Select(r => r.Note)));
+            double? accuracyAfter = trainer is null ? null : 100 * trainer.EvaluateHeldOut(Load(bytes));
+            LatencyPair? latency = null;
+            if (options.MeasureLatency || options.Latency is not null)
+            {
+                Say("measuring the result against the original");
+                latency = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes);
+            }
+            var shortfalls = new List<string>();
+            if (!best.Result.TargetMet && best.Result.Shortfall is { } s) shortfalls.Add(s);
+            if (_goalMs is { } goalMs && latency is not null && !LatencyMet(latency))
+                shortfalls.Add($"measured latency {latency.AfterMs:0.###} ms against the original's {latency.BeforeMs:0.###} ms is above the target {options.Latency} ({goalMs:0.###} ms)");
+            if (options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes)
+                shortfalls.Add($"the model takes {bytes.Length:N0} bytes, above --max-size {maxBytes:N0}");
+            if (options.MaxAccuracyDrop is { } drop && accuracyBefore - accuracyAfter > drop + 1e-9)
+                shortfalls.Add($"held-out accuracy fell {accuracyBefore - accuracyAfter:0.00} points ({accuracyBefore:0.00}% -> {accuracyAfter:0.00}%), more than --max-accuracy-drop {drop}");
+            if (cancelled) shortfalls.Add("stopped by Ctrl-C: the last accepted round's model is written");
+            var result = best.Result with { MacsBefore = _baseline.Macs, ParamsBefore = _baseline.Params, Groups = AgainstOriginal(best.Result.Groups) };
+            return new ObjectiveResult(bytes, result, latency, accuracyBefore, accuracyAfter, shortfalls.Count == 0,
+                shortfalls.Count == 0 ? null : string.Join("; ", shortfalls), _rounds, _notes, _goalMs, _epochs, cancelled);
+        }
+
+        /// <summary>Group outcomes with the original's channel counts as "before" (a later round's input had fewer).</summary>
+        private IReadOnlyList<GroupOutcome> AgainstOriginal(IReadOnlyList<GroupOutcome> groups)
+        {
+            var model = Load(original);
+            PreparePasses.Run(model);
+            DataFreePruner.BindInputShapes(model, options.Prune.InputShapes);
+            var before = Channels.ChannelAnalysis.Run(model).Groups.GroupBy(g => g.Name).ToDictionary(g => g.Key, g => g.First().ChannelCount, StringComparer.Ordinal);
+            return groups.Select(g => g with { ChannelsBefore = before.GetValueOrDefault(g.Name, g.ChannelsBefore) }).ToList();
+        }
+
+        /// <summary>Measured latency meets the goal: as a share of the original measured beside it for a percentage, in ms for an absolute target.</summary>
+        private bool LatencyMet(LatencyPair pair) =>
+            options.Latency is null || (ParseLatency(options.Latency).Ms is { } ms ? pair.AfterMs <= ms : pair.AfterMs / pair.BeforeMs <= _goalFraction!.Value + 1e-9);
+
+        private (byte[] Bytes, DataFreePruneResult? Result) FixedRounds((int Round, byte[] Bytes, DataFreePruneResult? Result)? resumed)
+        {
+            int rounds = Math.Max(1, options.Rounds);
+            var current = resumed?.Bytes ?? original;
+            DataFreePruneResult? last = resumed?.Result;
+            double currentFraction = resumed is null ? 1 : _rounds.LastOrDefault(r => r.Accepted) is { MeasuredMs: { } m, OriginalMs: { } o } ? m / o : 1;
+            var (macsLimit, paramsLimit) = FixedLimits();
+            for (int r = (resumed?.Round ?? 0) + 1; r <= rounds && !cancel.IsCancellationRequested; r++)
+            {
+                double share = (double)r / rounds;
+                long? roundMacs = macsLimit is { } macs ? Interpolate(_baseline.Macs, macs, share) : null;
+                long? roundParams = paramsLimit is { } p ? Interpolate(_baseline.Params, p, share) : null;
+                double? roundFraction = _goalFraction is { } f && f < 1 ? Math.Pow(f, share) : null;
+                var outcome = PruneRound(r, current, currentFraction, roundMacs, roundParams, roundFraction);
+                if (outcome is null) break;
+                var (bytes, result, fraction) = outcome.Value;
+                if (trainer is not null && options.FinetuneEpochs > 0 && r < rounds)
+                {
+                    Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");
+                    bytes = OnnxModelFile.ToBytes(trainer.FineTune(Load(bytes), options.FinetuneEpochs, $"round {r}"));
+                    _epochs += options.FinetuneEpochs;
+                }
+                double? accuracy = trainer is null ? null : 100 * trainer.EvaluateHeldOut(Load(bytes));
+                _rounds[^1] = _rounds[^1] with { Accuracy = accuracy, Epochs = r < rounds ? options.FinetuneEpochs : 0, Accepted = true };
+                current = bytes;
+                last = result;
+                currentFraction = fraction ?? currentFraction;
+                _checkpoints?.Save(r, bytes, _rounds, _notes);
+            }
+            return (current, last);
+        }
+
+        /// <summary>The MACs and parameter limits of the fixed objectives (the size target as a parameter limit).</summary>
+        private (long? Macs, long? Params) FixedLimits()
+        {
+            var resolved = options.Prune.Target.Resolve(_baseline.Macs, _baseline.Params);
+            long? macs = resolved.Parts.OfType<Policy.PruneTarget.Macs>().Select(m => (long?)m.Limit).Min();
+            long? parameters = resolved.Parts.OfType<Policy.PruneTarget.Params>().Select(p => (long?)p.Limit).Min();
+            if (options.MaxSizeBytes is { } maxBytes)
+            {
+                // Float32 weights dominate the file: four bytes per parameter, plus what the graph itself takes.
+                long overhead = Math.Max(0, original.LongLength - 4 * _baseline.Params);
+                long fromSize = (maxBytes - overhead) / 4;
+                if (fromSize <= 0)
+                    throw new PruneInputException(PruneInputProblem.BadTarget, $"--max-size {maxBytes:N0} bytes is below what the graph alone takes ({overhead:N0} bytes without weights)");
+                if (fromSize < _baseline.Params) parameters = Math.Min(parameters ?? long.MaxValue, fromSize);
+            }
+            return (macs, parameters);
+        }
+
+        private static long Interpolate(long original, long limit, double share) =>
+            (long)Math.Floor(original * Math.Pow((double)limit / original, share));
+
+        /// <summary>
+        /// Prunes <paramref name="current"/> toward the round's limits; with a latency goal, measures the result beside the
+        /// original and prunes again with a tighter predicted budget while it misses. Records each attempt.
+        /// Returns null when nothing could be pruned.
+        /// </summary>
+        private (byte[] Bytes, DataFreePruneResult Result, double? Fraction)? PruneRound(int round, byte[] current, double currentFraction,
+            long? macs, long? parameters, double? goalFraction)
+        {
+            double? currentMs = null;
+            double scale = 1;
+            long? paramLimit = parameters;
+            var scores = new ScoreCache();
+            (byte[] Bytes, DataFreePruneResult Result, double? Fraction)? best = null;
+            for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
+            {
+                var parts = new List<TargetSpec>();
+                if (macs is { } m) parts.Add(new TargetSpec.Flops(Count(m)));
+                if (paramLimit is { } p) parts.Add(new TargetSpec.Params(Count(p)));
+                double? budget = null;
+                var prune = options.Prune with { Scores = scores, AllowFinerWidths = false };
+                if (goalFraction is { } g)
+                {
+                    currentMs ??= LatencyComparison.MeasureOne(current, options.Timing, options.Batch, options.Prune.InputShapes);
+                    budget = currentMs.Value * g / currentFraction * scale;
+                    parts.Add(new TargetSpec.Latency(budget.Value, options.Latency!));
+                    var ms = currentMs.Value;
+                    prune = prune with { LatencyPredictor = (a, b) => options.LatencyModel!(a, b, ms) };
+                }
+                var goal = string.Join(", ", Describe(macs, paramLimit, goalFraction));
+                Say($"round {round}, attempt {attempt}: pruning to {goal}");
+                DataFreePruneResult result;
+                try { result = DataFreePruner.Run(Load(current), prune with { Target = new TargetSpec.All(parts) }); }
+                catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
+                {
+                    _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));
+                    return best;
+                }
+                var bytes = OnnxModelFile.ToBytes(result.Model);
+                LatencyPair? pair = goalFraction is not null ? LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes) : null;
+                double? predicted = budget is not null ? result.PredictedLatencyMs : null;
+                double? fraction = pair is null ? null : pair.AfterMs / pair.BeforeMs;
+                bool latencyMiss = fraction > goalFraction + 1e-9;
+                bool sizeMiss = options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes && round == Math.Max(1, options.Rounds);
+                var note = !result.TargetMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
+                    : latencyMiss ? $"measured {pair!.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms) misses the goal {100 * goalFraction:0.0}%; pruning again with a tighter predicted budget"
+                    : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size; pruning again with fewer parameters"
+                    : "met the round's goal";
+                _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
+                best = (bytes, result, fraction);
+                if (!result.TargetMet || (!latencyMiss && !sizeMiss)) return best;
+                if (latencyMiss) scale *= goalFraction!.Value / fraction!.Value * 0.98;
+                if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
+            }
+            if (best is not null) _notes.Add($"round {round}: the goal was still missed after {options.MaxLatencyAttempts} prunings; kept the last");
+            return best;
+        }
+
+        private static IEnumerable<string> Describe(long? macs, long? parameters, double? fraction)
+        {
+            if (fraction is { } f) yield return $"{100 * f:0.0}% of the original's latency";
+            if (macs is { } m) yield return $"{m:N0} MACs";
+            if (parameters is { } p) yield return $"{p:N0} params";
+        }
+
+        private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>Only an accuracy budget: remove as much as it allows (the adaptive schedule over the fraction of MACs removed).</summary>
+        private (byte[] Bytes, DataFreePruneResult? Result) AdaptiveRounds(double accuracyBefore, (int Round, byte[] Bytes, DataFreePruneResult? Result)? resumed)
+        {
+            var schedule = new AdaptiveSchedule();
+            var good = resumed?.Bytes ?? original;
+            DataFreePruneResult? goodResult = resumed?.Result;
+            if (resumed is not null) schedule.Accept(1 - (double)goodResult!.MacsAfter / _baseline.Macs);
+            double drop = options.MaxAccuracyDrop!.Value;
+            for (int r = (resumed?.Round ?? 0) + 1; r <= Math.Max(1, options.Rounds) && !schedule.Done && !cancel.IsCancellationRequested; r++)
+            {
+                double fraction = schedule.Next;
+                long limit = (long)Math.Floor(_baseline.Macs * (1 - fraction));
+                var goal = $"{100 * (1 - fraction):0.0}% of the original's MACs ({limit:N0})";
+                Say($"round {r}: pruning to {goal}");
+                DataFreePruneResult result;
+                try { result = DataFreePruner.Run(Load(good), options.Prune with { Target = new TargetSpec.Flops(Count(limit)), Scores = new ScoreCache(), AllowFinerWidths = false }); }
+                catch (PruneInputException e) when (e.Problem is PruneInputProblem.NothingPrunable or PruneInputProblem.BadTarget)
+                {
+                    _rounds.Add(new RoundRecord(r, 1, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));
+                    schedule.Reject();
+                    continue;
+                }
+                var bytes = OnnxModelFile.ToBytes(result.Model);
+                if (options.FinetuneEpochs > 0)
+                {
+                    Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");
+                    bytes = OnnxModelFile.ToBytes(trainer!.FineTune(Load(bytes), options.FinetuneEpochs, $"round {r}"));
+                    _epochs += options.FinetuneEpochs;
+                }
+                double accuracy = 100 * trainer!.EvaluateHeldOut(Load(bytes));
+                bool keeps = result.TargetMet && accuracyBefore - accuracy <= drop + 1e-9;
+                _rounds.Add(new RoundRecord(r, 1, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, null, null, null, accuracy, options.FinetuneEpochs, keeps,
+                    keeps ? $"accepted: held-out top-1 {accuracy:0.00}% (budget {accuracyBefore - drop:0.00}%)"
+                        : result.TargetMet ? $"rejected: held-out top-1 {accuracy:0.00}% is below {accuracyBefore - drop:0.00}%; back to the last accepted round with a smaller step"
+                        : $"rejected: {result.Shortfall}"));
+                if (keeps)
+                {
+                    schedule.Accept(1 - (double)result.MacsAfter / _baseline.Macs);
+                    good = bytes;
+                    goodResult = result;
+                    _checkpoints?.Save(r, bytes, _rounds, _notes);
+                }
+                else schedule.Reject();
+            }
+            if (goodResult is null) _notes.Add("no round kept the accuracy budget: the model is returned unpruned");
+            return (good, goodResult ?? Snapshot(good));
+        }
+
+        /// <summary>A result that removes nothing from <paramref name="bytes"/>: the figures of a model as it is (the original when no
+        /// round kept the accuracy budget, a checkpoint's model when a run resumes after its last round).</summary>
+        private DataFreePruneResult Snapshot(byte[] bytes)
+        {
+            var macs = SteppedPruner.Baseline(Load(bytes), options.Prune.InputShapes).Macs;
+            return DataFreePruner.Run(Load(bytes), options.Prune with
+            {
+                Target = new TargetSpec.Flops(Count(macs)), Recover = Recovery.RecoveryMode.None, CheckWithRuntime = false, Scores = new ScoreCache(),
+                Criterion = "l1", Calibration = null,
+            });
+        }
+    }
+}

@@ -1,0 +1,166 @@
+namespace OnnxPrune.Tests.Pruning.Loop;
+
+using OnnxPrune.IR;
+using OnnxPrune.Onnx;
+using OnnxPrune.Pruning.Loop;
+using OnnxPrune.Pruning.Pipeline;
+
+/// <summary>
+/// The main job's loop on the bundled ResNet-20 with a stand-in for training whose accuracy is a known
+/// function of the model's MACs, so the loop's decisions can be checked exactly: rounds toward fixed
+/// objectives, the adaptive schedule under an accuracy budget, the size objective, and resuming.
+/// </summary>
+public class ObjectivePrunerTests
+{
+    private static byte[] ResNet20 => File.ReadAllBytes(Path.Combine(Runtime.OrtTestLibrary.RepositoryRoot, "models", "resnet20-fmnist.onnx"));
+
+    private static long Macs(Model model) => SteppedPruner.Baseline(model, new Dictionary<string, long[]>()).Macs;
+
+    /// <summary>Fine-tuning changes nothing; held-out accuracy is 93% while at least <paramref name="keepAtLeast"/> of the MACs
+    /// remain, and 80% below that.</summary>
+    private sealed class StepAccuracy(long originalMacs, double keepAtLeast) : IRoundTrainer
+    {
+        public int Epochs { get; private set; }
+        public List<string> Labels { get; } = [];
+
+        public Model FineTune(Model model, int epochs, string label)
+        {
+            Epochs += epochs;
+            Labels.Add(label);
+            return OnnxModelFile.Copy(model);
+        }
+
+        public double EvaluateHeldOut(Model model) => Macs(model) >= keepAtLeast * originalMacs ? 0.93 : 0.80;
+    }
+
+    private static ObjectiveOptions Options(TargetSpec target) => new()
+    {
+        Prune = new DataFreePruneOptions { Target = target },
+        MeasureLatency = false,
+    };
+
+    [Fact]
+    public void Rounds_approach_fixed_objectives_geometrically_and_meet_all_of_them()
+    {
+        var original = ResNet20;
+        long macs0 = Macs(OnnxModelFile.FromBytes(original));
+        var trainer = new StepAccuracy(macs0, 0);
+        var options = Options(new TargetSpec.All([new TargetSpec.Flops("50%"), new TargetSpec.Params("60%")])) with { Rounds = 2, FinetuneEpochs = 1, FinalEpochs = 2 };
+        var result = ObjectivePruner.Run(original, null, "resnet20", options, trainer);
+
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        result.Rounds.Select(r => r.Round).Should().Equal(1, 2);
+        result.Rounds.Should().OnlyContain(r => r.Accepted);
+        // Round 1 of 2 aims at sqrt(0.5) of the MACs: within the 2-point tolerance of the width rounding, below it.
+        ((double)result.Rounds[0].Macs / macs0).Should().BeLessThanOrEqualTo(Math.Sqrt(0.5)).And.BeGreaterThan(0.5);
+        result.Pruning.MacsAfter.Should().BeLessThanOrEqualTo(macs0 / 2);
+        result.Pruning.MacsBefore.Should().Be(macs0, "the report compares with the original, not with the last round's input");
+        result.Pruning.Groups.Should().Contain(g => g.ChannelsBefore > g.ChannelsAfter);
+        trainer.Labels.Should().Equal("round 1", "final");
+        result.EpochsUsed.Should().Be(3, "one epoch after round 1 (not after the last round) and two at the end");
+        Macs(OnnxModelFile.FromBytes(result.Bytes)).Should().Be(result.Pruning.MacsAfter);
+    }
+
+    [Fact]
+    public void Only_an_accuracy_budget_removes_as_much_as_it_allows()
+    {
+        var original = ResNet20;
+        long macs0 = Macs(OnnxModelFile.FromBytes(original));
+        var trainer = new StepAccuracy(macs0, 0.55);
+        var options = Options(new TargetSpec.All([])) with { MaxAccuracyDrop = 0.5, Rounds = 8 };
+        var result = ObjectivePruner.Run(original, null, "resnet20", options, trainer);
+
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        result.AccuracyBefore.Should().Be(93);
+        result.AccuracyAfter.Should().Be(93);
+        double kept = (double)Macs(OnnxModelFile.FromBytes(result.Bytes)) / macs0;
+        kept.Should().BeGreaterThanOrEqualTo(0.55, "a model below 55% of the MACs loses 13 points");
+        kept.Should().BeLessThan(0.75, "the first step (25% of the MACs) is kept, and later ones go closer to the edge");
+        result.Rounds.Should().Contain(r => !r.Accepted, "a step past the edge is rejected and retried smaller");
+        result.Rounds.Where(r => r.Accepted).Select(r => r.Macs).Should().BeInDescendingOrder();
+    }
+
+    [Fact]
+    public void A_size_objective_is_met_in_bytes_of_the_written_model()
+    {
+        var original = ResNet20;
+        long maxBytes = original.LongLength * 6 / 10;
+        var options = Options(new TargetSpec.All([])) with { MaxSizeBytes = maxBytes };
+        var result = ObjectivePruner.Run(original, null, "resnet20", options, null);
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        result.Bytes.LongLength.Should().BeLessThanOrEqualTo(maxBytes);
+        result.Bytes.LongLength.Should().BeGreaterThan(maxBytes / 2, "no more than the size asks for is removed");
+    }
+
+    [Fact]
+    public void A_run_resumes_after_its_last_saved_round_and_refuses_another_runs_folder()
+    {
+        using var folder = TestData.NewTempFolder();
+        var original = ResNet20;
+        var options = Options(new TargetSpec.Flops("50%")) with { Rounds = 3, CheckpointDirectory = folder.Path };
+        var first = ObjectivePruner.Run(original, null, "resnet20", options, null);
+        File.Exists(Path.Combine(folder.Path, "round-3.onnx")).Should().BeTrue();
+        File.Exists(Path.Combine(folder.Path, "state.json")).Should().BeTrue();
+        Directory.GetFiles(folder.Path, "*.tmp").Should().BeEmpty();
+
+        // A stopped run: only round 1 was saved. The resumed run redoes rounds 2 and 3 and lands on the same model.
+        File.Delete(Path.Combine(folder.Path, "round-2.onnx"));
+        File.Delete(Path.Combine(folder.Path, "round-3.onnx"));
+        var statePath = Path.Combine(folder.Path, "state.json");
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!;
+        state["round"] = 1;
+        state["model"] = "round-1.onnx";
+        File.WriteAllText(statePath, state.ToJsonString());
+        var resumed = ObjectivePruner.Run(original, null, "resnet20", options, null);
+        resumed.Notes.Should().Contain(n => n.Contains("resumed") && n.Contains("after round 1"));
+        resumed.Rounds.Select(r => r.Round).Should().Equal(1, 2, 3);
+        resumed.Bytes.Should().Equal(first.Bytes, "pruning is deterministic, so resuming gives the same model");
+
+        var other = () => ObjectivePruner.Run(original, null, "resnet20", options with { Rounds = 2 }, null);
+        other.Should().Throw<PruneInputException>().WithMessage("*other objectives or settings*");
+    }
+
+    [Fact]
+    public void The_adaptive_schedule_steps_on_after_a_kept_round_and_halves_after_each_miss()
+    {
+        var schedule = new AdaptiveSchedule(initialStep: 0.2, floor: 0.04);
+        schedule.Next.Should().BeApproximately(0.2, 1e-12);
+        schedule.Accept(0.2);
+        schedule.Next.Should().BeApproximately(0.4, 1e-12);
+        schedule.Reject();
+        schedule.Next.Should().BeApproximately(0.3, 1e-12);
+        schedule.Reject();
+        schedule.Next.Should().BeApproximately(0.25, 1e-12);
+        schedule.Done.Should().BeFalse();
+        schedule.Accept(0.25);
+        schedule.Next.Should().BeApproximately(0.45, 1e-12, "a kept round restores the full step");
+        schedule.Reject();
+        schedule.Reject();
+        schedule.Reject();
+        schedule.Done.Should().BeTrue("0.2 / 8 is below the floor 0.04");
+    }
+
+    [Theory]
+    [InlineData("5ms", 5.0, null)]
+    [InlineData("0.8 ms", 0.8, null)]
+    [InlineData("1.5s", 1500.0, null)]
+    [InlineData("50%", null, 0.5)]
+    [InlineData("0.6", null, 0.6)]
+    public void Latency_targets_read_as_milliseconds_or_a_share_of_the_original(string text, double? ms, double? fraction)
+    {
+        var (m, f) = ObjectivePruner.ParseLatency(text);
+        m.Should().Be(ms);
+        f.Should().Be(fraction);
+    }
+
+    [Theory]
+    [InlineData("120%")]
+    [InlineData("fast")]
+    [InlineData("-3ms")]
+    [InlineData("0ms")]
+    public void Bad_latency_targets_say_what_to_write(string text)
+    {
+        var parse = () => ObjectivePruner.ParseLatency(text);
+        parse.Should().Throw<PruneInputException>().WithMessage($"*'{text}'*5ms*50%*");
+    }
+}
