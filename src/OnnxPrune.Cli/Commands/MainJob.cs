@@ -77,7 +77,7 @@ internal static class MainJob
         try
         {
             if (final > 0 || finetune > 0 || drop is not null)
-                trainer = FineTuneRoundsFor(x, parse.GetValue(j.Holdout), parse.GetValue(j.FinetuneLr), distill, timing);
+                trainer = FineTuneRoundsFor(x, parse.GetValue(j.FinetuneLr), distill, timing);
             result = ObjectivePruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", options, trainer, cancel.Token);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, latency is not null ? "--target-latency" : "the target"); }
@@ -85,20 +85,14 @@ internal static class MainJob
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
         finally { Console.CancelKeyPress -= onCancel; }
 
-        double? testBefore = null, testAfter = null;
-        if (trainer is not null)
-        {
-            testBefore = 100 * trainer.EvaluateTest(OnnxModelFile.FromBytes(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input))));
-            testAfter = 100 * trainer.EvaluateTest(OnnxModelFile.FromBytes(result.Bytes));
-        }
         WriteModel(result.Bytes, x.Output);
         var objectives = Objectives(x.Prune.Target, latency, parse.GetValue(j.MaxSize), drop);
         var accuracyNote = trainer is null ? null
-            : $"accuracy: held-out ({trainer.HeldOutCount} training images kept out of fine-tuning) {result.AccuracyBefore:0.00}% -> {result.AccuracyAfter:0.00}%, test ({trainer.TestCount} images) {testBefore:0.00}% -> {testAfter:0.00}%";
+            : $"accuracy: top-1 on the {trainer.TestCount} test images {result.AccuracyBefore:0.00}% -> {result.AccuracyAfter:0.00}%";
         var report = PruneReport.From(x.Input, x.Output, prune with { Target = new TargetSpec.All([.. x.Prune.Target.Parts, .. LatencySpec(latency, result)]) },
             result.Pruning with { TargetMet = result.TargetMet, Shortfall = result.Shortfall }, result.Latency, result.Notes, clock.Elapsed, accuracyNote) with
         {
-            Job = new JobReport(objectives, result.LatencyGoalMs, result.Rounds, result.AccuracyBefore, result.AccuracyAfter, testBefore, testAfter,
+            Job = new JobReport(objectives, result.LatencyGoalMs, result.Rounds, result.AccuracyBefore, result.AccuracyAfter,
                 result.EpochsUsed, distill && result.EpochsUsed > 0, result.Cancelled, options.CheckpointDirectory),
         };
         if (x.Report is not null) PruneCommand.WriteAtomically(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
@@ -141,12 +135,12 @@ internal static class MainJob
         Path.Combine(Environment.GetEnvironmentVariable("ONNXPRUNE_CACHE") is { Length: > 0 } root ? root
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "onnxprune"), "latency");
 
-    private static FineTuneRounds FineTuneRoundsFor(Inputs x, int holdout, double lr, bool distill, SessionSettings timing)
+    private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing)
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
-        var request = new TrainingCli.DataRequest(x.Data!, null, x.Seed, Holdout: holdout);
+        var request = new TrainingCli.DataRequest(x.Data!, null, x.Seed);
         var (data, normalization, _) = FinetuneCommand.LoadForModel(request, signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
-        return new FineTuneRounds(data.Train, data.Validation!, data.Test, normalization!, lr, x.Seed,
+        return new FineTuneRounds(data.Train, data.Test, normalization!, lr, x.Seed,
             distill ? OnnxModelFile.FromBytes(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input))) : null,
             new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, Console.Error);
     }

@@ -10,14 +10,12 @@ namespace OnnxPrune.Cli.Commands;
 /// </summary>
 internal sealed record MainJobOptions(
     Option<string?> Latency, Option<string?> MaxSize, Option<double?> MaxAccuracyDrop, Option<int?> Rounds, Option<int> FinetuneEpochs, Option<int?> FinalEpochs,
-    Option<double> FinetuneLr, Option<bool> Distill, Option<bool> NoDistill, Option<string?> Resume, Option<int> Batch, Option<string?> LatencyCache, Option<int> Holdout)
+    Option<double> FinetuneLr, Option<bool> Distill, Option<bool> NoDistill, Option<string?> Resume, Option<int> Batch, Option<string?> LatencyCache)
 {
-    public const int DefaultHoldout = 5000;
-
     public static MainJobOptions Create() => new(
         new Option<string?>("--target-latency") { Description = "Latency to reach, measured with ONNX Runtime on --device/--threads/--batch: milliseconds (5ms) or a share of the original's (50%)" },
         new Option<string?>("--max-size") { Description = "Largest file the pruned model may take: 5MB, 800KB, 1.5GB (powers of 1000; MiB/KiB/GiB for powers of 1024) or bytes" },
-        new Option<double?>("--max-accuracy-drop") { Description = "Top-1 points the result may lose on a held-out split of --data's training images; alone: remove as much as that allows (adaptive rounds)" }
+        new Option<double?>("--max-accuracy-drop") { Description = "Top-1 points the result may lose on --data's test split; alone: remove as much as that allows (adaptive rounds)" }
             .Within(v => v is >= 0 and <= 100, "between 0 and 100 (points)"),
         new Option<int?>("--rounds") { Description = "Prune in this many rounds toward the targets (prune, recover, fine-tune --finetune-epochs, evaluate); default 1, with only --max-accuracy-drop at most 8 adaptive rounds" }.AtLeast(1),
         new Option<int>("--finetune-epochs") { Description = "Fine-tune epochs after each round but the last (needs labelled --data)", DefaultValueFactory = _ => 0 }.AtLeast(0),
@@ -28,10 +26,9 @@ internal sealed record MainJobOptions(
         new Option<bool>("--no-distill") { Description = "Fine-tune on the labels alone" },
         new Option<string?>("--resume") { Description = "Checkpoint folder: every accepted round is saved there, and a run given a folder with saved rounds of the same model and settings continues after them" },
         new Option<int>("--batch") { Description = "Batch size the latency is measured at", DefaultValueFactory = _ => 1 }.AtLeast(1),
-        new Option<string?>("--latency-cache") { Description = "Folder of the per-layer latency tables (default $ONNXPRUNE_CACHE/latency, else ~/.cache/onnxprune/latency); safe to share between runs" },
-        new Option<int>("--holdout") { Description = "Training images held out of fine-tuning to measure accuracy on between rounds", DefaultValueFactory = _ => DefaultHoldout }.AtLeast(100));
+        new Option<string?>("--latency-cache") { Description = "Folder of the per-layer latency tables (default $ONNXPRUNE_CACHE/latency, else ~/.cache/onnxprune/latency); safe to share between runs" });
 
-    public IEnumerable<Option> All => [Latency, MaxSize, MaxAccuracyDrop, Rounds, FinetuneEpochs, FinalEpochs, FinetuneLr, Distill, NoDistill, Resume, Batch, LatencyCache, Holdout];
+    public IEnumerable<Option> All => [Latency, MaxSize, MaxAccuracyDrop, Rounds, FinetuneEpochs, FinalEpochs, FinetuneLr, Distill, NoDistill, Resume, Batch, LatencyCache];
 
     /// <summary>Whether the command line asks for the main job rather than one pruning to one target.</summary>
     public bool Requested(ParseResult parse) =>

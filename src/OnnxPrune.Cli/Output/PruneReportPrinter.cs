@@ -48,8 +48,23 @@ internal static class PruneReportPrinter
                          (skipped > 0 ? $", {skipped} not refit (see the report)" : "") + ", " : "") +
                         $"{rec.BatchNormsReestimated} BatchNorm layer(s) re-estimated");
         }
+        if (r.Job is { } job) PrintJob(job, o);
         foreach (var n in r.Notes) o.WriteLine($"note: {n}");
         o.WriteLine($"time: analysis {r.AnalysisMs:0} ms, pruning {r.PruneMs:0} ms, total {r.TotalMs:0} ms");
+    }
+
+    private static void PrintJob(JobReport job, TextWriter o)
+    {
+        o.WriteLine();
+        o.WriteLine($"objectives: {string.Join(", ", job.Objectives)}" + (job.LatencyGoalMs is { } goal ? $" (latency goal {goal:0.###} ms)" : ""));
+        var rounds = new Table("round", "goal", "MACs", "params", "predicted ms", "measured ms", "test top-1 %", "epochs", "kept", "note");
+        foreach (var x in job.Rounds)
+            rounds.Add(x.Attempt > 1 ? $"{x.Round}.{x.Attempt}" : $"{x.Round}", x.Goal, x.Macs.ToString("N0"), x.Params.ToString("N0"),
+                x.PredictedMs is { } p ? p.ToString("0.000") : "-", x.MeasuredMs is { } m ? m.ToString("0.000") : "-",
+                x.Accuracy is { } a ? a.ToString("0.00") : "-", x.Epochs, x.Accepted ? "yes" : "no", x.Note);
+        rounds.Write(o);
+        if (job.AccuracyBefore is { } before && job.AccuracyAfter is { } after)
+            o.WriteLine($"accuracy (test split): {before:0.00}% -> {after:0.00}% ({after - before:+0.00;-0.00} points); {job.Epochs} fine-tune epoch(s){(job.Distill ? " with distillation from the original" : "")}");
     }
 
     private static string Ratio(double after, double before) => before == 0 ? "-" : $"{after / before:0.000}";

@@ -7,17 +7,15 @@ namespace OnnxPrune.Pruning.Loop;
 
 /// <summary>
 /// The main job's fine-tuning and evaluation on labelled data: SGD (momentum 0.9, weight decay 5e-4, cosine
-/// to 0, batch 128) on the training images less a held-out split, BatchNormalization re-inserted where an
+/// to 0, batch 128) on the training images, top-1 on the test split, BatchNormalization re-inserted where an
 /// export folded it (and folded back on export, METHODS.md §7), and, when a teacher is given, a distillation
 /// term to the original's outputs. No augmentation: on the bundled ResNet-56 one epoch after pruning reached
 /// 93.04% without it against 92.65% with crop and flip (docs/saliency-comparison.md): a short fine-tune
 /// repairs the pruned function rather than regularising a new one.
 /// </summary>
-public sealed class FineTuneRounds(Dataset train, Dataset heldOut, Dataset test, ChannelNormalization normalization, double learningRate, int seed,
+public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormalization normalization, double learningRate, int seed,
     Model? teacher, SessionSettings session, TextWriter? log = null) : IRoundTrainer
 {
-    public int HeldOutCount => heldOut.Count;
-
     public int TestCount => test.Count;
 
     public Model FineTune(Model model, int epochs, string label)
@@ -45,7 +43,5 @@ public sealed class FineTuneRounds(Dataset train, Dataset heldOut, Dataset test,
         return trainer.ExportModel();
     }
 
-    public double EvaluateHeldOut(Model model) => ClassifierEvaluation.Evaluate(model, heldOut, normalization, session).Accuracy;
-
-    public double EvaluateTest(Model model) => ClassifierEvaluation.Evaluate(model, test, normalization, session).Accuracy;
+    public double Evaluate(Model model) => ClassifierEvaluation.Evaluate(model, test, normalization, session).Accuracy;
 }

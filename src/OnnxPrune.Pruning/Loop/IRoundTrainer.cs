@@ -2,7 +2,8 @@ namespace OnnxPrune.Pruning.Loop;
 
 /// <summary>
 /// What the main job's rounds ask of training: fine-tune a pruned model (distilling from the original when
-/// the caller turned that on) and measure top-1 accuracy on a held-out split the fine-tuning never sees.
+/// the caller turned that on) and measure top-1 accuracy on the data's test split, which neither the original's
+/// training nor the fine-tuning sees (a split of the training images would flatter the original, which learnt them).
 /// The command line builds one from --data; tests can give a cheap one.
 /// </summary>
 public interface IRoundTrainer
@@ -10,6 +11,6 @@ public interface IRoundTrainer
     /// <summary>The model after <paramref name="epochs"/> epochs of fine-tuning (a new model; the input is not changed).</summary>
     IR.Model FineTune(IR.Model model, int epochs, string label);
 
-    /// <summary>Top-1 accuracy in [0, 1] on the held-out split.</summary>
-    double EvaluateHeldOut(IR.Model model);
+    /// <summary>Top-1 accuracy in [0, 1] on the test split.</summary>
+    double Evaluate(IR.Model model);
 }

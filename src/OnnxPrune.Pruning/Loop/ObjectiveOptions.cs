@@ -22,7 +22,7 @@ public sealed record ObjectiveOptions
     /// <summary>Bytes the written model may take at most; null: no size target.</summary>
     public long? MaxSizeBytes { get; init; }
 
-    /// <summary>Points of top-1 accuracy (on the held-out split) the result may lose; null: no accuracy budget.</summary>
+    /// <summary>Points of top-1 accuracy (on the data's test split) the result may lose; null: no accuracy budget.</summary>
     public double? MaxAccuracyDrop { get; init; }
 
     /// <summary>Prune in this many rounds toward the targets (each: prune, recover, fine-tune, evaluate). With only an

@@ -79,7 +79,7 @@ public static class ObjectivePruner
                 if (_goalFraction >= 1)
                     _notes.Add($"the original already runs in {_originalMs:0.###} ms, within the {latencyText} target; latency sets no limit");
             }
-            double? accuracyBefore = trainer is null ? null : 100 * trainer.EvaluateHeldOut(Load(original));
+            double? accuracyBefore = trainer is null ? null : 100 * trainer.Evaluate(Load(original));
 
             var fixedParts = options.Prune.Target.Parts.ToList();
             bool onlyAccuracy = fixedParts.Count == 0 && options.Latency is null && options.MaxSizeBytes is null;
@@ -105,7 +105,7 @@ public static class ObjectivePruner
             }
             if (best.Result is null)
                 throw new PruneInputException(PruneInputProblem.BadTarget, "no round could prune the model: " + string.Join("; ", _rounds.Select(r => r.Note)));
-            double? accuracyAfter = trainer is null ? null : 100 * trainer.EvaluateHeldOut(Load(bytes));
+            double? accuracyAfter = trainer is null ? null : 100 * trainer.Evaluate(Load(bytes));
             LatencyPair? latency = null;
             if (options.MeasureLatency || options.Latency is not null)
             {
@@ -119,7 +119,7 @@ public static class ObjectivePruner
             if (options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes)
                 shortfalls.Add($"the model takes {bytes.Length:N0} bytes, above --max-size {maxBytes:N0}");
             if (options.MaxAccuracyDrop is { } drop && accuracyBefore - accuracyAfter > drop + 1e-9)
-                shortfalls.Add($"held-out accuracy fell {accuracyBefore - accuracyAfter:0.00} points ({accuracyBefore:0.00}% -> {accuracyAfter:0.00}%), more than --max-accuracy-drop {drop}");
+                shortfalls.Add($"test top-1 fell {accuracyBefore - accuracyAfter:0.00} points ({accuracyBefore:0.00}% -> {accuracyAfter:0.00}%), more than --max-accuracy-drop {drop}");
             if (cancelled) shortfalls.Add("stopped by Ctrl-C: the last accepted round's model is written");
             var result = best.Result with { MacsBefore = _baseline.Macs, ParamsBefore = _baseline.Params, Groups = AgainstOriginal(best.Result.Groups) };
             return new ObjectiveResult(bytes, result, latency, accuracyBefore, accuracyAfter, shortfalls.Count == 0,
@@ -162,7 +162,7 @@ public static class ObjectivePruner
                     bytes = OnnxModelFile.ToBytes(trainer.FineTune(Load(bytes), options.FinetuneEpochs, $"round {r}"));
                     _epochs += options.FinetuneEpochs;
                 }
-                double? accuracy = trainer is null ? null : 100 * trainer.EvaluateHeldOut(Load(bytes));
+                double? accuracy = trainer is null ? null : 100 * trainer.Evaluate(Load(bytes));
                 _rounds[^1] = _rounds[^1] with { Accuracy = accuracy, Epochs = r < rounds ? options.FinetuneEpochs : 0, Accepted = true };
                 current = bytes;
                 last = result;
@@ -288,11 +288,11 @@ public static class ObjectivePruner
                     bytes = OnnxModelFile.ToBytes(trainer!.FineTune(Load(bytes), options.FinetuneEpochs, $"round {r}"));
                     _epochs += options.FinetuneEpochs;
                 }
-                double accuracy = 100 * trainer!.EvaluateHeldOut(Load(bytes));
+                double accuracy = 100 * trainer!.Evaluate(Load(bytes));
                 bool keeps = result.TargetMet && accuracyBefore - accuracy <= drop + 1e-9;
                 _rounds.Add(new RoundRecord(r, 1, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, null, null, null, accuracy, options.FinetuneEpochs, keeps,
-                    keeps ? $"accepted: held-out top-1 {accuracy:0.00}% (budget {accuracyBefore - drop:0.00}%)"
-                        : result.TargetMet ? $"rejected: held-out top-1 {accuracy:0.00}% is below {accuracyBefore - drop:0.00}%; back to the last accepted round with a smaller step"
+                    keeps ? $"accepted: test top-1 {accuracy:0.00}% (budget {accuracyBefore - drop:0.00}%)"
+                        : result.TargetMet ? $"rejected: test top-1 {accuracy:0.00}% is below {accuracyBefore - drop:0.00}%; back to the last accepted round with a smaller step"
                         : $"rejected: {result.Shortfall}"));
                 if (keeps)
                 {

@@ -6,7 +6,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// <param name="Attempt">Which pruning of the round this is (a measured latency above the goal prunes again with a tighter predicted budget).</param>
 /// <param name="PredictedMs">The latency model's prediction for the planned widths (null without a latency target).</param>
 /// <param name="MeasuredMs">Median ONNX Runtime latency, measured side by side with the original (<paramref name="OriginalMs"/>).</param>
-/// <param name="Accuracy">Held-out top-1 after the round's fine-tuning, in percent (null without data).</param>
+/// <param name="Accuracy">Test-split top-1 after the round's fine-tuning, in percent (null without data).</param>
 public sealed record RoundRecord(int Round, int Attempt, string Goal, long Macs, long Params, long Bytes, double? PredictedMs, double? MeasuredMs, double? OriginalMs,
     double? Accuracy, int Epochs, bool Accepted, string Note);
 
@@ -14,7 +14,7 @@ public sealed record RoundRecord(int Round, int Attempt, string Goal, long Macs,
 /// original's), the final measurement, and every round.</summary>
 /// <param name="Bytes">The best model reached: the last accepted round's after the final fine-tune.</param>
 /// <param name="Latency">The final model measured side by side with the original (null when nothing asked for latency).</param>
-/// <param name="AccuracyBefore">The original's held-out top-1 in percent (null without data).</param>
+/// <param name="AccuracyBefore">The original's test-split top-1 in percent (null without data).</param>
 /// <param name="LatencyGoalMs">The latency target in ms (a percentage resolved against the original's measured latency).</param>
 /// <param name="Cancelled">Ctrl-C stopped the loop; <paramref name="Bytes"/> is the last accepted round's model.</param>
 public sealed record ObjectiveResult(byte[] Bytes, DataFreePruneResult Pruning, LatencyPair? Latency, double? AccuracyBefore, double? AccuracyAfter,

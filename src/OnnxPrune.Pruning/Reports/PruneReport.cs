@@ -85,11 +85,10 @@ public sealed record RecoveryReport(string Mode, int Images, int BatchNormsReest
             : new RecoveryReport(Recovery.RecoveryModes.NameOf(outcome.Mode), outcome.Images, outcome.BatchNorms, outcome.Time.TotalSeconds, outcome.Layers);
 }
 
-/// <summary>The main job (METHODS.md §1, §5): what was asked, each round, accuracy on the held-out split before and after, and the
+/// <summary>The main job (METHODS.md §1, §5): what was asked, each round, top-1 on the data's test split before and after, and the
 /// fine-tune epochs spent.</summary>
 /// <param name="Objectives">Each objective as given ("latency 50%", "flops 50%", "size 5MB", "accuracy drop 0.5").</param>
 /// <param name="LatencyGoalMs">The latency target in ms (a percentage resolved against the original's measured latency).</param>
-/// <param name="AccuracyBefore">Held-out top-1 of the original, percent (null without data).</param>
-/// <param name="TestAccuracyBefore">Top-1 on the data's test split, percent (null when it has none).</param>
+/// <param name="AccuracyBefore">Top-1 of the original on the data's test split, percent (null without labelled data).</param>
 public sealed record JobReport(IReadOnlyList<string> Objectives, double? LatencyGoalMs, IReadOnlyList<Loop.RoundRecord> Rounds,
-    double? AccuracyBefore, double? AccuracyAfter, double? TestAccuracyBefore, double? TestAccuracyAfter, int Epochs, bool Distill, bool Cancelled, string? CheckpointDirectory);
+    double? AccuracyBefore, double? AccuracyAfter, int Epochs, bool Distill, bool Cancelled, string? CheckpointDirectory);
