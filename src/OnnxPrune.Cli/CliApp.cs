@@ -21,12 +21,19 @@ public static class CliApp
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(MethodsCommand.Create());
+        root.Subcommands.Add(RecipesCommand.Create());
         return root;
     }
 
     public static int Run(string[] args)
     {
         var root = BuildRoot();
+        try { args = RecipeExpansion.Expand(root, args); }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
