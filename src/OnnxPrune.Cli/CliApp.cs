@@ -28,7 +28,11 @@ public static class CliApp
     public static int Run(string[] args)
     {
         var root = BuildRoot();
-        try { args = RecipeExpansion.Expand(root, args); }
+        try
+        {
+            args = RecipeExpansion.Expand(root, args, out var note);
+            if (note is not null) Console.Error.WriteLine(note); // stderr, so that --json output stays one document
+        }
         catch (UsageException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");

@@ -33,9 +33,11 @@ internal static class RecipeExpansion
     /// replaces the recipe's target instead of clashing with it.</summary>
     private static readonly string[] Targets = ["target-flops", "target-params", "target-latency", "ratio"];
 
-    /// <summary><paramref name="args"/> with the recipe's settings added, or unchanged without --recipe.</summary>
-    public static string[] Expand(RootCommand root, string[] args)
+    /// <summary><paramref name="args"/> with the recipe's settings added, or unchanged without --recipe;
+    /// <paramref name="note"/> says which recipe settings were used and which the command line replaced.</summary>
+    public static string[] Expand(RootCommand root, string[] args, out string? note)
     {
+        note = null;
         var typed = root.Parse(args);
         var command = typed.CommandResult.Command;
         var recipeOption = command.Options.OfType<Option<string?>>().FirstOrDefault(o => o.Name == OptionName);
@@ -56,10 +58,9 @@ internal static class RecipeExpansion
         var expanded = Insert(args, used.SelectMany(s => s.Tokens).ToList());
         ThrowIfRejected(root.Parse(expanded), used.Select(s => options[s.Key]).ToHashSet(), recipe);
 
-        // stderr, so that --json output stays one document.
         var from = string.Join(" ", used.Where(s => s.Tokens.Count > 0).Select(s => string.Join(" ", s.Tokens)));
-        Console.Error.WriteLine($"recipe {recipe.Name} ({recipe.Path}): {(from.Length > 0 ? from : "(nothing)")}" +
-                                (overridden.Count > 0 ? $"; from the command line instead: {string.Join(", ", overridden.Select(k => "--" + k))}" : ""));
+        note = $"recipe {recipe.Name} ({recipe.Path}): {(from.Length > 0 ? from : "(nothing)")}" +
+               (overridden.Count > 0 ? $"; from the command line instead: {string.Join(", ", overridden.Select(k => "--" + k))}" : "");
         return expanded;
     }
 
@@ -73,7 +74,7 @@ internal static class RecipeExpansion
         var where = $"recipe '{recipe.Path}'";
         if (Forbidden.TryGetValue(setting.Key, out var why)) throw new UsageException($"{where}: key '{setting.Key}' is not allowed in a recipe: {why}");
         if (!options.TryGetValue(setting.Key, out var option))
-            throw new UsageException($"{where}: unknown key '{setting.Key}': not an option of the prune command (did you mean '{Closest(setting.Key, options.Keys)}'? see 'onnxprune prune --help')");
+            throw new UsageException($"{where}: unknown key '{setting.Key}': not an option of the prune command ({Suggestion(setting.Key, options.Keys)}see 'onnxprune prune --help')");
         bool isBoolean = setting.Value.ValueKind is JsonValueKind.True or JsonValueKind.False;
         if (option.ValueType == typeof(bool) && !isBoolean)
             throw new UsageException($"{where}: key '{setting.Key}' is a flag: give true or false, not {setting.Value.GetRawText()}");
@@ -102,7 +103,13 @@ internal static class RecipeExpansion
                     throw new UsageException($"recipe '{recipe.Path}', key '{option.Name.TrimStart('-')}': {error.Message}");
     }
 
-    private static string Closest(string key, IEnumerable<string> names) => names.MinBy(n => Distance(key, n))!;
+    /// <summary>"did you mean 'criterion'? " for a near miss; nothing when no name is close, since a far
+    /// guess ('report' for 'final-epochs') misleads more than it helps.</summary>
+    private static string Suggestion(string key, IEnumerable<string> names)
+    {
+        var closest = names.MinBy(n => Distance(key, n));
+        return closest is not null && Distance(key, closest) <= Math.Max(2, key.Length / 3) ? $"did you mean '{closest}'? " : "";
+    }
 
     /// <summary>Levenshtein distance, for suggesting the option a misspelt key meant.</summary>
     private static int Distance(string a, string b)
