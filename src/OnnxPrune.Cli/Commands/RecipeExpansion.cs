@@ -41,7 +41,8 @@ internal static class RecipeExpansion
         var typed = root.Parse(args);
         var command = typed.CommandResult.Command;
         var recipeOption = command.Options.OfType<Option<string?>>().FirstOrDefault(o => o.Name == OptionName);
-        if (recipeOption is null || typed.GetValue(recipeOption) is not { } nameOrPath) return args;
+        // A --recipe without a value, or given twice, is left to the real parse to report.
+        if (recipeOption is null || !Validators.TryGet(typed.CommandResult, recipeOption, out var nameOrPath) || nameOrPath is null) return args;
 
         var recipe = RecipeFile.Load(RecipeLibrary.Resolve(nameOrPath));
         var options = ByKey(command);

@@ -73,4 +73,11 @@ public class RecipeErrorTests : IDisposable
             .ShouldFailWithBadInput("unknown recipe 'fastest'", "latency-cpu", "accuracy-critical", "memory", "data-free");
         CliRunner.Run("--recipe", "nope.json", "model.onnx", "-o", _temp.File("out.onnx")).ShouldFailWithBadInput("nope\\.json", "does not exist");
     }
+
+    [Fact]
+    public void Recipe_without_a_value_or_given_twice_is_a_usage_error()
+    {
+        CliRunner.Run("prune", "model.onnx", "-o", _temp.File("out.onnx"), "--recipe").ShouldFailWithBadInput("--recipe");
+        CliRunner.Run("prune", "model.onnx", "-o", _temp.File("out.onnx"), "--recipe", "data-free", "--recipe", "memory").ShouldFailWithBadInput("--recipe");
+    }
 }
