@@ -21,12 +21,23 @@ public static class CliApp
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(MethodsCommand.Create());
+        root.Subcommands.Add(RecipesCommand.Create());
         return root;
     }
 
     public static int Run(string[] args)
     {
         var root = BuildRoot();
+        try
+        {
+            args = RecipeExpansion.Expand(root, args, out var note);
+            if (note is not null) Console.Error.WriteLine(note); // stderr, so that --json output stays one document
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
