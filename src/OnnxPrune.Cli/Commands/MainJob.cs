@@ -29,7 +29,11 @@ internal static class MainJob
         var drop = parse.GetValue(j.MaxAccuracyDrop);
         if (drop is not null && x.Data is null) throw new UsageException("--max-accuracy-drop measures accuracy on --data: give labelled data (fashion-mnist, an IDX folder, an .npz file or an image folder with class sub-folders)");
         if (latency is not null && x.SkipLatency) throw new UsageException("--target-latency is measured: it cannot be combined with --skip-latency");
-        if (latency is not null) ObjectivePruner.ParseLatency(latency); // bad text: exit 2 before any work
+        if (latency is not null)
+        {
+            try { ObjectivePruner.ParseLatency(latency); } // bad text: exit 2 before any work
+            catch (PruneInputException e) { throw LibraryErrors.Word(e, "--target-latency"); }
+        }
         bool labelled = x.Data is not null && x.Prune.Calibration is { HasLabels: true };
         bool mainObjective = latency is not null || maxSize is not null || drop is not null;
         int finetune = parse.GetValue(j.FinetuneEpochs);

@@ -153,6 +153,10 @@ public static class ObjectivePruner
                 long? roundMacs = macsLimit is { } macs ? Interpolate(_baseline.Macs, macs, share) : null;
                 long? roundParams = paramsLimit is { } p ? Interpolate(_baseline.Params, p, share) : null;
                 double? roundFraction = _goalFraction is { } f && f < 1 ? Math.Pow(f, share) : null;
+                // A limit the current model already meets (another objective bound harder in an earlier round) asks nothing more.
+                var now = r == 1 ? _baseline : SteppedPruner.Baseline(Load(current), options.Prune.InputShapes);
+                if (roundMacs >= now.Macs) roundMacs = null;
+                if (roundParams >= now.Params) roundParams = null;
                 var outcome = PruneRound(r, current, currentFraction, roundMacs, roundParams, roundFraction);
                 if (outcome is null) break;
                 var (bytes, result, fraction) = outcome.Value;
