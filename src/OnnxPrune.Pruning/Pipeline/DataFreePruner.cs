@@ -89,7 +89,7 @@ public static class DataFreePruner
         var result = new DataFreePruneResult(model, baseline.Macs, baseline.Params, after.Macs, after.Params, plan.TargetMet, plan.Shortfall,
             outcomes, analysis.Barriers, options.Criterion, Allocations.NameOf(options.Allocation), roundTo,
             analysisTime, clock.Elapsed - start - analysisTime, plan.GroupsAtLimit, precisionNote)
-        { RefitLayers = refitLayers };
+        { RefitLayers = refitLayers, RemovedUnits = plan.Removed };
         return (result, removed);
     }
 
