@@ -52,7 +52,7 @@ internal static class MainJob
 
         var timing = x.Timing;
         int batch = parse.GetValue(j.Batch);
-        var cache = parse.GetValue(j.LatencyCache) ?? DefaultLatencyCache();
+        var cache = parse.GetValue(j.LatencyCache) ?? LatencyTableIdentity.DefaultFolder();
         LatencyTable? table = latency is null ? null : new LatencyTable(cache, timing, batch);
         using var progress = new Progress("pruning", 1);
         var options = new ObjectiveOptions
@@ -133,11 +133,6 @@ internal static class MainJob
         if (drop is not null) list.Add($"accuracy drop {drop}");
         return list;
     }
-
-    /// <summary>$ONNXPRUNE_CACHE/latency, else ~/.cache/onnxprune/latency.</summary>
-    public static string DefaultLatencyCache() =>
-        Path.Combine(Environment.GetEnvironmentVariable("ONNXPRUNE_CACHE") is { Length: > 0 } root ? root
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "onnxprune"), "latency");
 
     private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing)
     {

@@ -27,4 +27,8 @@ public sealed record DataFreePruneResult(
 
     /// <summary>What the post-write check found and did (ONNX Runtime rejected a first result; groups kept whole).</summary>
     public IReadOnlyList<string> RuntimeNotes { get; init; } = [];
+
+    /// <summary>The plan's removed root units, ids of a <see cref="ChannelAnalysis"/> of the prepared model
+    /// (what <see cref="Cost.PrunedCostEstimator.Estimate"/> and <see cref="Latency.LatencyModel.Predict"/> take).</summary>
+    public IReadOnlyList<int> RemovedUnits { get; init; } = [];
 }

@@ -92,6 +92,7 @@ public static class DataFreePruner
             analysisTime, clock.Elapsed - start - analysisTime, plan.GroupsAtLimit, precisionNote)
         {
             RefitLayers = refitLayers,
+            RemovedUnits = plan.Removed,
             PredictedLatencyMs = target.Parts.OfType<PruneTarget.Latency>().Select(l => (double?)l.Predictor.Predict(plan.Removed)).FirstOrDefault(),
         };
         return (result, removed);
