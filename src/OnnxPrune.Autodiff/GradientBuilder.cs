@@ -49,7 +49,7 @@ public static class GradientBuilder
         graph.SortTopologically();
         ctx.InferShapes(); // the loss reads the lowered outputs' shapes
         var modelOutputs = graph.Outputs.ToList(); // after lowering replaced some of them
-        var (loss, addedInput) = LossBuilder.Append(ctx, options.Loss, ValuesByName(graph));
+        var (loss, addedInputs) = LossBuilder.Append(ctx, options.Loss, ValuesByName(graph));
         graph.SortTopologically();
         ctx.InferShapes();
 
@@ -61,7 +61,7 @@ public static class GradientBuilder
         new EliminateDeadCode().Run(copy);
         Verifier.Verify(graph);
         dataInputs.RemoveAll(n => parameters.Any(p => p.Name == n));
-        if (addedInput is not null) dataInputs.Add(addedInput);
+        dataInputs.AddRange(addedInputs);
         return new TrainingGraph(copy, loss.Name, result.Parameters, dataInputs, result.ModelOutputs, result.ValueGradients,
             statistics, options.WeightsAsInputs, options.BlockedConvolutions);
     }

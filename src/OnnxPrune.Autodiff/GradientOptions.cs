@@ -115,6 +115,20 @@ public abstract record Loss;
 /// <param name="LabelsInput">Name of the new int64 graph input holding the labels.</param>
 public sealed record SoftmaxCrossEntropyLoss(string? Logits = null, string LabelsInput = "labels") : Loss;
 
+/// <summary>
+/// Knowledge distillation (Hinton et al., 2015): (1 − Weight)·CE(logits, labels) +
+/// Weight·T²·KL(softmax(teacher/T) ‖ softmax(logits/T)), the KL summed over classes and averaged
+/// over the batch. The teacher's logits [N, K] are a new float graph input, so the gradient of the
+/// KL term comes from the same reverse walk as the cross-entropy's. T² keeps the soft term's
+/// gradient, which scales as 1/T, comparable to the hard term's across temperatures.
+/// </summary>
+/// <param name="Logits">Name of the student's logits [N, K]; null means the model's first output.</param>
+/// <param name="LabelsInput">Name of the new int64 input holding the labels [N].</param>
+/// <param name="TeacherLogitsInput">Name of the new float input holding the teacher's logits [N, K].</param>
+/// <param name="Temperature">T &gt; 0.</param>
+/// <param name="Weight">The soft term's share in [0, 1].</param>
+public sealed record DistillationLoss(string? Logits, string LabelsInput, string TeacherLogitsInput, double Temperature, double Weight) : Loss;
+
 /// <summary>Mean over all elements of (output - target)^2.</summary>
 /// <param name="Output">Name of the value compared; null means the model's first output.</param>
 /// <param name="TargetInput">Name of the new graph input holding the target (same shape and type).</param>

@@ -37,7 +37,7 @@ public sealed class TrainingGraph
     public IReadOnlyList<TrainableParameter> Parameters { get; }
 
     /// <summary>Inputs fed with data on every run: the model's own inputs, then the loss's
-    /// labels/target input if the loss added one. Parameters are not listed here.</summary>
+    /// inputs if the loss added any (labels or target; labels then teacher logits for distillation). Parameters are not listed here.</summary>
     public IReadOnlyList<string> DataInputs { get; }
 
     /// <summary>The model's outputs kept as outputs of the training graph (empty when

@@ -42,6 +42,9 @@ public sealed partial class Trainer : IDisposable
     private readonly Dictionary<string, TensorData> _feeds = new(StringComparer.Ordinal);
     private float[] _images = [];
     private long[] _labels = [];
+    private Dataset? _batchData;
+    private readonly DistillationTeacher? _teacher;
+    private readonly string? _teacherInput;
 
     private sealed class Parameter(string name, long[] dims, float[] values, string gradientOutput, bool decay, bool momentum)
     {
@@ -97,6 +100,13 @@ public sealed partial class Trainer : IDisposable
         }
 
         _labelsInput = FreeName(_inference.Graph, "labels");
+        Loss loss = new SoftmaxCrossEntropyLoss(Signature.LogitsName, _labelsInput);
+        // A weight of 0 trains exactly as without distillation: no KL term, no teacher run.
+        if (options.Distillation is { Weight: > 0 } distillation)
+        {
+            _teacherInput = FreeName(_inference.Graph, "teacher_logits");
+            loss = new DistillationLoss(Signature.LogitsName, _labelsInput, _teacherInput, distillation.Temperature, distillation.Weight);
+        }
         // Every training step feeds exactly BatchSize images (the last partial batch is dropped), so
         // the training graph gets a static batch: static shapes let convolutions and their weight
         // gradients run on ORT's blocked-layout kernels (BlockedConvolutions).
@@ -108,7 +118,7 @@ public sealed partial class Trainer : IDisposable
             _graph = GradientBuilder.Build(_inference, new GradientOptions
             {
                 Trainable = trainable,
-                Loss = new SoftmaxCrossEntropyLoss(Signature.LogitsName, _labelsInput),
+                Loss = loss,
                 WeightsAsInputs = true,
                 BatchNorm = BatchNormMode.BatchStatistics,
                 KeepModelOutputs = true,
@@ -144,7 +154,19 @@ public sealed partial class Trainer : IDisposable
         _fetch = fetch.ToArray();
         foreach (var p in _parameters) _feeds[p.Name] = p.Feed;
         _session = new GradientSession(_graph, options.Session);
+        if (_teacherInput is not null)
+        {
+            try { _teacher = new DistillationTeacher(options.Distillation!, options.Session, options.BatchSize, Signature); }
+            catch
+            {
+                _session.Dispose();
+                throw;
+            }
+        }
     }
+
+    /// <summary>Seconds the distillation teacher has run (0 without one).</summary>
+    public double TeacherSeconds => _teacher?.Seconds ?? 0;
 
     public TrainerOptions Options { get; }
 
@@ -222,6 +244,7 @@ public sealed partial class Trainer : IDisposable
             var tally = new EpochTally();
             double rate = 0;
             good.Capture(Step, tally);
+            var teacherBefore = TeacherSeconds;
             clock.Restart();
             while (batches.Next(_images, _labels) > 0)
             {
@@ -248,7 +271,7 @@ public sealed partial class Trainer : IDisposable
             var seconds = clock.Elapsed.TotalSeconds;
             EvaluationResult? evaluation = validation is not null && options.EvaluateEveryEpoch ? Evaluate(validation) : null;
             var result = new EpochResult(epoch + 1, lossSum / batch, LogitsOutput is null ? double.NaN : (double)correct / seen, rate,
-                seen / Math.Max(1e-9, seconds), seconds, evaluation);
+                seen / Math.Max(1e-9, seconds), seconds, evaluation, TeacherSeconds - teacherBefore);
             CompletedEpochs++;
             _history.Add(result);
             results.Add(result);
@@ -295,6 +318,7 @@ public sealed partial class Trainer : IDisposable
 
     private void PrepareBatch(Dataset data, int batchSize)
     {
+        _batchData = data;
         var dims = Signature.BatchDims(batchSize, data);
         long size = dims.Aggregate(1L, (a, b) => a * b);
         if (_images.LongLength != size || !_feeds.TryGetValue(Signature.InputName, out var feed) || !feed.Dims.SequenceEqual(dims))
@@ -309,6 +333,8 @@ public sealed partial class Trainer : IDisposable
     /// <summary>One step on the batch in the buffers: run, update the weights and running statistics.</summary>
     private (double Loss, long Correct) RunStep(float rate)
     {
+        if (_teacher is not null)
+            _feeds[_teacherInput!] = _teacher.Run(_images, _labels.Length, _batchData!, _classCount ?? Signature.ClassCount, Signature);
         var outputs = _session.Session.Run(_feeds, _fetch);
         var lossTensor = outputs[_graph.LossOutput];
         double loss = lossTensor.ElementType == DataType.Float ? lossTensor.As<float>()[0] : TensorConvert.ToDoubles(lossTensor)[0];
@@ -551,7 +577,11 @@ public sealed partial class Trainer : IDisposable
         return (double)steps * Options.BatchSize / clock.Elapsed.TotalSeconds;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _teacher?.Dispose();
+    }
 
     /// <summary>Writes <paramref name="sampleDims"/> into the dynamic dims of the model's image input.</summary>
     private static void FixInputDims(Model model, ClassifierSignature signature, long[] sampleDims)

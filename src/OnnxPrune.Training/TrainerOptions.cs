@@ -68,9 +68,13 @@ public sealed record TrainerOptions
     /// Results are deterministic for a given seed and thread count.</summary>
     public SessionSettings Session { get; init; } = SessionSettings.Default;
 
+    /// <summary>Distil from a teacher model while training; null: plain cross-entropy.</summary>
+    public DistillationOptions? Distillation { get; init; }
+
     /// <exception cref="ArgumentException">A number is out of range (the message names it).</exception>
     public void Validate()
     {
+        Distillation?.Validate();
         if (Epochs < 1) throw new ArgumentException($"epochs must be at least 1, got {Epochs}");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}");
         if (EvaluationBatchSize < 1) throw new ArgumentException($"evaluation batch size must be at least 1, got {EvaluationBatchSize}");

@@ -15,8 +15,10 @@ public sealed record EvaluationResult(double Accuracy, double Loss, int Count, d
 /// <param name="ImagesPerSecond">Training throughput of the epoch (steps only, without evaluation).</param>
 /// <param name="Seconds">Wall time of the epoch's training steps.</param>
 /// <param name="Validation">Evaluation after the epoch, when there was one.</param>
+/// <param name="TeacherSeconds">Of <paramref name="Seconds"/>, the time spent running the distillation
+/// teacher (0 without one).</param>
 public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate,
-    double ImagesPerSecond, double Seconds, EvaluationResult? Validation);
+    double ImagesPerSecond, double Seconds, EvaluationResult? Validation, double TeacherSeconds = 0);
 
 /// <summary>Where training is, for a progress display (reported after every step).</summary>
 /// <param name="Epoch">1-based epoch in progress.</param>

@@ -12,15 +12,10 @@ internal sealed record FineTuneChoices(bool InsertBatchNorm, bool FoldAll);
 /// <summary>The words of train and finetune for BatchNorm insertion, rollbacks and a collapsed run.</summary>
 internal static class FineTuneSupport
 {
-    public static (Model Model, TrainerOptions Options) InsertBatchNorm(Model model, Dataset train, TrainerOptions options)
-    {
-        var (withNorms, withFold, inserted) = FineTuning.WithInsertedBatchNorm(model, train, options);
-        if (inserted > 0)
-            Console.Error.WriteLine($"inserted {inserted} BatchNormalization node{(inserted == 1 ? "" : "s")} after the Conv/Gemm layers that had none " +
-                                    $"(statistics of {Math.Min(train.Count, BatchNormInsertion.MaxImages)} training images, the function unchanged); " +
-                                    "they train on batch statistics and are folded back into the layers on export (--no-insert-bn: train without)");
-        return (withNorms, withFold);
-    }
+    public static string InsertedMessage(int inserted, int trainImages) =>
+        $"inserted {inserted} BatchNormalization node{(inserted == 1 ? "" : "s")} after the Conv/Gemm layers that had none " +
+        $"(statistics of {Math.Min(trainImages, BatchNormInsertion.MaxImages)} training images, the function unchanged); " +
+        "they train on batch statistics and are folded back into the layers on export (--no-insert-bn: train without)";
 
     public static string Describe(TrainingRollback r) =>
         $"epoch {r.Epoch}, step {r.Batch}: {r.Reason}; rolled back to {(r.RestoredBatch == 0 ? "the start of the epoch" : $"step {r.RestoredBatch} of the epoch")} " +

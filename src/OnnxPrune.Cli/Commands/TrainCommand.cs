@@ -66,19 +66,20 @@ internal static class TrainingCli
     internal sealed record Settings(string Data, string? TestData, string Output, int Epochs, int Seed, int BatchSize, double LearningRate,
         double Momentum, bool Nesterov, double WeightDecay, bool DecayAll, LearningRateSchedule Schedule, Augmentation Augmentation,
         int Threads, ExecutionProvider Provider, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json,
-        string? Preprocess = null);
+        string? Preprocess = null, DistillationOptions? Teacher = null, string? TeacherPath = null);
 
     internal sealed record Options(
         Option<string> Data, Option<string?> TestData, Option<int> Epochs, Option<string> Output, Option<int> Seed, Option<int> BatchSize,
         Option<double> Lr, Option<double> Momentum, Option<bool> Nesterov, Option<double> WeightDecay, Option<bool> DecayAll,
         Option<string> Schedule, Option<int> Warmup, Option<string> Augment, Option<int> CropPadding, Option<int> Threads, Option<string> Device,
         Option<int?> LimitTrain, Option<int?> LimitTest, Option<int?> Holdout, Option<string?> Resume, Option<string?> CheckpointDir, Option<bool> Json,
-        Option<string?> Preprocess)
+        Option<string?> Preprocess, Option<string?> Teacher, Option<double?> DistillTemperature, Option<double?> DistillWeight)
     {
         public void AddTo(Command command)
         {
             foreach (var o in new Option[] { Data, TestData, Epochs, Output, Seed, BatchSize, Lr, Momentum, Nesterov, WeightDecay, DecayAll, Schedule, Warmup,
-                         Augment, CropPadding, Threads, Device, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json, Preprocess })
+                         Augment, CropPadding, Threads, Device, LimitTrain, LimitTest, Holdout, Resume, CheckpointDir, Json, Preprocess,
+                         Teacher, DistillTemperature, DistillWeight })
                 command.Options.Add(o);
             // Checks that read two options at once.
             command.Validators.Add(result =>
@@ -132,9 +133,37 @@ internal static class TrainingCli
             // weights, held-out splits); the trainer takes the other settings from it too.
             var checkpoint = resume is null ? null : Checkpoint.Load(resume);
             var seed = checkpoint?.Seed ?? parse.GetValue(Seed);
+            var (teacher, teacherPath) = ReadTeacher(parse);
             return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, seed, batch, lr, momentum, nesterov, decay,
                 parse.GetValue(DecayAll), schedule, augmentation, threads, provider, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json),
-                parse.GetValue(Preprocess));
+                parse.GetValue(Preprocess), teacher, teacherPath);
+        }
+
+        /// <summary>--teacher's model with --distill-temperature and --distill-weight, or null without --teacher.</summary>
+        private (DistillationOptions? Options, string? Path) ReadTeacher(ParseResult parse)
+        {
+            var path = parse.GetValue(Teacher);
+            double? temperature = parse.GetValue(DistillTemperature), weight = parse.GetValue(DistillWeight);
+            if (path is null)
+            {
+                if (temperature is not null) throw new UsageException("--distill-temperature needs --teacher");
+                if (weight is not null) throw new UsageException("--distill-weight needs --teacher");
+                return (null, null);
+            }
+            if (!File.Exists(path))
+                throw new UsageException(Directory.Exists(path) ? $"--teacher '{path}' is a folder; give the path of an .onnx file" : $"teacher model '{path}' (--teacher) does not exist");
+            Model model;
+            try { model = OnnxModelFile.Load(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or OnnxFormatException)
+            {
+                throw new UsageException($"teacher model '{path}' (--teacher) cannot be read: {e.Message}");
+            }
+            return (new DistillationOptions
+            {
+                Teacher = model,
+                Temperature = temperature ?? DistillationOptions.DefaultTemperature,
+                Weight = weight ?? DistillationOptions.DefaultWeight,
+            }, path);
         }
     }
 
@@ -165,7 +194,12 @@ internal static class TrainingCli
         new Option<string?>("--resume") { Description = "Continue from a checkpoint (its seed, batch size and optimizer settings are used)" },
         new Option<string?>("--checkpoint-dir") { Description = "Keep the checkpoint (written every epoch) in this folder; by default it is written next to the output and removed when training finishes" },
         CommonOptions.Json(),
-        PreprocessOption());
+        PreprocessOption(),
+        new Option<string?>("--teacher") { Description = "Distil from this ONNX classifier (e.g. the model before pruning): each step also runs it on the batch and the loss adds the KL divergence to its softened outputs" },
+        new Option<double?>("--distill-temperature") { Description = $"Softmax temperature T of the distillation (default {DistillationOptions.DefaultTemperature})" }
+            .Within(v => v > 0, "a positive number"),
+        new Option<double?>("--distill-weight") { Description = $"Share w of the distillation term: loss = (1 - w) CE + w T^2 KL (default {DistillationOptions.DefaultWeight})" }
+            .Within(v => v is >= 0 and <= 1, "in [0, 1]"));
 
     /// <summary>--preprocess, for folders of images.</summary>
     public static Option<string?> PreprocessOption() => new("--preprocess")
@@ -376,7 +410,8 @@ internal static class TrainingCli
         string TestSet, int? HoldoutImages, int Epochs, int ResumedFromEpoch, int Seed, int BatchSize, double LearningRate, double Momentum, bool Nesterov,
         double WeightDecay, string Schedule, string Augmentation, string Normalization, int Threads, double TestAccuracy, double TestLoss,
         double? TestAccuracyBefore, double TrainSeconds, double ImagesPerSecond, IReadOnlyList<string> Trainable, IReadOnlyList<EpochJson> History,
-        bool Collapsed, int Rollbacks, double LearningRateFactor, int InsertedBatchNorms);
+        bool Collapsed, int Rollbacks, double LearningRateFactor, int InsertedBatchNorms, double? DistillTemperature = null, double? DistillWeight = null,
+        string? Teacher = null, double TeacherSeconds = 0);
 
     /// <summary>Trains <paramref name="model"/> and writes the result: the shared body of train and finetune.</summary>
     public static int Run(Settings s, Model model, LoadedData data, ChannelNormalization normalization, Dictionary<string, string> metadata,
@@ -418,74 +453,66 @@ internal static class TrainingCli
             options = checkpoint.ApplyTo(options);
         }
 
-        if (fineTune is { InsertBatchNorm: true }) (model, options) = FineTuneSupport.InsertBatchNorm(model, data.Train, options);
-        using var trainer = new Trainer(model, options);
-        trainer.CheckpointMetadata["command_name"] = commandName;
-        trainer.CheckpointMetadata["data"] = data.Name;
-        if (metadata.TryGetValue("arch", out var a)) trainer.CheckpointMetadata["arch"] = a;
-        if (baseModel is not null) trainer.CheckpointMetadata["base_model"] = baseModel;
-        trainer.CheckpointMetadata["command"] = command;
-        trainer.CheckpointMetadata["train_images"] = data.Train.Count.ToString(CultureInfo.InvariantCulture);
-        trainer.CheckData(data.Train);
-        trainer.CheckData(data.Test);
-        if (checkpoint is not null) trainer.Restore(checkpoint);
-
-        var log = Console.Error;
-        log.WriteLine($"{commandName}: {trainer.ParameterNames.Count} parameter tensors, {data.Train.Count} training images, " +
-                      $"{(data.Validation is { } v ? $"{v.Count} held-out images for per-epoch evaluation, " : "")}{data.Test.Count} test images; " +
-                      $"batch {options.BatchSize}, lr {Fmt(options.Sgd.LearningRate)} ({options.Schedule}), seed {options.Seed}");
-        log.WriteLine($"checkpoint every epoch: {checkpointPath}{(s.CheckpointDir is null ? " (removed when training finishes)" : "")}; resume with --resume {checkpointPath}");
-        if (checkpoint is not null) log.WriteLine($"resuming from '{s.Resume}' after epoch {checkpoint.CompletedEpochs}");
-
-        EvaluationResult? before = measureBefore && checkpoint is null ? trainer.Evaluate(data.Test) : null;
-        if (before is not null) log.WriteLine($"before: test accuracy {before.Accuracy * 100:0.00}% (loss {before.Loss:0.0000}) on {data.Test.Count} images");
-        var resumedFrom = trainer.CompletedEpochs;
-        var clock = Stopwatch.StartNew();
-        using (var bar = new TrainingBar())
-        {
-            trainer.RolledBack += r =>
-            {
-                bar.Clear();
-                log.WriteLine(FineTuneSupport.Describe(r));
-            };
-            trainer.Train(data.Train, data.Validation ?? data.Test, bar.Report, epoch =>
-            {
-                bar.Clear();
-                var eval = epoch.Validation is { } e ? $" | {(data.Validation is null ? "test" : "held-out")} {e.Accuracy * 100:0.00}% (loss {e.Loss:0.0000})" : "";
-                log.WriteLine($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy * 100:0.00}%{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s");
-            });
-        }
-        var trainSeconds = clock.Elapsed.TotalSeconds;
-        var final = data.Validation is null && trainer.History.Count > 0 && trainer.History[^1].Validation is { } last && trainer.CompletedEpochs > resumedFrom
-            ? last : trainer.Evaluate(data.Test);
-
+        if (s.Teacher is { } teacher) options = options with { Distillation = teacher };
         metadata["dataset"] = data.Name;
-        metadata["normalization"] = normalization.ToString();
-        metadata["test_accuracy"] = final.Accuracy.ToString("0.0000", CultureInfo.InvariantCulture);
-        metadata["test_loss"] = final.Loss.ToString("0.0000", CultureInfo.InvariantCulture);
-        metadata["test_images"] = final.Count.ToString(CultureInfo.InvariantCulture);
-        metadata["train_images"] = data.Train.Count.ToString(CultureInfo.InvariantCulture);
-        metadata["epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture);
-        metadata["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture);
         metadata["command"] = command;
         if (baseModel is not null) metadata["base_model"] = baseModel;
-        bool collapsed = before is not null && FineTuning.HasCollapsed(before, final);
-        if (collapsed) metadata["collapsed"] = "true";
-        var trained = trainer.ExportModel(metadata);
+        var checkpointMetadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["command_name"] = commandName,
+            ["data"] = data.Name,
+            ["command"] = command,
+            ["train_images"] = data.Train.Count.ToString(CultureInfo.InvariantCulture),
+        };
+        if (metadata.TryGetValue("arch", out var a)) checkpointMetadata["arch"] = a;
+        if (baseModel is not null) checkpointMetadata["base_model"] = baseModel;
+
+        var log = Console.Error;
+        FineTuneResult result;
+        using (var bar = new TrainingBar())
+        {
+            result = FineTuning.Run(model, new FineTuneRequest(data.Train, data.Test)
+            {
+                Validation = data.Validation,
+                InsertBatchNorm = fineTune is { InsertBatchNorm: true },
+                MeasureBefore = measureBefore,
+                Metadata = metadata,
+                Resume = checkpoint,
+                CheckpointMetadata = checkpointMetadata,
+                Started = start => Describe(start, s, data, commandName, checkpointPath, checkpoint),
+                Progress = bar.Report,
+                RolledBack = r =>
+                {
+                    bar.Clear();
+                    log.WriteLine(FineTuneSupport.Describe(r));
+                },
+                EpochDone = epoch =>
+                {
+                    bar.Clear();
+                    var eval = epoch.Validation is { } e ? $" | {(data.Validation is null ? "test" : "held-out")} {e.Accuracy * 100:0.00}% (loss {e.Loss:0.0000})" : "";
+                    var teacher = s.Teacher is null ? "" : $" (teacher {epoch.TeacherSeconds:0.0} s)";
+                    log.WriteLine($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy * 100:0.00}%{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s{teacher}");
+                },
+            }, options);
+        }
+        options = result.Options;
+        var (before, final, collapsed, resumedFrom, trainSeconds) = (result.Before, result.Final, result.Collapsed, result.ResumedFromEpoch, result.TrainSeconds);
+        var trained = result.Model;
         if (fineTune is { FoldAll: true }) FineTuneSupport.FoldAll(trained);
         OnnxModelFile.Save(trained, s.Output);
         if (s.CheckpointDir is null && File.Exists(checkpointPath)) File.Delete(checkpointPath);
 
-        var epochs = trainer.History;
+        var epochs = result.History;
         double imagesPerSecond = epochs.Count > resumedFrom ? epochs.Skip(resumedFrom).Average(e => e.ImagesPerSecond) : 0;
         if (s.Json)
         {
             Json.Write(Console.Out, new ResultJson(command, s.Output, metadata.GetValueOrDefault("arch"), baseModel, data.Name, data.Train.Count, data.Test.Count,
                 data.TestDescription, data.Validation?.Count, options.Epochs, resumedFrom, options.Seed, options.BatchSize, options.Sgd.LearningRate,
                 options.Sgd.Momentum, options.Sgd.Nesterov, options.Sgd.WeightDecay, options.Schedule.ToString()!, DescribeAugmentation(options.Augmentation),
-                normalization.ToString(), s.Threads, final.Accuracy, final.Loss, before?.Accuracy, trainSeconds, imagesPerSecond, trainer.ParameterNames,
+                normalization.ToString(), s.Threads, final.Accuracy, final.Loss, before?.Accuracy, trainSeconds, imagesPerSecond, result.Parameters,
                 epochs.Select(e => new EpochJson(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds, e.Validation?.Accuracy, e.Validation?.Loss)).ToList(),
-                collapsed, trainer.Rollbacks.Count, trainer.LearningRateFactor, options.FoldOnExport?.Count ?? 0));
+                collapsed, result.Rollbacks.Count, result.LearningRateFactor, options.FoldOnExport?.Count ?? 0, options.Distillation?.Temperature,
+                options.Distillation?.Weight, s.TeacherPath, result.TeacherSeconds));
         }
         else
         {
@@ -495,11 +522,28 @@ internal static class TrainingCli
             if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
             o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
             o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
-            if (trainer.Rollbacks.Count > 0) o.WriteLine($"  {trainer.Rollbacks.Count} rollback(s) after divergence; learning rate x{trainer.LearningRateFactor:0.####} from then on");
+            if (s.Teacher is { } kd) o.WriteLine($"  distilled from {s.TeacherPath} ({kd}): teacher {result.TeacherSeconds:0.0} s of the training");
+            if (result.Rollbacks.Count > 0) o.WriteLine($"  {result.Rollbacks.Count} rollback(s) after divergence; learning rate x{result.LearningRateFactor:0.####} from then on");
         }
         if (!collapsed) return ExitCodes.Ok;
         Console.Error.WriteLine(FineTuneSupport.CollapseMessage(before!, final, s.Output));
         return ExitCodes.TrainingFailed;
+    }
+
+    /// <summary>The lines before the first step: inserted BatchNorm, the run, the checkpoint, the accuracy before.</summary>
+    private static void Describe(FineTuneStart start, Settings s, LoadedData data, string commandName, string checkpointPath, Checkpoint? checkpoint)
+    {
+        var log = Console.Error;
+        var (trainer, options) = (start.Trainer, start.Trainer.Options);
+        if (start.InsertedBatchNorms > 0) log.WriteLine(FineTuneSupport.InsertedMessage(start.InsertedBatchNorms, data.Train.Count));
+        log.WriteLine($"{commandName}: {trainer.ParameterNames.Count} parameter tensors, {data.Train.Count} training images, " +
+                      $"{(data.Validation is { } v ? $"{v.Count} held-out images for per-epoch evaluation, " : "")}{data.Test.Count} test images; " +
+                      $"batch {options.BatchSize}, lr {Fmt(options.Sgd.LearningRate)} ({options.Schedule}), seed {options.Seed}");
+        if (options.Distillation is { } kd)
+            log.WriteLine($"distilling from {s.TeacherPath}: loss (1 - {Fmt(kd.Weight)}) CE + {Fmt(kd.Weight)} T^2 KL at T = {Fmt(kd.Temperature)}; the teacher runs once per step");
+        log.WriteLine($"checkpoint every epoch: {checkpointPath}{(s.CheckpointDir is null ? " (removed when training finishes)" : "")}; resume with --resume {checkpointPath}");
+        if (checkpoint is not null) log.WriteLine($"resuming from '{s.Resume}' after epoch {checkpoint.CompletedEpochs}");
+        if (start.Before is { } before) log.WriteLine($"before: test accuracy {before.Accuracy * 100:0.00}% (loss {before.Loss:0.0000}) on {data.Test.Count} images");
     }
 
     private static string DescribeAugmentation(Augmentation a) =>
