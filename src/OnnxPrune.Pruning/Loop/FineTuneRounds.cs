@@ -32,15 +32,16 @@ public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormaliza
             InputSampleDims = [train.Channels, train.Height, train.Width],
             EvaluateEveryEpoch = false,
             Session = session,
+            Distillation = teacher is null ? null : new DistillationOptions { Teacher = teacher },
         };
-        var (withNorms, withFold, inserted) = FineTuning.WithInsertedBatchNorm(model, train, options);
-        if (inserted > 0) log?.WriteLine($"{label}: inserted {inserted} BatchNormalization node(s) for fine-tuning (folded back on export)");
-        if (teacher is not null) throw new NotSupportedException("PENDING distill merge");
-        using var trainer = new Trainer(withNorms, withFold);
-        trainer.RolledBack += r => log?.WriteLine($"{label}: {r.Reason}; rolled back and halved the learning rate");
-        trainer.Train(train, null, null, epoch => log?.WriteLine(
-            $"{label}: epoch {epoch.Epoch}/{epochs}: loss {epoch.TrainLoss:0.0000}, train top-1 {epoch.TrainAccuracy * 100:0.00}%, {epoch.Seconds:0.0} s"));
-        return trainer.ExportModel();
+        var request = new FineTuneRequest(train, test)
+        {
+            MeasureBefore = false,
+            Started = s => { if (s.InsertedBatchNorms > 0) log?.WriteLine($"{label}: inserted {s.InsertedBatchNorms} BatchNormalization node(s) for fine-tuning (folded back on export)"); },
+            RolledBack = r => log?.WriteLine($"{label}: {r.Reason}; rolled back and halved the learning rate"),
+            EpochDone = e => log?.WriteLine($"{label}: epoch {e.Epoch}/{epochs}: loss {e.TrainLoss:0.0000}, train top-1 {e.TrainAccuracy * 100:0.00}%, {e.Seconds:0.0} s"),
+        };
+        return FineTuning.Run(model, request, options).Model;
     }
 
     public double Evaluate(Model model) => ClassifierEvaluation.Evaluate(model, test, normalization, session).Accuracy;
