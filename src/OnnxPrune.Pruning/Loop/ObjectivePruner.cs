@@ -159,7 +159,7 @@ public static class ObjectivePruner
                 if (roundParams >= now.Params) roundParams = null;
                 var outcome = PruneRound(r, current, currentFraction, roundMacs, roundParams, roundFraction);
                 if (outcome is null) break;
-                var (bytes, result, fraction) = outcome.Value;
+                var (bytes, result, fraction, record) = outcome.Value;
                 if (trainer is not null && options.FinetuneEpochs > 0 && r < rounds)
                 {
                     Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");
@@ -167,7 +167,7 @@ public static class ObjectivePruner
                     _epochs += options.FinetuneEpochs;
                 }
                 double? accuracy = trainer is null ? null : 100 * trainer.Evaluate(Load(bytes));
-                _rounds[^1] = _rounds[^1] with { Accuracy = accuracy, Epochs = r < rounds ? options.FinetuneEpochs : 0, Accepted = true };
+                _rounds[record] = _rounds[record] with { Accuracy = accuracy, Epochs = r < rounds ? options.FinetuneEpochs : 0, Accepted = true };
                 current = bytes;
                 last = result;
                 currentFraction = fraction ?? currentFraction;
@@ -202,14 +202,18 @@ public static class ObjectivePruner
         /// original and prunes again with a tighter predicted budget while it misses. Records each attempt.
         /// Returns null when nothing could be pruned.
         /// </summary>
-        private (byte[] Bytes, DataFreePruneResult Result, double? Fraction)? PruneRound(int round, byte[] current, double currentFraction,
+        /// <summary>A measured latency this far below the goal (as a share of it) prunes again with a looser budget.</summary>
+        private const double LatencySlack = 0.06;
+
+        private (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? PruneRound(int round, byte[] current, double currentFraction,
             long? macs, long? parameters, double? goalFraction)
         {
             double? currentMs = null;
             double scale = 1;
             long? paramLimit = parameters;
             var scores = new ScoreCache();
-            (byte[] Bytes, DataFreePruneResult Result, double? Fraction)? best = null;
+            (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
+            bool loosened = false;
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
@@ -219,7 +223,8 @@ public static class ObjectivePruner
                 var prune = options.Prune with { Scores = scores, AllowFinerWidths = false };
                 if (goalFraction is { } g)
                 {
-                    currentMs ??= LatencyComparison.MeasureOne(current, options.Timing, options.Batch, options.Prune.InputShapes);
+                    currentMs ??= ReferenceEquals(current, original) ? _originalMs
+                        : LatencyComparison.MeasureOne(current, options.Timing, options.Batch, options.Prune.InputShapes);
                     budget = currentMs.Value * g / currentFraction * scale;
                     parts.Add(new TargetSpec.Latency(budget.Value, options.Latency!));
                     var ms = currentMs.Value;
@@ -232,26 +237,40 @@ public static class ObjectivePruner
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
                 {
                     _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));
-                    return best;
+                    return meeting ?? last;
                 }
                 var bytes = OnnxModelFile.ToBytes(result.Model);
                 LatencyPair? pair = goalFraction is not null ? LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes) : null;
                 double? predicted = budget is not null ? result.PredictedLatencyMs : null;
                 double? fraction = pair is null ? null : pair.AfterMs / pair.BeforeMs;
                 bool latencyMiss = fraction > goalFraction + 1e-9;
+                // Well under the goal: the latency model under-predicted the saving, and channels were removed for nothing.
+                bool latencySlack = !latencyMiss && fraction < goalFraction * (1 - LatencySlack);
                 bool sizeMiss = options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes && round == Math.Max(1, options.Rounds);
+                bool lastAttempt = attempt == options.MaxLatencyAttempts;
                 var note = !result.TargetMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
-                    : latencyMiss ? $"measured {pair!.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms) misses the goal {100 * goalFraction:0.0}%; pruning again with a tighter predicted budget"
-                    : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size; pruning again with fewer parameters"
+                    : latencyMiss ? $"measured {pair!.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms) misses the goal {100 * goalFraction:0.0}%" + (lastAttempt ? "" : "; pruning again with a tighter predicted budget")
+                    : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size" + (lastAttempt ? "" : "; pruning again with fewer parameters")
+                    : latencySlack && !lastAttempt ? $"measured {100 * fraction:0.0}% of the original's latency, well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget"
                     : "met the round's goal";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
-                best = (bytes, result, fraction);
-                if (!result.TargetMet || (!latencyMiss && !sizeMiss)) return best;
-                if (latencyMiss) scale *= goalFraction!.Value / fraction!.Value * 0.98;
+                var candidate = (bytes, result, fraction, _rounds.Count - 1);
+                bool meets = result.TargetMet && !latencyMiss && !sizeMiss;
+                // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
+                if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
+                last = candidate;
+                if (!result.TargetMet || (meets && !latencySlack)) break;
+                if (meets && meeting is not null && loosened) break; // a looser attempt that still meets: good enough, no more searching
+                if (latencyMiss || latencySlack)
+                {
+                    loosened |= latencySlack;
+                    // Aim at the middle of the accepted band, so noise does not flip the next measurement over the goal.
+                    scale *= goalFraction!.Value * (1 - LatencySlack / 2) / fraction!.Value;
+                }
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
-            if (best is not null) _notes.Add($"round {round}: the goal was still missed after {options.MaxLatencyAttempts} prunings; kept the last");
-            return best;
+            if (meeting is null && last is not null) _notes.Add($"round {round}: the goal was still missed after {options.MaxLatencyAttempts} prunings; kept the last");
+            return meeting ?? last;
         }
 
         private static IEnumerable<string> Describe(long? macs, long? parameters, double? fraction)

@@ -16,6 +16,10 @@ public sealed partial class AllocationPlanner
 
     private PrunePlan PlanKnapsack(PruneTarget target)
     {
+        // Scores normalised per model (mean 1 over every prunable channel), not per group: a knapsack compares channels
+        // across groups, and a group that spans many layers (a residual stream) must not look cheap because its scores
+        // were rescaled to the same mean as a single conv's.
+        var scores = LayerThresholdInputs().Select(x => x.ModelNormalized).ToList();
         // Per group, the removal counts the constraints allow, ascending (0 first).
         var allowed = _ranked.Select(r => Enumerable.Range(0, r.Order.Length + 1).Select(w => Constrain(r.Group, w)).Distinct().Order().ToArray()).ToList();
         var level = new int[_ranked.Count];
@@ -35,7 +39,7 @@ public sealed partial class AllocationPlanner
                     if (progress <= 1e-12) continue;
                     firstProgress ??= step;
                     double lost = 0;
-                    for (int i = allowed[g][level[g]]; i < allowed[g][trialLevels[g]]; i++) lost += _ranked[g].Normalized[i];
+                    for (int i = allowed[g][level[g]]; i < allowed[g][trialLevels[g]]; i++) lost += scores[g][i];
                     double ratio = lost / progress;
                     if (best is null || ratio < best.Value.Ratio) best = (ratio, g, trialLevels[g], trial);
                 }
@@ -44,7 +48,7 @@ public sealed partial class AllocationPlanner
             level[best.Value.Group] = best.Value.Level;
             state = best.Value.State;
         }
-        if (state.Met) state = Refill(target, allowed, level, state);
+        if (state.Met) state = Refill(target, allowed, level, state, scores);
         return new PrunePlan(state.Removed, state.Macs, state.Params, state.Met,
             state.Met ? null : Shortfall(target, state.Removed, state.Macs, state.Params), AtLimit(state.Removed));
     }
@@ -54,7 +58,7 @@ public sealed partial class AllocationPlanner
     /// the group whose next wider width restores the most score while every target still holds, until none fits.
     /// A width the tables show no faster than a wider one is therefore never kept: widening it costs nothing.
     /// </summary>
-    private KnapsackState Refill(PruneTarget target, List<int[]> allowed, int[] level, KnapsackState state)
+    private KnapsackState Refill(PruneTarget target, List<int[]> allowed, int[] level, KnapsackState state, List<double[]> scores)
     {
         while (true)
         {
@@ -67,7 +71,7 @@ public sealed partial class AllocationPlanner
                 var trial = Evaluate(target, allowed, trialLevels);
                 if (!trial.Met) continue;
                 double gained = 0;
-                for (int i = allowed[g][trialLevels[g]]; i < allowed[g][level[g]]; i++) gained += _ranked[g].Normalized[i];
+                for (int i = allowed[g][trialLevels[g]]; i < allowed[g][level[g]]; i++) gained += scores[g][i];
                 if (best is null || gained > best.Value.Gained) best = (gained, g, trial);
             }
             if (best is null) return state;
