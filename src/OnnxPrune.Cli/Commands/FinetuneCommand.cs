@@ -15,7 +15,9 @@ namespace OnnxPrune.Cli.Commands;
 /// more than <see cref="FineTuning.CollapseMargin"/> below the accuracy before exits with
 /// <see cref="ExitCodes.TrainingFailed"/> (the model is still written). Inputs are normalised as the model's "normalization" metadata says (OnnxPrune's own
 /// models carry it), else with the mean and standard deviation of the training data, or as
-/// --normalization gives.
+/// --normalization gives. With --teacher every step also runs the teacher (e.g. the model before
+/// pruning) on the batch and the loss adds the KL divergence to its softened outputs
+/// (<see cref="DistillationOptions"/>); the run itself is <see cref="FineTuning.Run"/>.
 /// </summary>
 internal static class FinetuneCommand
 {

@@ -404,7 +404,7 @@ internal static class TrainingCli
     }
 
     internal sealed record EpochJson(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond, double Seconds,
-        double? TestAccuracy, double? TestLoss);
+        double? TestAccuracy, double? TestLoss, double TeacherSeconds = 0);
 
     internal sealed record ResultJson(string Command, string Model, string? Arch, string? BaseModel, string Data, int TrainImages, int TestImages,
         string TestSet, int? HoldoutImages, int Epochs, int ResumedFromEpoch, int Seed, int BatchSize, double LearningRate, double Momentum, bool Nesterov,
@@ -510,7 +510,7 @@ internal static class TrainingCli
                 data.TestDescription, data.Validation?.Count, options.Epochs, resumedFrom, options.Seed, options.BatchSize, options.Sgd.LearningRate,
                 options.Sgd.Momentum, options.Sgd.Nesterov, options.Sgd.WeightDecay, options.Schedule.ToString()!, DescribeAugmentation(options.Augmentation),
                 normalization.ToString(), s.Threads, final.Accuracy, final.Loss, before?.Accuracy, trainSeconds, imagesPerSecond, result.Parameters,
-                epochs.Select(e => new EpochJson(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds, e.Validation?.Accuracy, e.Validation?.Loss)).ToList(),
+                epochs.Select(e => new EpochJson(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds, e.Validation?.Accuracy, e.Validation?.Loss, e.TeacherSeconds)).ToList(),
                 collapsed, result.Rollbacks.Count, result.LearningRateFactor, options.FoldOnExport?.Count ?? 0, options.Distillation?.Temperature,
                 options.Distillation?.Weight, s.TeacherPath, result.TeacherSeconds));
         }

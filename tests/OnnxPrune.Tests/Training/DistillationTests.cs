@@ -215,6 +215,24 @@ public class DistillationCliTests
         r.Stderr.Should().Contain("--distill-weight needs --teacher");
     }
 
+    /// <summary>finetune --teacher: the run reports the distillation and the teacher's time, and the model says how it was trained.</summary>
+    [Fact]
+    public void Finetune_with_a_teacher_reports_it_in_json_and_metadata()
+    {
+        using var dir = TestData.NewTempFolder();
+        var output = dir.File("tuned.onnx");
+        var r = CliRunner.Run(TimeSpan.FromSeconds(120), null, "finetune", ResNet20, "--data", "fashion-mnist", "--epochs", "1", "--limit-train", "128",
+            "--limit-test", "200", "--batch-size", "64", "--threads", "2", "--teacher", ResNet20, "--distill-temperature", "2", "--distill-weight", "0.25", "--json", "-o", output);
+        var json = JsonOutput.Parse(r);
+        json.Key("distill_temperature").GetDouble().Should().Be(2);
+        json.Key("distill_weight").GetDouble().Should().Be(0.25);
+        json.Key("teacher").GetString().Should().Be(ResNet20);
+        json.Key("teacher_seconds").GetDouble().Should().BeGreaterThan(0);
+        json.Key("test_accuracy").GetDouble().Should().BeGreaterThan(0.8);
+        r.Stderr.Should().Contain("distilling from");
+        OnnxModelFile.Load(output).MetadataProps.Should().Contain(new KeyValuePair<string, string>("distillation", "T=2,weight=0.25"));
+    }
+
     /// <summary>FineTuning.Run, as a pruning loop calls it: four steps of 64 images distilled from the
     /// model itself keep ResNet-20 (about 93%) accurate, and the export says how it was distilled.</summary>
     [Fact]
