@@ -247,20 +247,22 @@ public static class ObjectivePruner
                 // Well under the goal: the latency model under-predicted the saving, and channels were removed for nothing.
                 bool latencySlack = !latencyMiss && fraction < goalFraction * (1 - LatencySlack);
                 bool sizeMiss = options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes && round == Math.Max(1, options.Rounds);
-                bool lastAttempt = attempt == options.MaxLatencyAttempts;
+                bool meets = result.TargetMet && !latencyMiss && !sizeMiss;
+                // Another attempt follows a miss (unless an earlier attempt met the goal: the looser one went too far), or a
+                // result well under the goal (once).
+                bool again = attempt < options.MaxLatencyAttempts && result.TargetMet && ((!meets && meeting is null) || (meets && latencySlack && !loosened));
+                string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 var note = !result.TargetMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
-                    : latencyMiss ? $"measured {pair!.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms) misses the goal {100 * goalFraction:0.0}%" + (lastAttempt ? "" : "; pruning again with a tighter predicted budget")
-                    : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size" + (lastAttempt ? "" : "; pruning again with fewer parameters")
-                    : latencySlack && !lastAttempt ? $"measured {100 * fraction:0.0}% of the original's latency, well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget"
-                    : "met the round's goal";
+                    : latencyMiss ? $"{measured} misses the goal {100 * goalFraction:0.0}%" + (again ? "; pruning again with a tighter predicted budget" : "")
+                    : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size" + (again ? "; pruning again with fewer parameters" : "")
+                    : latencySlack && again ? $"{measured} is well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget"
+                    : pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
                 var candidate = (bytes, result, fraction, _rounds.Count - 1);
-                bool meets = result.TargetMet && !latencyMiss && !sizeMiss;
                 // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
                 if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
                 last = candidate;
-                if (!result.TargetMet || (meets && !latencySlack)) break;
-                if (meets && meeting is not null && loosened) break; // a looser attempt that still meets: good enough, no more searching
+                if (!again) break;
                 if (latencyMiss || latencySlack)
                 {
                     loosened |= latencySlack;
