@@ -105,6 +105,10 @@ internal static class LatencyModelBench
             scale calibrated on the original alone {Summary(aloneErrors)} (target: 10% or less).
 
             """;
+        // The hand-written findings below the marker survive a rerun.
+        const string Marker = "<!-- findings: kept when the benchmark rewrites this file -->";
+        if (File.Exists(output) && File.ReadAllText(output) is var old && old.IndexOf(Marker, StringComparison.Ordinal) is var at and >= 0)
+            text += "\n" + old[at..];
         File.WriteAllText(output, text);
         Console.Write(text);
         return 0;
