@@ -3,7 +3,8 @@
 # median absolute error 10% or less on every model of docs/pruning-coverage.md). Each MODEL is a
 # name from the coverage list (looked up in the model cache) or a path to an .onnx file; without
 # any, the whole coverage list (exports the three largest torchvision models too, about 1 GB).
-# Naming models writes a partial table. Rewrites tools/bench/results/latency-model.md.
+# Naming models writes a partial table. Rewrites tools/bench/results/latency-model.md (keeping its
+# findings block). LATENCY_BENCH_LAYERS=1 prints every layer's widths and probe times to stderr.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
