@@ -13,8 +13,7 @@ namespace OnnxPrune.Pruning.Cost;
 public sealed class PrunedCostEstimator
 {
     private readonly ChannelAnalysis _analysis;
-    private readonly int _unitCount;
-    private readonly int[] _roots;
+    private readonly RemovalMask _mask;
     private readonly List<(long Macs, Carrier? In, Carrier? Out)> _layers = new();
     /// <summary>Per bound tensor: its size, and per node input that reads it, the bindings there.</summary>
     private readonly List<(long Elements, List<List<ParamBinding>> Slots)> _tensors = new();
@@ -23,9 +22,7 @@ public sealed class PrunedCostEstimator
     {
         _analysis = analysis;
         Baseline = baseline;
-        _unitCount = analysis.Context.Units.Count;
-        _roots = new int[_unitCount];
-        for (int u = 0; u < _unitCount; u++) _roots[u] = analysis.Root(u);
+        _mask = new RemovalMask(analysis);
         var ctx = analysis.Context;
         foreach (var c in baseline.Nodes)
         {
@@ -51,17 +48,8 @@ public sealed class PrunedCostEstimator
     public (long Macs, long Params) Estimate(IReadOnlyCollection<int> removedRoots)
     {
         // One pass over all units answers "removed?" for any unit id in O(1) below.
-        var removedRoot = new bool[_unitCount];
-        foreach (var r in removedRoots) removedRoot[r] = true;
-        var removed = new bool[_unitCount];
-        for (int u = 0; u < _unitCount; u++) removed[u] = removedRoot[_roots[u]];
-        double Fraction(int[] units)
-        {
-            if (units.Length == 0) return 1;
-            int kept = 0;
-            foreach (var u in units) if (u < 0 || !removed[u]) kept++;
-            return (double)kept / units.Length;
-        }
+        var removed = _mask.Removed(removedRoots);
+        double Fraction(int[] units) => units.Length == 0 ? 1 : (double)RemovalMask.Kept(units, removed) / units.Length;
         double macs = Baseline.Macs - _layers.Sum(l => l.Macs);
         foreach (var (m, input, output) in _layers)
             macs += m * (input is null ? 1 : Fraction(input.Units)) * (output is null ? 1 : Fraction(output.Units));

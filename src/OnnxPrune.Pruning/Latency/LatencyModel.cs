@@ -21,7 +21,7 @@ public sealed record LayerLatency(string Node, string Op, string Signature, int 
 public sealed class LatencyModel : Policy.ILatencyPredictor
 {
     private readonly LatencyTable _table;
-    private readonly int[] _roots;
+    private readonly RemovalMask _mask;
     private readonly List<Layer> _layers;
 
     private sealed record Layer(LayerShape Shape, int[]? InUnits, int[]? OutUnits)
@@ -30,11 +30,11 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
         public Dictionary<(int, int), double> Ms { get; } = new();
     }
 
-    private LatencyModel(LatencyTable table, int[] roots, List<Layer> layers, IReadOnlyList<string> unmodelled,
+    private LatencyModel(LatencyTable table, RemovalMask mask, List<Layer> layers, IReadOnlyList<string> unmodelled,
         double measuredOriginalMs, LatencyCalibration calibration)
     {
         _table = table;
-        _roots = roots;
+        _mask = mask;
         _layers = layers;
         Unmodelled = unmodelled;
         MeasuredOriginalMs = measuredOriginalMs;
@@ -51,8 +51,6 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
         if (!double.IsFinite(measuredOriginalMs) || measuredOriginalMs <= 0)
             throw new ArgumentOutOfRangeException(nameof(measuredOriginalMs), measuredOriginalMs, "the original model's latency must be a positive number of milliseconds");
         var ctx = analysis.Context;
-        var roots = new int[ctx.Units.Count];
-        for (int u = 0; u < roots.Length; u++) roots[u] = analysis.Root(u);
         var layers = new List<Layer>();
         var unmodelled = new List<string>();
         foreach (var cost in baseline.Nodes)
@@ -67,7 +65,7 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
             var input = shape.Signature.Kind == LayerKind.Depthwise ? null : UnitsOf(ctx.CarrierOf(cost.Node.Input(0)), inAxis, shape.In);
             layers.Add(new Layer(shape, input, UnitsOf(ctx.CarrierOf(cost.Node.Outputs[0]), outAxis, shape.Out)));
         }
-        return new LatencyModel(table, roots, layers, unmodelled, measuredOriginalMs, calibration);
+        return new LatencyModel(table, new RemovalMask(analysis), layers, unmodelled, measuredOriginalMs, calibration);
     }
 
     /// <summary>The carrier's units when it carries the layer's channel axis at its full width; null
@@ -91,7 +89,7 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
     /// (root unit ids, as <see cref="PrunedCostEstimator.Estimate"/> takes them).</summary>
     public double Predict(IReadOnlyCollection<int> removedRoots)
     {
-        var removed = RemovedUnits(removedRoots);
+        var removed = _mask.Removed(removedRoots);
         double sum = 0;
         foreach (var layer in _layers)
         {
@@ -104,7 +102,7 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
     /// <summary>Every modelled layer's widths and isolated latency before and after the removal.</summary>
     public IReadOnlyList<LayerLatency> Layers(IReadOnlyCollection<int> removedRoots)
     {
-        var removed = RemovedUnits(removedRoots);
+        var removed = _mask.Removed(removedRoots);
         return _layers.Select(l =>
         {
             var (cin, cout) = Widths(l, removed);
@@ -119,16 +117,6 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
         _ => MeasuredOriginalMs * layerSum / LayerSumOriginalMs,
     };
 
-    /// <summary>"Removed?" for every unit id, in one pass over the units.</summary>
-    private bool[] RemovedUnits(IReadOnlyCollection<int> removedRoots)
-    {
-        var removedRoot = new bool[_roots.Length];
-        foreach (var r in removedRoots) removedRoot[r] = true;
-        var removed = new bool[_roots.Length];
-        for (int u = 0; u < removed.Length; u++) removed[u] = removedRoot[_roots[u]];
-        return removed;
-    }
-
     private static (int In, int Out) Widths(Layer layer, bool[] removed)
     {
         int cout = Kept(layer.OutUnits, layer.Shape.Out, removed);
@@ -136,13 +124,7 @@ public sealed class LatencyModel : Policy.ILatencyPredictor
         return (cin, cout);
     }
 
-    private static int Kept(int[]? units, int width, bool[] removed)
-    {
-        if (units is null) return width;
-        int kept = 0;
-        foreach (var u in units) if (u < 0 || !removed[u]) kept++;
-        return kept;
-    }
+    private static int Kept(int[]? units, int width, bool[] removed) => units is null ? width : RemovalMask.Kept(units, removed);
 
     private double Ms(Layer layer, int cin, int cout)
     {

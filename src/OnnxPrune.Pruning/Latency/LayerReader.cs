@@ -77,14 +77,22 @@ internal static class LayerReader
     }
 
     /// <summary>The activation ORT folds into this Conv/Gemm: the single consumer of its output, when
-    /// that is a fusable activation (Clip only with constant bounds, as ORT requires).</summary>
+    /// that is a fusable activation (Clip only with constant bounds, as ORT requires). A BatchNormalization
+    /// with constant parameters in between is looked through: ORT folds it into the Conv first.</summary>
     private static string? FusedActivation(Node node, AnalysisContext ctx)
     {
-        var y = node.Outputs[0];
-        if (y.IsGraphOutput || y.Uses.Count != 1) return null;
-        var next = y.Uses[0].Node;
-        if (!next.IsOnnxDomain || !LayerSignature.FusableActivations.Contains(next.OpType)) return null;
+        var next = SoleConsumer(node);
+        if (next is { OpType: "BatchNormalization" } bn && node.OpType == "Conv" && bn.IsOnnxDomain
+            && bn.Inputs.Skip(1).All(v => v is not null && ctx.ConstantOf(v) is not null) && bn.Outputs.Count(o => o.Name != "") == 1)
+            next = SoleConsumer(bn);
+        if (next is null || !next.IsOnnxDomain || !LayerSignature.FusableActivations.Contains(next.OpType)) return null;
         if (next.OpType == "Clip" && next.Inputs.Skip(1).Any(v => v is not null && ctx.ConstantOf(v) is null)) return null;
         return next.OpType;
+    }
+
+    private static Node? SoleConsumer(Node node)
+    {
+        var y = node.Outputs[0];
+        return y.IsGraphOutput || y.Uses.Count != 1 ? null : y.Uses[0].Node;
     }
 }

@@ -15,11 +15,13 @@ public static class Program
             return PruneSpeed.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 9, args.Length > 3 ? args[3] : "tools/bench/results/prune-speed.md");
         if (args.Length >= 3 && args[0] == "prune-table")
             return PruneTable.Run(args[1], args[2], args.Skip(3).ToList());
+        if (args.Length >= 3 && args[0] == "latency-model")
+            return LatencyModelBench.Run(args[1], args.Skip(2).Where(a => a != "--partial").ToList(), args.Contains("--partial"));
         if (args.Length >= 4 && args[0] == "train-throughput")
             return TrainThroughput.Run(int.Parse(args[1]), int.Parse(args[2]), args[3], args.Length > 4 ? args.Skip(4).ToList() : ["resnet20", "resnet56"]);
         if (args.Length == 3 && args[0] == "train-step")
             return TrainThroughput.Step(args[1], int.Parse(args[2]));
-        Console.Error.WriteLine("usage: OnnxPrune.Bench load-save MODEL.onnx [ROUNDS] [RESULTS.md]\n       OnnxPrune.Bench prune-table MODELS_DIR OUT.md MODEL...\n       OnnxPrune.Bench train-throughput ROUNDS STEPS RESULTS.md [ARCH...]");
+        Console.Error.WriteLine("usage: OnnxPrune.Bench load-save MODEL.onnx [ROUNDS] [RESULTS.md]\n       OnnxPrune.Bench prune-table MODELS_DIR OUT.md MODEL...\n       OnnxPrune.Bench latency-model OUT.md [--partial] MODEL.onnx...\n       OnnxPrune.Bench train-throughput ROUNDS STEPS RESULTS.md [ARCH...]");
         return 2;
     }
 }

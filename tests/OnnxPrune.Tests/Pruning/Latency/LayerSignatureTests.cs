@@ -11,7 +11,7 @@ namespace OnnxPrune.Tests.Pruning.Latency;
 /// <summary>Layer signatures: same configuration, same key; anything that changes the kernel ORT runs, another key.</summary>
 public class LayerSignatureTests
 {
-    /// <summary>a, b: 8→8 3x3 at 16x16 + Relu; c: 8→16 stride 2 + Relu; d: 16→16 at 8x8 + Relu;
+    /// <summary>a, b: 8→8 3x3 at 16x16 + Relu; c: 8→16 stride 2 + Relu; d: 16→16 at 8x8 + BatchNormalization + Relu;
     /// e: depthwise 16 at 8x8 (no activation); pool → Gemm 16→4.</summary>
     private static (Model Model, ChannelAnalysis Analysis) Net()
     {
@@ -23,7 +23,9 @@ public class LayerSignatureTests
         var a = net.Op("Relu", [Conv("a", x, 8, 8)]);
         var b = net.Op("Relu", [Conv("b", a, 8, 8)]);
         var c = net.Op("Relu", [Conv("c", b, 8, 16, Attribute.Ints("strides", [2, 2]))]);
-        var d = net.Op("Relu", [Conv("d", c, 16, 16)]);
+        var ones = Enumerable.Repeat(1.0, 16).ToArray();
+        var d = net.Op("Relu", [net.Op("BatchNormalization", [Conv("d", c, 16, 16), net.Weight("sd", [16]), net.Weight("td", [16]),
+            net.Weight("md", [16]), net.Constant("vd", [16], ones)])]);
         var e = net.Op("Conv", [d, net.Weight("we", [16, 1, 3, 3]), net.Weight("be", [16])], pads, Attribute.Int("group", 16));
         var pooled = net.Op("Flatten", [net.Op("GlobalAveragePool", [e])]);
         var model = net.Finish(net.Op("Gemm", [pooled, net.Weight("wg", [4, 16]), net.Weight("bg", [4])], Attribute.Int("transB", 1)));
@@ -54,6 +56,7 @@ public class LayerSignatureTests
         layers["c"].Signature.Key.Should().NotBe(layers["b"].Signature.Key, "stride 2");
         layers["d"].Signature.Key.Should().NotBe(layers["b"].Signature.Key, "8x8 input instead of 16x16");
         layers["d"].Signature.InputDims.Should().Equal(8, 8);
+        layers["d"].Signature.Activation.Should().Be("Relu", "ORT folds the BatchNormalization into the Conv, then fuses the Relu");
         layers["e"].Signature.Kind.Should().Be(LayerKind.Depthwise);
         layers["e"].Signature.Activation.Should().BeNull();
         layers["e"].Signature.Key.Should().NotBe(layers["d"].Signature.Key);

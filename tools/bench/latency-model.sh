@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark: the latency model's predictions against the measured latency of pruned models (issue 15:
+# median absolute error 10% or less on every model of docs/pruning-coverage.md). Each MODEL is a
+# name from the coverage list (looked up in the model cache) or a path to an .onnx file; without
+# any, the whole coverage list (exports the three largest torchvision models too, about 1 GB).
+# Naming models writes a partial table. Rewrites tools/bench/results/latency-model.md (keeping its
+# findings block). LATENCY_BENCH_LAYERS=1 prints every layer's widths and probe times to stderr.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$here/../.."
+source "$root/tools/common.sh"
+coverage=(resnet18 resnet50 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_small efficientnet_b0 densenet121
+  shufflenet_v2_x1_0 squeezenet1_1 googlenet mnasnet1_0 regnet_x_400mf regnet_y_400mf vgg11_bn alexnet
+  blazeface-front-128 blazeface-back-256 ppocr-mobile-v2-cls)
+partial=()
+if [ $# -eq 0 ]; then
+  "$root/tools/prepare-test-data.sh"
+  /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
+  set -- "${coverage[@]}"
+else
+  partial=(--partial)
+fi
+paths=()
+for m in "$@"; do
+  if [ -f "$m" ]; then paths+=("$(cd "$(dirname "$m")" && pwd)/$(basename "$m")")
+  elif [ -f "$ONNXPRUNE_CACHE/models/$m.onnx" ]; then paths+=("$ONNXPRUNE_CACHE/models/$m.onnx")
+  else die "no model '$m': give a path or a name from the coverage list (run tools/prepare-test-data.sh first)"; fi
+done
+dotnet build "$here/OnnxPrune.Bench/OnnxPrune.Bench.csproj" -c Release -o "$root/artifacts/bench" --nologo -v q -clp:ErrorsOnly >&2
+cd "$root"
+dotnet artifacts/bench/OnnxPrune.Bench.dll latency-model tools/bench/results/latency-model.md "${partial[@]}" "${paths[@]}"
