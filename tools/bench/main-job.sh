@@ -7,14 +7,17 @@
 #   (b') --target-flops 33% --final-epochs 3
 #   (b-folded) (b) on a BN-folded copy of the model (`onnxprune convert --fold-bn`, as exporters fold it; issue 13)
 #   (c) --max-accuracy-drop 0 --rounds R --finetune-epochs 1 (adaptive rounds)
+#   (speed) --target-flops 50% --target-latency 55%, no fine-tuning: the realised speed-up at half the MACs with
+#           the latency model on
 # and for each the result's latency measured again, independently (`onnxprune profile`, interleaved).
-# Usage: tools/bench/main-job.sh [ROWS]   ROWS: any of "a b b-plain b-folded b33 c" (default: all)
+# Usage: tools/bench/main-job.sh [ROWS]   ROWS: any of "a b b-plain b-folded b33 c speed" (default: all); each row's
+# line is kept in tools/bench/results/main-job/ROW.row, so rows can be rerun one at a time.
 # Rewrites docs/main-job.md. Run it alone: the times are wall times on a shared machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 "$root/tools/ensure-apt.sh" dataset-fashion-mnist
-rows="${1:-a b b-plain b-folded b33 c}"
+rows="${1:-a b b-plain b-folded b33 c speed}"
 model="$root/models/resnet56-fmnist.onnx"
 out="$(mktemp -d /tmp/main-job.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
@@ -30,9 +33,10 @@ declare -A args=(
   [b-folded]="--target-flops 50% --final-epochs 1"
   [b33]="--target-flops 33% --final-epochs 3"
   [c]="--max-accuracy-drop 0 --rounds 6 --finetune-epochs 1 --final-epochs 0"
+  [speed]="--target-flops 50% --target-latency 55% --final-epochs 0"
 )
-table="$out/table.md"
-: > "$table"
+rowdir="$root/tools/bench/results/main-job"
+mkdir -p "$rowdir"
 for r in $rows; do
   echo "== $r: ${args[$r]}" >&2
   start=$(date +%s)
@@ -47,7 +51,7 @@ for r in $rows; do
     "$cli" profile "$m" --threads 2 --batch 1 --runs 200 --warmup 20 --json > "$out/$r-orig-$i.json"
     "$cli" profile "$out/$r.onnx" --threads 2 --batch 1 --runs 200 --warmup 20 --json > "$out/$r-pruned-$i.json"
   done
-  "$py" - "$out" "$r" "${args[$r]}$([ "$r" = b-folded ] && echo ' (BN-folded copy)')" "$code" "$secs" >> "$table" <<'PY'
+  "$py" - "$out" "$r" "${args[$r]}$([ "$r" = b-folded ] && echo ' (BN-folded copy)')" "$code" "$secs" > "$rowdir/$r.row" <<'PY'
 import json, statistics, sys
 out, r, args, code, secs = sys.argv[1:6]
 rep = json.load(open(f"{out}/{r}.json"))
@@ -60,23 +64,25 @@ acc_b, acc_a = job.get("accuracy_before"), job.get("accuracy_after")
 fmt = lambda v: "-" if v is None else f"{v:.2f}"
 lat_in = f"{b.get('latency_ms', float('nan')):.3f} -> {a.get('latency_ms', float('nan')):.3f}"
 rounds = len([x for x in job.get("rounds", []) if x.get("accepted")])
-print(f"| `{args}` | {code} | {rep['target_met']} | {fmt(acc_b)} | {fmt(acc_a)} | {fmt(None if acc_a is None else acc_a - acc_b)} | "
+import datetime
+print(f"| {r} | `{args}` | {code} | {rep['target_met']} | {fmt(acc_b)} | {fmt(acc_a)} | {fmt(None if acc_a is None else acc_a - acc_b)} | "
       f"{a['macs'] / b['macs']:.3f} | {a['params'] / b['params']:.3f} | {lat_in} | {orig:.3f} -> {pruned:.3f} ({orig / pruned:.2f}x) | "
-      f"{job.get('epochs', 0)} | {rounds} | {secs} |")
+      f"{job.get('epochs', 0)} | {rounds} | {secs} | {datetime.datetime.utcnow():%m-%d %H:%M} {open('/proc/loadavg').read().split()[0]} |")
 PY
-  cp "$out/$r.txt" "$out/$r.err" "$root/artifacts/" 2>/dev/null || true
+  cp "$out/$r.txt" "$rowdir/$r.txt"
+  cp "$out/$r.json" "$rowdir/$r.json"
 done
 {
   echo "# The main job on the bundled ResNet-56 (issue 15 acceptance)"
   echo
-  echo "Rerun: \`tools/bench/main-job.sh\` (rows: a b b-plain b-folded b33 c). Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) logical CPUs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Rerun: \`tools/bench/main-job.sh [ROWS]\` (rows: a b b-plain b-folded b33 c speed; each row's terminal output and report.json are in tools/bench/results/main-job/). Table assembled $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) logical CPUs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "Every row: \`onnxprune models/resnet56-fmnist.onnx -o OUT --data fashion-mnist --threads 2 ARGS\`. Accuracy: top-1 on the 10,000 test images (ONNX Runtime)."
   echo "\"latency in the run\": the job's own final measurement (median of 75 interleaved runs each); \"latency, independent\": \`onnxprune profile --runs 200 --threads 2 --batch 1\`, original and result alternated 3 times, median of the p50s."
   echo
-  echo "| args | exit | target met | top-1 before | top-1 after | drop (points) | MACs kept | params kept | latency in the run (ms) | latency, independent (ms) | fine-tune epochs | rounds kept | wall s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  cat "$table"
+  echo "| row | args | exit | target met | top-1 before | top-1 after | drop (points) | MACs kept | params kept | latency in the run (ms) | latency, independent (ms) | fine-tune epochs | rounds kept | wall s | run (UTC, load) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for r in a b b-plain b-folded b33 c speed; do [ -f "$rowdir/$r.row" ] && cat "$rowdir/$r.row"; done
   echo
   echo "<!-- findings -->"
   if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi

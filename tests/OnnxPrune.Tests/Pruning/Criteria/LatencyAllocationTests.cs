@@ -9,15 +9,15 @@ using static OnnxPrune.Tests.Pruning.Rules.RuleTestSupport;
 /// <summary>
 /// The latency allocation (greedy latency-saliency knapsack) against synthetic latency predictors, so the
 /// answers can be worked out by hand. The net: x[1,4,8,8] -> convA 1x1 (4 -> 16) -> Relu -> convB 1x1
-/// (16 -> 32) -> Relu -> convC 1x1 (32 -> 2, the output, pinned). Channel i of A scores i + 1 (mean 8.5),
-/// channel j of B scores j + 1 (mean 16.5); scores are normalised per group, so removing A's channel i costs
-/// (i + 1) / 8.5 and B's channel j costs (j + 1) / 16.5.
+/// (16 -> 32) -> Relu -> convC 1x1 (32 -> 2, the output, pinned). Channel i of A scores i + 1 and channel j of
+/// B scores j + 1 unless a test says otherwise; the knapsack compares scores normalised per model (one constant
+/// for every channel), so removing a channel costs its raw score.
 /// </summary>
 public class LatencyAllocationTests
 {
     private sealed record Net(ChannelAnalysis Analysis, ChannelGroup A, ChannelGroup B, PrunedCostEstimator Estimator, Dictionary<int, double> Scores);
 
-    private static Net Build()
+    private static Net Build(double bScale = 1)
     {
         var net = new TestNet(seed: 5);
         var x = net.Input("x", [1, 4, 8, 8]);
@@ -30,7 +30,7 @@ public class LatencyAllocationTests
         var groupB = analysis.Group(b);
         var scores = new Dictionary<int, double>();
         for (int i = 0; i < groupA.Units.Count; i++) scores[groupA.Units[i]] = i + 1;
-        for (int j = 0; j < groupB.Units.Count; j++) scores[groupB.Units[j]] = j + 1;
+        for (int j = 0; j < groupB.Units.Count; j++) scores[groupB.Units[j]] = (j + 1) * bScale;
         return new Net(analysis, groupA, groupB, new PrunedCostEstimator(analysis, CostModel.Measure(model.Graph)), scores);
     }
 
@@ -54,31 +54,33 @@ public class LatencyAllocationTests
         new(n.Analysis, n.Scores, n.Estimator, new GroupConstraints { RoundTo = 1, SmallStep = 1, MaxRatio = 0.9 });
 
     [Fact]
-    public void One_millisecond_per_channel_removes_the_channels_of_least_normalised_score()
+    public void One_millisecond_per_channel_removes_the_channels_of_least_score()
     {
         var n = Build();
         var predictor = new WidthPredictor(n, (a, b) => a + b);
         var plan = Planner(n).Plan(new PruneTarget.Latency(36, predictor, "36ms"), Allocation.Latency);
 
         plan.TargetMet.Should().BeTrue();
-        // 12 channels go, the 12 cheapest of {(i+1)/8.5} and {(j+1)/16.5}: A's 1..4 (up to 0.47) and B's 1..8 (up to 0.485);
-        // A's 5th costs 0.588 and B's 9th 0.545.
-        Widths(n, plan).Should().Be((12, 24));
-        plan.Removed.Should().BeEquivalentTo(n.A.Units.Take(4).Concat(n.B.Units.Take(8)));
+        // 12 channels go, the 12 of least score: 1, 1, 2, 2, ..., 6, 6 (six of A's and six of B's).
+        Widths(n, plan).Should().Be((10, 26));
+        plan.Removed.Should().BeEquivalentTo(n.A.Units.Take(6).Concat(n.B.Units.Take(6)));
     }
 
     [Fact]
     public void A_latency_plateau_is_jumped_and_the_overshoot_given_back()
     {
-        var n = Build();
+        // B's channels score a quarter of A's: B's first eight cost 36 / 4 = 9 in all.
+        var n = Build(bScale: 0.25);
         // B's kernel pads to blocks of 8 channels: widths 25..32 cost what 32 costs.
         var predictor = new WidthPredictor(n, (a, b) => a + 8 * Math.Ceiling(b / 8.0));
         var plan = Planner(n).Plan(new PruneTarget.Latency(40, predictor, "40ms"), Allocation.Latency);
 
         plan.TargetMet.Should().BeTrue();
         var (keptA, keptB) = Widths(n, plan);
-        keptB.Should().Be(24, "eight of B's channels (score 2.18 in all) are cheaper than eight of A's (4.24), and only a whole block saves anything");
-        keptA.Should().Be(16, "A's channels removed before the jump fit in the budget again and are given back");
+        // Step 1: A's first channel (score 1 for 1 of the 8 ms to save: 8 per ms) beats B's block (9 for 8 ms, capped at the
+        // whole excess: 9). Step 2: A's second (2 for 1 of 7 ms: 14) loses to B's block (9): 39 ms, one under the budget.
+        keptB.Should().Be(24, "only a whole block of B saves anything, and it is jumped to");
+        keptA.Should().Be(16, "A's channel removed before the jump fits in the budget again and is given back");
         predictor.Predict(plan.Removed).Should().Be(40);
     }
 
