@@ -18,7 +18,7 @@ public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormaliza
 {
     public int TestCount => test.Count;
 
-    public Model FineTune(Model model, int epochs, string label)
+    public Model FineTune(Model model, int epochs, string label, CancellationToken cancel = default)
     {
         var options = new TrainerOptions
         {
@@ -41,7 +41,7 @@ public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormaliza
             RolledBack = r => log?.WriteLine($"{label}: {r.Reason}; rolled back and halved the learning rate"),
             EpochDone = e => log?.WriteLine($"{label}: epoch {e.Epoch}/{epochs}: loss {e.TrainLoss:0.0000}, train top-1 {e.TrainAccuracy * 100:0.00}%, {e.Seconds:0.0} s"),
         };
-        return FineTuning.Run(model, request, options).Model;
+        return FineTuning.Run(model, request, options, cancel).Model;
     }
 
     public double Evaluate(Model model) => ClassifierEvaluation.Evaluate(model, test, normalization, session).Accuracy;

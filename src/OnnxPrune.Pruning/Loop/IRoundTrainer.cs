@@ -9,7 +9,8 @@ namespace OnnxPrune.Pruning.Loop;
 public interface IRoundTrainer
 {
     /// <summary>The model after <paramref name="epochs"/> epochs of fine-tuning (a new model; the input is not changed).</summary>
-    IR.Model FineTune(IR.Model model, int epochs, string label);
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired (checked between steps).</exception>
+    IR.Model FineTune(IR.Model model, int epochs, string label, CancellationToken cancel = default);
 
     /// <summary>Top-1 accuracy in [0, 1] on the test split.</summary>
     double Evaluate(IR.Model model);

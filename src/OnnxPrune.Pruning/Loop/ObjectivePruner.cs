@@ -100,8 +100,14 @@ public static class ObjectivePruner
             if (!cancelled && trainer is not null && options.FinalEpochs > 0 && best.Result is not null)
             {
                 Say($"final fine-tune: {options.FinalEpochs} epoch(s)");
-                bytes = OnnxModelFile.ToBytes(trainer.FineTune(Load(bytes), options.FinalEpochs, "final"));
-                _epochs += options.FinalEpochs;
+                bytes = TryFineTune(bytes, options.FinalEpochs, "final") ?? bytes;
+                cancelled = cancel.IsCancellationRequested;
+            }
+            if (best.Result is null && cancelled)
+            {
+                _notes.Add("stopped by Ctrl-C before any round was kept: the model is written unpruned");
+                best = (original, Snapshot(original));
+                bytes = original;
             }
             if (best.Result is null)
                 throw new PruneInputException(PruneInputProblem.BadTarget, "no round could prune the model: " + string.Join("; ", _rounds.Select(r => r.Note)));
@@ -124,6 +130,18 @@ public static class ObjectivePruner
             var result = best.Result with { MacsBefore = _baseline.Macs, ParamsBefore = _baseline.Params, Groups = AgainstOriginal(best.Result.Groups) };
             return new ObjectiveResult(bytes, result, latency, accuracyBefore, accuracyAfter, shortfalls.Count == 0,
                 shortfalls.Count == 0 ? null : string.Join("; ", shortfalls), _rounds, _notes, _goalMs, _epochs, cancelled);
+        }
+
+        /// <summary>Fine-tunes <paramref name="bytes"/>; null when Ctrl-C stopped it (the caller keeps the last accepted round).</summary>
+        private byte[]? TryFineTune(byte[] bytes, int epochs, string label)
+        {
+            try
+            {
+                var tuned = OnnxModelFile.ToBytes(trainer!.FineTune(Load(bytes), epochs, label, cancel));
+                _epochs += epochs;
+                return tuned;
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested) { return null; }
         }
 
         /// <summary>Group outcomes with the original's channel counts as "before" (a later round's input had fewer).</summary>
@@ -163,8 +181,8 @@ public static class ObjectivePruner
                 if (trainer is not null && options.FinetuneEpochs > 0 && r < rounds)
                 {
                     Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");
-                    bytes = OnnxModelFile.ToBytes(trainer.FineTune(Load(bytes), options.FinetuneEpochs, $"round {r}"));
-                    _epochs += options.FinetuneEpochs;
+                    if (TryFineTune(bytes, options.FinetuneEpochs, $"round {r}") is not { } tuned) break;
+                    bytes = tuned;
                 }
                 double? accuracy = trainer is null ? null : 100 * trainer.Evaluate(Load(bytes));
                 _rounds[record] = _rounds[record] with { Accuracy = accuracy, Epochs = r < rounds ? options.FinetuneEpochs : 0, Accepted = true };
@@ -310,8 +328,8 @@ public static class ObjectivePruner
                 if (options.FinetuneEpochs > 0)
                 {
                     Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");
-                    bytes = OnnxModelFile.ToBytes(trainer!.FineTune(Load(bytes), options.FinetuneEpochs, $"round {r}"));
-                    _epochs += options.FinetuneEpochs;
+                    if (TryFineTune(bytes, options.FinetuneEpochs, $"round {r}") is not { } tuned) break;
+                    bytes = tuned;
                 }
                 double accuracy = 100 * trainer!.Evaluate(Load(bytes));
                 bool keeps = result.TargetMet && accuracyBefore - accuracy <= drop + 1e-9;

@@ -18,13 +18,15 @@ public class ObjectivePrunerTests
 
     /// <summary>Fine-tuning changes nothing; held-out accuracy is 93% while at least <paramref name="keepAtLeast"/> of the MACs
     /// remain, and 80% below that.</summary>
-    private sealed class StepAccuracy(long originalMacs, double keepAtLeast) : IRoundTrainer
+    private sealed class StepAccuracy(long originalMacs, double keepAtLeast, Action<string>? onFineTune = null) : IRoundTrainer
     {
         public int Epochs { get; private set; }
         public List<string> Labels { get; } = [];
 
-        public Model FineTune(Model model, int epochs, string label)
+        public Model FineTune(Model model, int epochs, string label, CancellationToken cancel = default)
         {
+            onFineTune?.Invoke(label);
+            cancel.ThrowIfCancellationRequested();
             Epochs += epochs;
             Labels.Add(label);
             return OnnxModelFile.Copy(model);
@@ -118,6 +120,26 @@ public class ObjectivePrunerTests
 
         var other = () => ObjectivePruner.Run(original, null, "resnet20", options with { Rounds = 2 }, null);
         other.Should().Throw<PruneInputException>().WithMessage("*other objectives or settings*");
+    }
+
+    [Fact]
+    public void Ctrl_C_keeps_the_last_accepted_round()
+    {
+        var original = ResNet20;
+        long macs0 = Macs(OnnxModelFile.FromBytes(original));
+        using var cancel = new CancellationTokenSource();
+        // Ctrl-C arrives while round 2 fine-tunes: round 1 (fine-tuned) is what the run keeps.
+        var trainer = new StepAccuracy(macs0, 0, label => { if (label == "round 2") cancel.Cancel(); });
+        var options = Options(new TargetSpec.Flops("40%")) with { Rounds = 3, FinetuneEpochs = 1, FinalEpochs = 1 };
+        var result = ObjectivePruner.Run(original, null, "resnet20", options, trainer, cancel.Token);
+
+        result.Cancelled.Should().BeTrue();
+        result.TargetMet.Should().BeFalse();
+        result.Shortfall.Should().Contain("Ctrl-C");
+        result.Rounds.Where(r => r.Accepted).Select(r => r.Round).Should().Equal(1);
+        trainer.Labels.Should().Equal("round 1");
+        var kept = (double)Macs(OnnxModelFile.FromBytes(result.Bytes)) / macs0;
+        kept.Should().BeApproximately(Math.Pow(0.4, 1.0 / 3), 0.05, "round 1 of 3 aims at 0.4^(1/3) of the MACs");
     }
 
     [Fact]
