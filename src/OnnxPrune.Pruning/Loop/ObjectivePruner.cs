@@ -251,14 +251,30 @@ public static class ObjectivePruner
                 var goal = string.Join(", ", Describe(macs, paramLimit, goalFraction));
                 Say($"round {round}, attempt {attempt}: pruning to {goal}");
                 DataFreePruneResult result;
-                try { result = DataFreePruner.Run(Load(current), prune with { Target = new TargetSpec.All(parts) }); }
+                byte[] bytes;
+                LatencyPair? pair = null;
+                try
+                {
+                    if (goalFraction is null)
+                    {
+                        // No latency goal: the guard keeps the result from running slower than the original (coarser widths when it does).
+                        var guarded = LatencyGuardedPruner.Run(current, modelDirectory, label, prune with { Target = new TargetSpec.All(parts) }, options.Timing,
+                            options.MeasureLatency, reference: original);
+                        (result, bytes) = (guarded.Result, guarded.Bytes);
+                        foreach (var n in guarded.Notes.Where(n => !_notes.Contains(n))) _notes.Add(n);
+                    }
+                    else
+                    {
+                        result = DataFreePruner.Run(Load(current), prune with { Target = new TargetSpec.All(parts) });
+                        bytes = OnnxModelFile.ToBytes(result.Model);
+                        pair = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes);
+                    }
+                }
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
                 {
                     _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));
                     return meeting ?? last;
                 }
-                var bytes = OnnxModelFile.ToBytes(result.Model);
-                LatencyPair? pair = goalFraction is not null ? LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes) : null;
                 double? predicted = budget is not null ? result.PredictedLatencyMs : null;
                 double? fraction = pair is null ? null : pair.AfterMs / pair.BeforeMs;
                 bool latencyMiss = fraction > goalFraction + 1e-9;
