@@ -13,7 +13,7 @@ internal sealed record FuzzFailure(int Case, string Kind, string Detail, string 
 
 /// <summary>What a fuzz run found: outcome counts by mutation kind and by command.</summary>
 internal sealed record FuzzRunResult(ulong Seed, int Cases, TimeSpan Elapsed, IReadOnlyDictionary<(string Kind, string Command, string Outcome), int> Outcomes,
-    IReadOnlyList<FuzzFailure> Failures, bool Hung)
+    IReadOnlyList<FuzzFailure> Failures, bool Hung, IReadOnlyDictionary<string, TimeSpan> TimeByCommand)
 {
     public string ToMarkdown(string command, IEnumerable<string> fixedBugs)
     {
@@ -27,6 +27,7 @@ internal sealed record FuzzRunResult(ulong Seed, int Cases, TimeSpan Elapsed, IR
         s.AppendLine("or 3 = target not reached, which writes the closest model); on 2 an `error:` line; never a stack trace, `internal error`");
         s.AppendLine("or an exception escaping `CliApp.Run`; on 2 nothing written to the output folder; the input folder byte-identical.").AppendLine();
         var commands = Outcomes.Keys.Select(k => k.Command).Distinct().Order().ToList();
+        s.AppendLine("Time by command: " + string.Join(", ", TimeByCommand.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value.TotalSeconds:F1} s")) + ".").AppendLine();
         var outcomes = Outcomes.Keys.Select(k => k.Outcome).Distinct().Order().ToList();
         s.AppendLine("## Outcomes by command").AppendLine();
         s.AppendLine("| command | " + string.Join(" | ", outcomes) + " |").AppendLine("|---|" + string.Concat(outcomes.Select(_ => "---:|")));
@@ -65,6 +66,7 @@ internal static class LoaderFuzzer
         var clock = Stopwatch.StartNew();
         var seeds = SeedModels(seed, 8);
         var outcomes = new Dictionary<(string, string, string), int>();
+        var times = new Dictionary<string, TimeSpan>();
         var failures = new List<FuzzFailure>();
         var root = Directory.CreateTempSubdirectory("onnxprune-fuzz-").FullName;
         bool hung = false;
@@ -77,7 +79,11 @@ internal static class LoaderFuzzer
                 var mutated = ModelMutator.Mutate(seeds[i % seeds.Count], rng);
                 foreach (var command in Commands)
                 {
+                    var started = clock.Elapsed;
                     var (outcome, problem, output) = RunOne(root, mutated, command, perCommand);
+                    var took = clock.Elapsed - started;
+                    times[command] = times.GetValueOrDefault(command) + took;
+                    if (took > TimeSpan.FromSeconds(2)) log?.Invoke($"case {i} {mutated.Kind} ({mutated.Detail}) {command}: {outcome} after {took.TotalSeconds:F1} s");
                     outcomes[(mutated.Kind, command, outcome)] = outcomes.GetValueOrDefault((mutated.Kind, command, outcome)) + 1;
                     if (problem is not null)
                     {
@@ -89,7 +95,7 @@ internal static class LoaderFuzzer
                 }
                 if (log is not null && (i + 1) % 200 == 0) log($"{i + 1} cases, {failures.Count} failures, {clock.Elapsed.TotalSeconds:F0} s");
             }
-            return new FuzzRunResult(seed, i, clock.Elapsed, outcomes, failures, hung);
+            return new FuzzRunResult(seed, i, clock.Elapsed, outcomes, failures, hung, times);
         }
         finally
         {

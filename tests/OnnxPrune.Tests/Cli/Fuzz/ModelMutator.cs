@@ -150,7 +150,8 @@ internal static class ModelMutator
                 {
                     case 0:
                     {
-                        var n = nodes[rng.Next(nodes.Count)];
+                        var reading = nodes.Where(x => x.Input.Count > 0).ToList();
+                        var n = reading[rng.Next(reading.Count)];
                         detail = $"node '{n.Name}' ({n.OpType}) given {count} copies of its first input";
                         for (int i = 0; i < count; i++) n.Input.Add(n.Input[0]);
                         break;
