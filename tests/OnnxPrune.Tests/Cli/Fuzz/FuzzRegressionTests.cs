@@ -14,7 +14,7 @@ namespace OnnxPrune.Tests.Cli.Fuzz;
 public class FuzzRegressionTests
 {
     /// <summary>x [1,3,8,8] -> Conv 3x3 pad 1 to 16 -> Relu -> Flatten -> Gemm to 2.</summary>
-    private static ModelProto Model()
+    internal static ModelProto Model()
     {
         var g = new GraphProto { Name = "conv_gemm" };
         g.Input.Add(ProtoBuilders.FloatInfo("x", 1, 3, 8, 8));
