@@ -7,17 +7,5 @@
 #   tools/bench/fuzz.sh [CASES] [SEED]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$here/../.."
-cases="${1:-5000}"
-seed="${2:-$(date +%s)}"
-results="$root/tools/bench/results/fuzz.md"
-echo "loader fuzzing: $cases cases, seed $seed" >&2
-rm -f "$results"
-start=$(date +%s)
-status=0
-ONNXPRUNE_FUZZ_CASES="$cases" ONNXPRUNE_FUZZ_SEED="$seed" ONNXPRUNE_FUZZ_REPORT="$results" \
-  "$root/tools/test.sh" --filter "FullyQualifiedName~LoaderFuzzTests" || status=$?
-printf '\nWall time of the run (build and test start included): %s s, on %s (%s cores, run with nice -n 10 beside other work).\n' \
-  "$(( $(date +%s) - start ))" "$(uname -m)" "$(nproc)" >> "$results"
-echo "results: $results (seed $seed)" >&2
-exit "$status"
+source "$here/seeded-test.sh"
+run_seeded_test "loader fuzzing" LoaderFuzzTests ONNXPRUNE_FUZZ "${1:-5000}" "${2:-$(date +%s)}" "$here/results/fuzz.md"

@@ -175,10 +175,7 @@ internal static class ModelMutator
             }
             case "huge-attribute":
             {
-                var withAttr = nodes.Where(n => n.Attribute.Count > 0).ToList();
-                if (withAttr.Count == 0) goto case "unknown-op";
-                var n = withAttr[rng.Next(withAttr.Count)];
-                var a = n.Attribute[rng.Next(n.Attribute.Count)];
+                if (PickAttribute(nodes, rng) is not var (n, a)) goto case "unknown-op";
                 long v = rng.Next(2) == 0 ? HugeValues[rng.Next(HugeValues.Length)] : -HugeValues[rng.Next(HugeValues.Length)];
                 detail = $"node '{n.Name}' ({n.OpType}) attribute '{a.Name}' -> {v}";
                 if (a.Ints.Count > 0) a.Ints[rng.Next(a.Ints.Count)] = v;
@@ -187,10 +184,7 @@ internal static class ModelMutator
             }
             case "wrong-attribute-type":
             {
-                var withAttr = nodes.Where(n => n.Attribute.Count > 0).ToList();
-                if (withAttr.Count == 0) goto case "unknown-op";
-                var n = withAttr[rng.Next(withAttr.Count)];
-                var a = n.Attribute[rng.Next(n.Attribute.Count)];
+                if (PickAttribute(nodes, rng) is not var (n, a)) goto case "unknown-op";
                 var type = (AttributeProto.Types.AttributeType)rng.Next(0, 15);
                 detail = $"node '{n.Name}' ({n.OpType}) attribute '{a.Name}' type {a.Type} -> {type}";
                 a.Type = type;
@@ -258,6 +252,15 @@ internal static class ModelMutator
             default: throw new ArgumentException(kind);
         }
         return new(kind, detail, m.ToByteArray(), null);
+    }
+
+    /// <summary>A random attribute of a random node that has any; null when none has.</summary>
+    private static (NodeProto Node, AttributeProto Attribute)? PickAttribute(IList<NodeProto> nodes, Random rng)
+    {
+        var withAttr = nodes.Where(n => n.Attribute.Count > 0).ToList();
+        if (withAttr.Count == 0) return null;
+        var n = withAttr[rng.Next(withAttr.Count)];
+        return (n, n.Attribute[rng.Next(n.Attribute.Count)]);
     }
 
     // ------------------------------------------------------------------ external data
