@@ -47,6 +47,16 @@ public static class Verifier
         }
 
         var nodesSeen = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        // A value read thousands of times (a damaged file repeating one input 70,000 times, found
+        // by fuzzing) made the linear search of its use list quadratic: look such lists up in a set.
+        var useSets = new Dictionary<Value, HashSet<Use>>(ReferenceEqualityComparer.Instance);
+        bool Listed(Value v, Use use)
+        {
+            if (v.Uses.Count < 32) return v.Uses.Contains(use);
+            if (!useSets.TryGetValue(v, out var set)) useSets[v] = set = new HashSet<Use>(v.Uses);
+            return set.Contains(use);
+        }
+
         foreach (var node in graph.Nodes)
         {
             var label = $"node '{node.Name}' ({node.OpType})";
@@ -62,7 +72,7 @@ public static class Verifier
                         ? $"{label} reads '{input.Name}' before node '{p.Name}' ({p.OpType}) computes it (not in topological order)"
                         : $"{label} reads '{input.Name}', which is not defined in this scope");
                 }
-                if (!input.Uses.Contains(new Use(node, i)))
+                if (!Listed(input, new Use(node, i)))
                     problems.Add($"{label} reads '{input.Name}' as input {i} but the value's use list does not say so");
             }
             foreach (var attribute in node.Attributes)

@@ -150,6 +150,13 @@ public static class OnnxModelFile
         return TensorWriter.External(name, t, location, offset, bytes.Length);
     }
 
+    /// <summary>Whether any tensor of <paramref name="model"/> is read from an external data file
+    /// (a model written that way is written back that way: its data beside it).</summary>
+    public static bool HasExternalData(Model model) => ExternalFiles(model.Graph).Any();
+
+    /// <summary>Bytes of all initializers (subgraphs included), without reading them.</summary>
+    public static long InitializerBytes(Model model) => InitializerBytes(model.Graph);
+
     private static IEnumerable<string> ExternalFiles(Graph graph) =>
         graph.InitializersInOrder().Select(v => v.ConstValue).OfType<ProtoTensor>().Where(t => t.ExternalPath is not null).Select(t => t.ExternalPath!)
             .Concat(graph.Nodes.SelectMany(n => n.Attributes).SelectMany(a => a.Subgraphs()).SelectMany(ExternalFiles));

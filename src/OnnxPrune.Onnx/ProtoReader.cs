@@ -167,6 +167,11 @@ internal sealed class ProtoReader
         string ctx = $"{where}: attribute '{ap.Name}' of node '{node.Name}' ({node.OpType})";
         if (ap.HasRefAttrName) return Attribute.Opaque(ap.Name, (AttributeKind)ap.Type, ap);
         var kind = ap.HasType ? (AttributeKind)ap.Type : InferKind(ap);
+        // A declared type whose field is empty while another field holds the value: reading the
+        // empty field would silently give a default (found by fuzzing: Conv pads declared TENSORS
+        // read as no padding, so inferred shapes disagreed with the weights).
+        if (ap.HasType && InferKind(ap) is var held && held != AttributeKind.Undefined && held != kind && !Holds(ap, kind))
+            throw new OnnxFormatException($"{ctx} is declared {kind} but holds {held} values; the attribute's type field is wrong");
         Attribute a = kind switch
         {
             AttributeKind.Float => Attribute.Float(ap.Name, ap.F),
@@ -184,6 +189,22 @@ internal sealed class ProtoReader
         };
         return a.Origin is null ? a.WithOrigin(ap) : a;
     }
+
+    /// <summary>Whether the field of <paramref name="kind"/> is set.</summary>
+    private static bool Holds(AttributeProto ap, AttributeKind kind) => kind switch
+    {
+        AttributeKind.Float => ap.HasF,
+        AttributeKind.Int => ap.HasI,
+        AttributeKind.String => ap.HasS,
+        AttributeKind.Tensor => ap.T is not null,
+        AttributeKind.Graph => ap.G is not null,
+        AttributeKind.Floats => ap.Floats.Count > 0,
+        AttributeKind.Ints => ap.Ints.Count > 0,
+        AttributeKind.Strings => ap.Strings.Count > 0,
+        AttributeKind.Tensors => ap.Tensors.Count > 0,
+        AttributeKind.Graphs => ap.Graphs.Count > 0,
+        _ => true, // kinds the IR keeps opaque (sparse tensors, type protos) are not second-guessed
+    };
 
     /// <summary>IR version 1 files may omit the attribute's type; it follows from the field set.</summary>
     private static AttributeKind InferKind(AttributeProto ap)

@@ -18,6 +18,7 @@ internal static class SessionOptionsFactory
             options.ExecutionMode = settings.ParallelExecution ? Ort.ExecutionMode.ORT_PARALLEL : Ort.ExecutionMode.ORT_SEQUENTIAL;
             options.GraphOptimizationLevel = (Ort.GraphOptimizationLevel)(int)settings.Optimization;
             options.LogSeverityLevel = (Ort.OrtLoggingLevel)(int)settings.LogSeverity;
+            if (settings.DisablePrepacking) options.AddSessionConfigEntry("session.disable_prepacking", "1");
 
             profilePrefix = null;
             if (settings.EnableProfiling)

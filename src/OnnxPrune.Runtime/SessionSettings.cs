@@ -37,6 +37,11 @@ public sealed record SessionSettings
 
     public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
 
+    /// <summary>Do not repack weights into the kernels' layouts when the session is built
+    /// (ORT's session.disable_prepacking). Prepacking keeps a second copy of every Gemm/Conv weight;
+    /// a one-off run of a big model (the post-write check) does not need the speed.</summary>
+    public bool DisablePrepacking { get; init; }
+
     /// <summary>GPU ordinal for <see cref="ExecutionProvider.Cuda"/> and <see cref="ExecutionProvider.TensorRT"/>.</summary>
     public int CudaDeviceId { get; init; }
 

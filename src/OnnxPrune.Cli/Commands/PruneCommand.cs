@@ -122,7 +122,9 @@ internal static class PruneCommand
         if (options.Allocation == Allocation.Latency) throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
         var clock = Stopwatch.StartNew();
         var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
-        OnnxModelFile.Save(result.Model, output);
+        // A model that keeps its tensors in a data file gets its output written the same way (the data
+        // beside the output); others switch to external data only past protobuf's 2 GB.
+        OnnxModelFile.Save(result.Model, output, new SaveOptions { ExternalData = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto });
         var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
         if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);

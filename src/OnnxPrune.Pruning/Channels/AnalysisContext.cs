@@ -85,8 +85,23 @@ internal sealed class AnalysisContext
         Barriers.Add(new ChannelBarrier(node.Name, node.OpType, why, [Units.Find(units[0])]));
     }
 
-    public void Bind(Node node, int inputIndex, int axis, int[] indexUnits, ParamRole role) =>
+    /// <summary>Records that entry i of <paramref name="axis"/> of the node's constant input belongs to
+    /// unit <c>indexUnits[i]</c>. When the tensor's size there is not the number of entries (the
+    /// model's declared shapes disagree with its weights, as in a file whose input dims were
+    /// changed: found by fuzzing), the units are pinned instead and the tensor is left alone.</summary>
+    public void Bind(Node node, int inputIndex, int axis, int[] indexUnits, ParamRole role)
+    {
+        if (ConstantOf(node.Inputs[inputIndex]) is { } t && (axis >= t.Dims.Length || t.Dims[axis] != indexUnits.Length))
+        {
+            var reason = $"{node.OpType} '{node.Name}': input {inputIndex} has {(axis < t.Dims.Length ? t.Dims[axis] : 0)} entries on axis {axis}, " +
+                         $"but the shapes give {indexUnits.Length} channels (the model's shapes disagree with its weights)";
+            var pinned = new HashSet<int>();
+            foreach (var u in indexUnits.Where(u => u >= 0)) { Units.Pin(u, reason); pinned.Add(Units.Find(u)); }
+            if (pinned.Count > 0) Barriers.Add(new ChannelBarrier(node.Name, node.OpType, reason, pinned.ToList()));
+            return;
+        }
         Bindings.Add(new ParamBinding(node, inputIndex, axis, indexUnits, role));
+    }
 
     public void AddFixup(Node node, Action<RewriteContext> fixup) => Fixups.Add((node, fixup));
 

@@ -71,6 +71,9 @@ internal sealed class SliceRule : IChannelRule
 /// </summary>
 internal sealed class FlattenRule : IChannelRule
 {
+    /// <summary>Features per channel above which a flatten is a barrier (the unit map holds one entry per feature).</summary>
+    internal const long MaxFeaturesPerChannel = 1 << 20;
+
     public void Propagate(Node node, AnalysisContext ctx)
     {
         var input = ctx.CarrierOf(node.Input(0));
@@ -91,6 +94,13 @@ internal sealed class FlattenRule : IChannelRule
         if (outShape[a].Value == input.Length && inShape.Dims.Skip(a + 1).All(d => d.Value == 1) && outShape.Dims.Skip(a + 1).All(d => d.Value == 1))
         {
             units = input.Units; // channel axis unchanged; only unit axes come or go
+        }
+        else if (outShape.Rank == a + 1 && trailing is { } many && many > MaxFeaturesPerChannel)
+        {
+            // One unit entry per feature: dims this large are damaged (found by fuzzing: an input of
+            // width 2^32 overflowed the feature array), not a layer anyone prunes.
+            ctx.Pin(input, node, $"it gives each channel {many} features, more than {MaxFeaturesPerChannel}");
+            return;
         }
         else if (outShape.Rank == a + 1 && trailing is { } t && outShape[a].Value == input.Length * t)
         {

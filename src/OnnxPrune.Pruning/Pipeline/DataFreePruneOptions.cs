@@ -32,6 +32,10 @@ public sealed record DataFreePruneOptions
     /// keep the groups responsible whole and prune again (<see cref="RuntimeCheck"/>).</summary>
     public bool CheckWithRuntime { get; init; } = true;
 
+    /// <summary>Models whose tensors take more bytes than this are checked by running the pruned model alone
+    /// against the original's declared output shapes (<see cref="RuntimeCheck"/>: the original is not opened in ORT).</summary>
+    public long RuntimeCheckAloneAboveBytes { get; init; } = RuntimeCheck.BigModelBytes;
+
     /// <summary>Stands in for ONNX Runtime's verdict (original, pruned) → failure or null, so tests can make it
     /// reject a chosen construct; null: <see cref="RuntimeCheck.Failure"/>.</summary>
     internal Func<IR.Model, IR.Model, string?>? RuntimeVerdict { get; init; }

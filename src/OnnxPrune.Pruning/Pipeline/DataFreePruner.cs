@@ -53,6 +53,7 @@ public static class DataFreePruner
     {
         var start = clock.Elapsed;
         var recorded = BindInputShapes(model, options.InputShapes);
+        RefuseHugeInputs(model);
         var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
         var baseline = CostModel.Measure(model.Graph);
         if (baseline.UnknownMacNodes > 0 && options.Target.Parts.Any(t => t is TargetSpec.Flops or TargetSpec.Latency))
@@ -104,6 +105,7 @@ public static class DataFreePruner
     {
         var model = prepared.Clone();
         var recorded = BindInputShapes(model, options.InputShapes);
+        RefuseHugeInputs(model);
         var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
         var rewrite = new RewriteContext(model, analysis.Context.Units, units);
         analysis.Remove(units);
@@ -120,6 +122,24 @@ public static class DataFreePruner
         foreach (var input in model.Graph.Inputs)
             if (inputShapes.TryGetValue(input.Name, out var dims)) input.Shape = new Shape(dims);
         return recorded;
+    }
+
+    /// <summary>Bytes of one input above which the model is not run (the runtime check and the
+    /// criteria run it on inputs of that size).</summary>
+    public const long MaxInputBytes = 1L << 30;
+
+    /// <summary>Refuses inputs too big to run: an input of [1,3,8,2^32] made the pruner overflow
+    /// and would make ONNX Runtime allocate terabytes (found by fuzzing).</summary>
+    internal static void RefuseHugeInputs(Model model)
+    {
+        foreach (var input in model.Graph.Inputs.Where(v => !v.IsInitializer && v.Shape is { IsStatic: true }))
+        {
+            var dims = input.Shape!.TryGetSizes()!;
+            double bytes = dims.Aggregate(1.0, (n, d) => n * d) * Math.Max(1, DataTypes.ElementSize(input.ElementType));
+            if (bytes > MaxInputBytes)
+                throw new PruneInputException(PruneInputProblem.DynamicInputShapes,
+                    $"input '{input.Name}' has shape [{string.Join(",", dims)}] ({bytes:0} bytes), too large to run the model on; give smaller sizes");
+        }
     }
 
     /// <summary>Points of the original a MACs or parameter target may be undershot by.</summary>

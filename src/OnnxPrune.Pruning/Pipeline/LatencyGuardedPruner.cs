@@ -3,7 +3,9 @@ using OnnxPrune.Onnx;
 namespace OnnxPrune.Pruning.Pipeline;
 
 /// <summary>A pruning run whose result was timed against the original.</summary>
-public sealed record GuardedPruneResult(DataFreePruneResult Result, byte[] Bytes, LatencyPair? Latency, IReadOnlyList<string> Notes);
+/// <param name="Bytes">The pruned model as .onnx bytes when it was timed or recovered; null otherwise (serialising
+/// a big model costs its size again in memory, and protobuf cannot hold one past 2 GB).</param>
+public sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? Bytes, LatencyPair? Latency, IReadOnlyList<string> Notes);
 
 /// <summary>
 /// Data-free pruning that does not make the model slower. Fewer MACs at widths the CPU kernels
@@ -25,7 +27,7 @@ public static class LatencyGuardedPruner
         // Recovery changes weights, not widths or speed: run it once, on the model the guard keeps.
         var recover = options.Recover;
         options = options with { Recover = Recovery.RecoveryMode.None };
-        GuardedPruneResult Recovered(DataFreePruneResult result, byte[] bytes, LatencyPair? latency)
+        GuardedPruneResult Recovered(DataFreePruneResult result, byte[]? bytes, LatencyPair? latency)
         {
             if (recover == Recovery.RecoveryMode.None || options.Calibration is null) return new GuardedPruneResult(result, bytes, latency, notes);
             var prepared = OnnxModelFile.FromBytes(original, modelDirectory, label);
@@ -38,10 +40,10 @@ public static class LatencyGuardedPruner
         {
             var model = OnnxModelFile.FromBytes(original, modelDirectory, label);
             var result = DataFreePruner.Run(model, options);
-            var bytes = OnnxModelFile.ToBytes(result.Model);
             foreach (var note in result.RuntimeNotes.Append(result.PlanNote))
                 if (note is not null && !notes.Contains(note)) notes.Add(note);
-            if (!checkLatency) return Recovered(result, bytes, null);
+            if (!checkLatency) return Recovered(result, null, null);
+            var bytes = OnnxModelFile.ToBytes(result.Model);
             var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes);
             int roundTo = options.Constraints.RoundTo;
             bool slower = latency.AfterMs > latency.BeforeMs;

@@ -1,4 +1,5 @@
 using OnnxPrune.IR;
+using OnnxPrune.Onnx;
 using OnnxPrune.Runtime;
 using OnnxPrune.Runtime.Data;
 
@@ -16,6 +17,7 @@ internal static class RuntimeCheck
     /// (and when it cannot run the original either: then there is nothing to compare with).</summary>
     public static string? Failure(Model original, Model pruned, DataFreePruneOptions options)
     {
+        if (OnnxModelFile.InitializerBytes(original) > options.RuntimeCheckAloneAboveBytes) return BigModelFailure(original, pruned, options);
         Dictionary<string, TensorData> inputs;
         IReadOnlyDictionary<string, long[]> expected;
         try
@@ -42,6 +44,50 @@ internal static class RuntimeCheck
         catch (Exception e) when (e is OrtException or InvalidInputException)
         {
             return e.Message.ReplaceLineEndings(" ").Trim();
+        }
+    }
+
+    /// <summary>Models whose tensors take more than this are checked without the original in ORT (the default
+    /// of <see cref="DataFreePruneOptions.RuntimeCheckAloneAboveBytes"/>).</summary>
+    public const long BigModelBytes = 1L << 30;
+
+    /// <summary>
+    /// The check for a model past <see cref="DataFreePruneOptions.RuntimeCheckAloneAboveBytes"/>: ORT runs the pruned model alone, and its
+    /// outputs are compared with the shapes the original declares, or that shape inference gives it (a
+    /// symbolic dim matches any size).
+    /// Opening the original too would hold its whole size in ORT beside the pruned model, and its
+    /// .onnx bytes cannot exist past protobuf's 2 GB; the pruned model goes to ORT as a file with
+    /// external data (streamed from the tensors, no serialised copy), in a temporary folder.
+    /// </summary>
+    private static string? BigModelFailure(Model original, Model pruned, DataFreePruneOptions options)
+    {
+        var folder = Directory.CreateTempSubdirectory("onnxprune-check-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "pruned.onnx");
+            OnnxModelFile.Save(pruned, path, new SaveOptions { ExternalData = ExternalDataMode.Always });
+            // What removal left behind goes back before ORT takes the pruned model's size again.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            using var session = InferenceSession.FromFile(path, options.Session with { DisablePrepacking = true });
+            var outputs = session.Run(Inputs(session, pruned, options));
+            // Declared shapes, or inferred where the file declares none (inference reads dims, not weights).
+            var inferred = new IR.ShapeInference.ShapeInferencer(new IR.ShapeInference.ShapeInferenceOptions { WriteToGraph = false }).Run(original);
+            foreach (var declared in original.Graph.Outputs)
+            {
+                if (!outputs.TryGetValue(declared.Name, out var got)) return $"output '{declared.Name}' is missing";
+                if ((declared.Shape ?? inferred.GetShape(declared)) is not { } shape) continue;
+                var fits = shape.Rank == got.Dims.Count && shape.Dims.Select((d, i) => d.Value is not { } v || v == got.Dims[i]).All(x => x);
+                if (!fits) return $"output '{declared.Name}' has shape [{string.Join(",", got.Dims)}]; the original declares {shape}";
+            }
+            return null;
+        }
+        catch (Exception e) when (e is OrtException or InvalidInputException)
+        {
+            return e.Message.ReplaceLineEndings(" ").Trim();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
         }
     }
 

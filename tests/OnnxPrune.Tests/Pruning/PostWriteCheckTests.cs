@@ -91,4 +91,27 @@ public class PostWriteCheckTests
         conv.SetInput(1, broken.Graph.AddInitializer("wb2", DenseTensor.FromFloats([8, 5, 3, 3], new float[360])));
         RuntimeCheck.Failure(original, broken, options).Should().NotBeNullOrEmpty();
     }
+
+    [Fact]
+    public void A_big_model_is_checked_alone_against_the_original_declared_output_shapes()
+    {
+        // As for a model past RuntimeCheck.BigModelBytes: ORT runs only the pruned model, from a file.
+        var original = ThreeConvs();
+        var options = Half with { RuntimeCheckAloneAboveBytes = 0 };
+        RuntimeCheck.Failure(original, original.Clone(), options).Should().BeNull();
+
+        var fewerClasses = original.Clone();
+        var gemm = fewerClasses.Graph.Nodes.Single(n => n.OpType == "Gemm");
+        gemm.SetInput(1, fewerClasses.Graph.AddInitializer("wg2", DenseTensor.FromFloats([2, 8], new float[16])));
+        gemm.SetInput(2, fewerClasses.Graph.AddInitializer("bg2", DenseTensor.FromFloats([2], new float[2])));
+        RuntimeCheck.Failure(original, fewerClasses, options).Should().Contain("has shape [1,2]; the original declares");
+
+        var broken = original.Clone();
+        var conv = broken.Graph.Nodes.First(n => n.OpType == "Conv" && n.Input(1)!.Name == "wb");
+        conv.SetInput(1, broken.Graph.AddInitializer("wb2", DenseTensor.FromFloats([8, 5, 3, 3], new float[360])));
+        RuntimeCheck.Failure(original, broken, options).Should().NotBeNullOrEmpty();
+
+        // The whole prune goes through it too.
+        DataFreePruner.Run(ThreeConvs(), options).Model.Graph.Nodes.Should().NotBeEmpty();
+    }
 }
