@@ -79,17 +79,28 @@ public class PostWriteCheckTests
         RuntimeCheck.Failure(original, original.Clone(), options).Should().BeNull();
 
         // Fewer classes: ORT runs it, but the output's shape changed.
-        var fewerClasses = original.Clone();
-        var gemm = fewerClasses.Graph.Nodes.Single(n => n.OpType == "Gemm");
-        gemm.SetInput(1, fewerClasses.Graph.AddInitializer("wg2", DenseTensor.FromFloats([2, 8], new float[16])));
-        gemm.SetInput(2, fewerClasses.Graph.AddInitializer("bg2", DenseTensor.FromFloats([2], new float[2])));
-        RuntimeCheck.Failure(original, fewerClasses, options).Should().Contain("has shape [1,2] instead of [1,3]");
-
+        RuntimeCheck.Failure(original, FewerClasses(original), options).Should().Contain("has shape [1,2] instead of [1,3]");
         // A conv whose weight no longer matches its input's channels: ORT refuses to run it.
-        var broken = original.Clone();
-        var conv = broken.Graph.Nodes.First(n => n.OpType == "Conv" && n.Input(1)!.Name == "wb");
-        conv.SetInput(1, broken.Graph.AddInitializer("wb2", DenseTensor.FromFloats([8, 5, 3, 3], new float[360])));
-        RuntimeCheck.Failure(original, broken, options).Should().NotBeNullOrEmpty();
+        RuntimeCheck.Failure(original, BrokenConv(original), options).Should().NotBeNullOrEmpty();
+    }
+
+    /// <summary>The model with 2 classes instead of 3.</summary>
+    private static Model FewerClasses(Model original)
+    {
+        var m = original.Clone();
+        var gemm = m.Graph.Nodes.Single(n => n.OpType == "Gemm");
+        gemm.SetInput(1, m.Graph.AddInitializer("wg2", DenseTensor.FromFloats([2, 8], new float[16])));
+        gemm.SetInput(2, m.Graph.AddInitializer("bg2", DenseTensor.FromFloats([2], new float[2])));
+        return m;
+    }
+
+    /// <summary>The model with conv b's weight reading 5 channels where 8 arrive.</summary>
+    private static Model BrokenConv(Model original)
+    {
+        var m = original.Clone();
+        var conv = m.Graph.Nodes.First(n => n.OpType == "Conv" && n.Input(1)!.Name == "wb");
+        conv.SetInput(1, m.Graph.AddInitializer("wb2", DenseTensor.FromFloats([8, 5, 3, 3], new float[360])));
+        return m;
     }
 
     [Fact]
@@ -100,16 +111,8 @@ public class PostWriteCheckTests
         var options = Half with { RuntimeCheckAloneAboveBytes = 0 };
         RuntimeCheck.Failure(original, original.Clone(), options).Should().BeNull();
 
-        var fewerClasses = original.Clone();
-        var gemm = fewerClasses.Graph.Nodes.Single(n => n.OpType == "Gemm");
-        gemm.SetInput(1, fewerClasses.Graph.AddInitializer("wg2", DenseTensor.FromFloats([2, 8], new float[16])));
-        gemm.SetInput(2, fewerClasses.Graph.AddInitializer("bg2", DenseTensor.FromFloats([2], new float[2])));
-        RuntimeCheck.Failure(original, fewerClasses, options).Should().Contain("has shape [1,2]; the original declares");
-
-        var broken = original.Clone();
-        var conv = broken.Graph.Nodes.First(n => n.OpType == "Conv" && n.Input(1)!.Name == "wb");
-        conv.SetInput(1, broken.Graph.AddInitializer("wb2", DenseTensor.FromFloats([8, 5, 3, 3], new float[360])));
-        RuntimeCheck.Failure(original, broken, options).Should().NotBeNullOrEmpty();
+        RuntimeCheck.Failure(original, FewerClasses(original), options).Should().Contain("has shape [1,2]; the original declares");
+        RuntimeCheck.Failure(original, BrokenConv(original), options).Should().NotBeNullOrEmpty();
 
         // The whole prune goes through it too.
         DataFreePruner.Run(ThreeConvs(), options).Model.Graph.Nodes.Should().NotBeEmpty();
