@@ -19,12 +19,7 @@ public class LatencyAllocationTests
 
     private static Net Build(double bScale = 1)
     {
-        var net = new TestNet(seed: 5);
-        var x = net.Input("x", [1, 4, 8, 8]);
-        var a = net.Conv(x, 4, 16, bias: false);
-        var b = net.Conv(net.Op("Relu", [a]), 16, 32, bias: false);
-        var c = net.Conv(net.Op("Relu", [b]), 32, 2, bias: false);
-        var model = net.Finish(c);
+        var (model, a, b) = TwoConvNet.Build();
         var analysis = Analyze(model);
         var groupA = analysis.Group(a);
         var groupB = analysis.Group(b);
