@@ -10,10 +10,11 @@ using OnnxPrune.Pruning.Reports;
 namespace OnnxPrune.Cli.Commands;
 
 /// <summary>
-/// `onnxprune MODEL -o OUT (--target-flops 50% | --target-params 40% | --ratio 0.3)`: data-free
-/// structured pruning. Also reachable as `onnxprune prune ...`. After pruning, both models are
-/// timed side by side; if the pruned one is slower, the widths are rounded more coarsely and the
-/// model is pruned again, because fewer MACs at awkward widths can run slower on CPU kernels.
+/// `onnxprune MODEL -o OUT (--target-flops 50% | --target-params 40% | --ratio 0.3)`: one pruning to one
+/// target. Also reachable as `onnxprune prune ...`. After pruning, both models are timed side by side; if
+/// the pruned one is slower, the widths are rounded more coarsely and the model is pruned again, because
+/// fewer MACs at awkward widths can run slower on CPU kernels. Latency, size and accuracy objectives,
+/// several targets at once, rounds and fine-tuning go to the main job (<see cref="MainJob"/>).
 /// </summary>
 internal static class PruneCommand
 {
@@ -26,7 +27,7 @@ internal static class PruneCommand
 
     public static Command CreateSubcommand()
     {
-        var command = new Command("prune", "Remove channels until the model meets a FLOPs or parameter target (same as 'onnxprune MODEL ...')");
+        var command = new Command("prune", "Remove channels until the model meets every objective given: measured latency, MACs, parameters, file size, accuracy budget (same as 'onnxprune MODEL ...')");
         Attach(command);
         return command;
     }
