@@ -231,7 +231,7 @@ public static class ObjectivePruner
             long? paramLimit = parameters;
             var scores = new ScoreCache();
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
-            bool loosened = false;
+            double? metScale = null, missScale = null;
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
@@ -282,9 +282,8 @@ public static class ObjectivePruner
                 bool latencySlack = !latencyMiss && fraction < goalFraction * (1 - LatencySlack);
                 bool sizeMiss = options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes && round == Math.Max(1, options.Rounds);
                 bool meets = result.TargetMet && !latencyMiss && !sizeMiss;
-                // Another attempt follows a miss (unless an earlier attempt met the goal: the looser one went too far), or a
-                // result well under the goal (once).
-                bool again = attempt < options.MaxLatencyAttempts && result.TargetMet && ((!meets && meeting is null) || (meets && latencySlack && !loosened));
+                // Another attempt follows a miss, or a result well under the goal, while attempts remain.
+                bool again = attempt < options.MaxLatencyAttempts && result.TargetMet && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 var note = !result.TargetMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
                     : latencyMiss ? $"{measured} misses the goal {100 * goalFraction:0.0}%" + (again ? "; pruning again with a tighter predicted budget" : "")
@@ -299,9 +298,13 @@ public static class ObjectivePruner
                 if (!again) break;
                 if (latencyMiss || latencySlack)
                 {
-                    loosened |= latencySlack;
-                    // Aim at the middle of the accepted band, so noise does not flip the next measurement over the goal.
-                    scale *= goalFraction!.Value * (1 - LatencySlack / 2) / fraction!.Value;
+                    if (latencyMiss) missScale = Math.Min(missScale ?? double.MaxValue, scale);
+                    else metScale = Math.Max(metScale ?? 0, scale);
+                    // Once one budget met the goal and another missed it, bisect between them (the measured latency is not
+                    // proportional to the predicted one, so the proportional step can jump over the band twice);
+                    // before that, aim at the middle of the accepted band, so noise does not flip the next measurement.
+                    scale = metScale is { } lo && missScale is { } hi ? Math.Sqrt(lo * hi)
+                        : scale * goalFraction!.Value * (1 - LatencySlack / 2) / fraction!.Value;
                 }
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
