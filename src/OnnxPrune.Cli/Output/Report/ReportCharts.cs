@@ -21,7 +21,7 @@ internal static class ReportCharts
     {
         var groups = r.Groups.Where(g => g.ChannelsBefore > 0).OrderBy(g => g.Id).ToList();
         if (groups.Count == 0) return new MissingChart("channels", "Channels per group", "the model has no channel groups: no channels chart");
-        var plot = NewPlot("Channels per group", "group", "channels");
+        var plot = NewPlot("group", "channels");
         var before = BarSeries(plot, groups.Select(g => (double)g.ChannelsBefore).ToArray(), -0.2, Before, "before");
         var after = BarSeries(plot, groups.Select(g => (double)g.ChannelsAfter).ToArray(), +0.2, After, "after");
         TickLabels(plot, groups.Select(g => g.Id.ToString()).ToArray());
@@ -39,15 +39,15 @@ internal static class ReportCharts
         var withAccuracy = rounds.Where(x => x.Accuracy is not null).ToList();
         if (withAccuracy.Count > 0)
         {
-            var plot = NewPlot(title, "measured latency (ms, median)", "top-1 (%)");
+            var plot = NewPlot("measured latency (ms, median)", "top-1 (%)");
             var series = Markers(plot, withAccuracy.Select(x => x.MeasuredMs!.Value).ToArray(), withAccuracy.Select(x => x.Accuracy!.Value).ToArray(), After, "rounds");
             if (r.Job.LatencyGoalMs is { } goal) GoalLine(plot.Add.VerticalLine(goal), $"target {goal:0.###} ms");
             return Finish(plot, "latency", title, [series]);
         }
-        var byRound = NewPlot("Measured latency per round (no accuracy: no labelled data)", "round", "measured latency (ms, median)");
+        var byRound = NewPlot("round", "measured latency (ms, median)");
         var points = Markers(byRound, rounds.Select(x => (double)x.Round).ToArray(), rounds.Select(x => x.MeasuredMs!.Value).ToArray(), After, "rounds");
         if (r.Job.LatencyGoalMs is { } target) GoalLine(byRound.Add.HorizontalLine(target), $"target {target:0.###} ms");
-        return Finish(byRound, "latency", title, [points]);
+        return Finish(byRound, "latency", "Measured latency per round (no accuracy: no labelled data)", [points]);
     }
 
     /// <summary>MACs and parameters of each round as a percentage of the original's, so both share one axis.</summary>
@@ -56,7 +56,7 @@ internal static class ReportCharts
         const string title = "MACs and parameters per round";
         var rounds = r.Job?.Rounds ?? [];
         if (rounds.Count == 0) return new MissingChart("cost", title, r.Job is null ? "a single-target prune has no rounds: no per-round cost chart" : "the job recorded no rounds: no per-round cost chart");
-        var plot = NewPlot(title, "round", "% of the original");
+        var plot = NewPlot("round", "% of the original");
         var x = rounds.Select((_, i) => (double)(i + 1)).ToArray();
         var macs = Markers(plot, x, rounds.Select(q => Percent(q.Macs, r.Before.Macs)).ToArray(), After, "MACs");
         var prms = Markers(plot, x, rounds.Select(q => Percent(q.Params, r.Before.Params)).ToArray(), Second, "params");
@@ -69,7 +69,7 @@ internal static class ReportCharts
     {
         const string title = "Bottleneck groups (least pruned first)";
         if (r.Bottlenecks.Count == 0) return new MissingChart("bottlenecks", title, "no group could lose channels: no bottleneck chart");
-        var plot = NewPlot(title, "group", "channels removed (%)");
+        var plot = NewPlot("group", "channels removed (%)");
         var series = BarSeries(plot, r.Bottlenecks.Select(b => b.RatioRemoved * 100).ToArray(), 0, Accent, "removed", size: 0.7);
         TickLabels(plot, r.Bottlenecks.Select(b => b.Id.ToString()).ToArray());
         return Finish(plot, "bottlenecks", title, [series]);
@@ -82,17 +82,16 @@ internal static class ReportCharts
         if (r.Recovery is null) return new MissingChart("recovery", title, "no recovery ran (no data, or --recover none): no recovery chart");
         var layers = r.Recovery.Layers.Where(l => l.ErrorBefore is not null && l.ErrorAfter is not null).ToList();
         if (layers.Count == 0) return new MissingChart("recovery", title, $"recovery ({r.Recovery.Mode}) refit no layer: no recovery chart");
-        var plot = NewPlot(title, "layer", "relative squared error");
+        var plot = NewPlot("layer", "relative squared error");
         var before = BarSeries(plot, layers.Select(l => l.ErrorBefore!.Value).ToArray(), -0.2, Before, "before");
         var after = BarSeries(plot, layers.Select(l => l.ErrorAfter!.Value).ToArray(), +0.2, After, "after");
         TickLabels(plot, layers.Select((_, i) => (i + 1).ToString()).ToArray());
         return Finish(plot, "recovery", title, [before, after]);
     }
 
-    private static Plot NewPlot(string title, string x, string y)
+    private static Plot NewPlot(string x, string y)
     {
-        var plot = new Plot();
-        plot.Title(title);
+        var plot = new Plot(); // the title goes into the page's figcaption, not into the picture twice
         plot.XLabel(x);
         plot.YLabel(y);
         return plot;
