@@ -85,7 +85,18 @@ public class ReportHtmlTests
         var bytes = File.ReadAllBytes(png);
         bytes.Take(8).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, "a PNG");
         bytes.Length.Should().BeGreaterThan(20_000, "a page of charts, not a blank image");
+        // docs/img/report-job-example.png is this screenshot: ONNXPRUNE_REPORT_SCREENSHOT=PATH keeps a copy.
+        if (Environment.GetEnvironmentVariable("ONNXPRUNE_REPORT_SCREENSHOT") is { Length: > 0 } keep) File.Copy(png, keep, overwrite: true);
     }
+
+    [Theory]
+    [InlineData(null, "out/r.json", "out/r.html")]
+    [InlineData(null, "out/r", "out/r.html")]
+    [InlineData(null, "out/r.html", "out/r.html.html")]
+    [InlineData("page.html", "out/r.json", "page.html")]
+    [InlineData(null, null, null)]
+    public void PagePathIsBesideTheJsonUnlessGiven(string? html, string? json, string? expected) =>
+        ReportHtml.PathFor(html, json).Should().Be(expected);
 
     [Fact]
     public void ChartIdsAreScopedPerChart()

@@ -103,6 +103,7 @@ internal static class ReportCharts
         var bars = plot.Add.Bars(positions, values);
         foreach (var bar in bars.Bars) { bar.Size = size; bar.FillColor = Color.FromHex(color); bar.LineWidth = 0; }
         bars.LegendText = name;
+        plot.Axes.Margins(bottom: 0, top: 0.1); // bars stand on the axis and keep room above the tallest
         return new ChartSeries(name, color, values.Length);
     }
 
@@ -124,14 +125,19 @@ internal static class ReportCharts
         line.LegendText = label;
     }
 
-    private static void TickLabels(Plot plot, string[] labels, int start = 0) =>
-        plot.Axes.Bottom.SetTicks(labels.Select((_, i) => (double)(i + start)).ToArray(), labels);
+    /// <summary>One tick per bar, thinned to about 30 labels so that ResNet-56's 57 refit layers stay readable.</summary>
+    private static void TickLabels(Plot plot, string[] labels, int start = 0)
+    {
+        int step = Math.Max(1, (labels.Length + 29) / 30);
+        var kept = Enumerable.Range(0, labels.Length).Where(i => i % step == 0).ToArray();
+        plot.Axes.Bottom.SetTicks(kept.Select(i => (double)(i + start)).ToArray(), kept.Select(i => labels[i]).ToArray());
+    }
 
     private static double Percent(long value, long of) => of == 0 ? 0 : 100.0 * value / of;
 
     private static Chart Finish(Plot plot, string id, string title, IReadOnlyList<ChartSeries> series)
     {
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right); // beside the data area: inside it, it hid the tallest bars
         var svg = plot.GetSvgXml(Width, Height);
         int start = svg.IndexOf("<svg", StringComparison.Ordinal); // drop any XML declaration: the SVG sits inside HTML
         return new Chart(id, title, ScopeIds(start > 0 ? svg[start..] : svg, id), series);

@@ -14,9 +14,11 @@ internal static class ReportHtml
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Where the page goes: --report-html, or beside --report (same folder and stem, .html); null for neither.</summary>
+    /// <summary>Where the page goes: --report-html, or beside --report (same folder and stem, .html; a JSON report that is
+    /// itself named .html gets .html appended rather than being overwritten); null for neither.</summary>
     public static string? PathFor(string? html, string? json) =>
-        html ?? (json is null ? null : Path.ChangeExtension(json, ".html"));
+        html ?? (json is null ? null
+            : Path.GetExtension(json).Equals(".html", StringComparison.OrdinalIgnoreCase) ? json + ".html" : Path.ChangeExtension(json, ".html"));
 
     /// <summary>Writes the page atomically, like report.json.</summary>
     public static void Write(string path, PruneReport report, RunContext context) =>
