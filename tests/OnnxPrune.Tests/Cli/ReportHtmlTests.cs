@@ -137,7 +137,7 @@ public class ReportHtmlTests
             new(3, 1, "latency 1.6 ms", 12_000_000, 250_000, 1_000_000, 1.4, 1.45, 3.0, 88.0, 1, false, "accuracy below the budget"),
         };
         return new PruneReport("models/resnet56-fmnist.onnx", "small.onnx", "latency 50%", true, null, "taylor", "uniform", 8,
-            new CostFigures(40_000_000, 40_000_000, 3.0), new CostFigures(300_000, 15_000_000, 1.45), groups,
+            new CostFigures(850_000, 40_000_000, 3.0), new CostFigures(250_000, 12_000_000, 1.45), groups,
             [new BarrierReport("up", "Resize", "no rule for Resize", 16)],
             PruneReport.RankBottlenecks(groups.Select(g => new OnnxPrune.Pruning.Pipeline.GroupOutcome(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.PrunableChannels, g.PinnedBy))),
             ["a note"], 10, 20, 30)
