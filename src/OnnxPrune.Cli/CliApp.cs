@@ -39,6 +39,7 @@ public static class CliApp
             return ExitCodes.BadInput;
         }
         var parse = root.Parse(args);
+        HideRootArgumentsUnder(parse, root);
         if (parse.Errors.Count > 0)
         {
             // `onnxprune MODEL ...` makes any first word a model path; a typo of a command should not read as one.
@@ -72,6 +73,18 @@ public static class CliApp
             if (Environment.GetEnvironmentVariable("ONNXPRUNE_DEBUG") == "1") Console.Error.WriteLine(e);
             return ExitCodes.InternalError;
         }
+    }
+
+    /// <summary>
+    /// The root carries prune's MODEL so that `onnxprune MODEL -o OUT` works, and System.CommandLine's help lists a
+    /// parent's arguments in every subcommand's usage and argument list ("onnxprune [&lt;MODEL&gt;] inspect &lt;MODEL&gt;",
+    /// "The .onnx model to prune" under inspect). Hiding only changes help, never parsing, so once the parse shows a
+    /// subcommand was chosen the root's arguments are hidden: each command's help then shows its own arguments only.
+    /// </summary>
+    internal static void HideRootArgumentsUnder(ParseResult parse, RootCommand root)
+    {
+        if (parse.CommandResult.Command == root) return;
+        foreach (var argument in root.Arguments) argument.Hidden = true;
     }
 
     /// <summary>The message to show for failures caused by the user's input; null for bugs.</summary>

@@ -100,6 +100,7 @@ internal static class MainJob
                 result.EpochsUsed, distill && result.EpochsUsed > 0, result.Cancelled, options.CheckpointDirectory),
         };
         if (x.Report is not null) PruneCommand.WriteAtomically(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
         if (x.Json) Json.Write(Console.Out, report);
         else PruneReportPrinter.Print(report, Console.Out);
         if (result.Cancelled)

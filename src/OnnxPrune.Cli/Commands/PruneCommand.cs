@@ -66,6 +66,7 @@ internal static class PruneCommand
         command.Arguments.Add(o.Model);
         foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Preprocess, o.Recover, o.Steps }.Concat(o.Job.All))
             command.Options.Add(option);
+        command.Options.Add(Output.Report.ReportHtmlOption.Create());
         command.Options.Add(RecipeExpansion.Option()); // expanded before parsing (CliApp.Run), so Run never reads it
         command.SetAction(parse => Run(parse, o));
     }
@@ -128,6 +129,7 @@ internal static class PruneCommand
         OnnxModelFile.Save(result.Model, output, new SaveOptions { ExternalData = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto });
         var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
         if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, session);
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);
         else PruneReportPrinter.Print(report, Console.Out);
         if (!result.TargetMet)

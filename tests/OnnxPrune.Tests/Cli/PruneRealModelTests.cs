@@ -28,7 +28,7 @@ public class PruneRealModelTests
         r.ShouldBeClean();
         r.ExitCode.Should().Be(0, $"{r}");
         File.Exists(f.Pruned).Should().BeTrue($"{r}");
-        Directory.GetFiles(f.Out).Select(Path.GetFileName).Should().BeEquivalentTo(new[] { "pruned.onnx", "report.json" }, "no temp file is left behind");
+        Directory.GetFiles(f.Out).Select(Path.GetFileName).Should().BeEquivalentTo(new[] { "pruned.onnx", "report.json", "report.html" }, "no temp file is left behind; the page goes beside the JSON");
 
         var report = PruneCli.ReadReport(f.Report);
         report.ShouldBeWellFormedReport();

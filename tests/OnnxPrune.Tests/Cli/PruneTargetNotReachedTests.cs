@@ -39,7 +39,7 @@ public class PruneTargetNotReachedTests
         line.Should().Contain(f.Pruned, "the message says where the closest model went");
 
         File.Exists(f.Pruned).Should().BeTrue("the closest model is written");
-        Directory.GetFiles(f.Out).Select(Path.GetFileName).Should().BeEquivalentTo(new[] { "pruned.onnx", "report.json" }, "no temp file is left behind");
+        Directory.GetFiles(f.Out).Select(Path.GetFileName).Should().BeEquivalentTo(new[] { "pruned.onnx", "report.json", "report.html" }, "no temp file is left behind; the page goes beside the JSON");
         PruneCli.ShouldRunInOrt(f.Pruned);
 
         var report = PruneCli.ReadReport(f.Report);
