@@ -260,7 +260,7 @@ public static class ObjectivePruner
                         // No latency goal: the guard keeps the result from running slower than the original (coarser widths when it does).
                         var guarded = LatencyGuardedPruner.Run(current, modelDirectory, label, prune with { Target = new TargetSpec.All(parts) }, options.Timing,
                             options.MeasureLatency, reference: original);
-                        (result, bytes) = (guarded.Result, guarded.Bytes);
+                        (result, bytes) = (guarded.Result, guarded.Bytes ?? OnnxModelFile.ToBytes(guarded.Result.Model));
                         foreach (var n in guarded.Notes.Where(n => !_notes.Contains(n))) _notes.Add(n);
                     }
                     else
