@@ -27,4 +27,10 @@ public sealed record DataFreePruneResult(
 
     /// <summary>What the post-write check found and did (ONNX Runtime rejected a first result; groups kept whole).</summary>
     public IReadOnlyList<string> RuntimeNotes { get; init; } = [];
+
+    /// <summary>The PQ Index of the scores this pruning started from (<see cref="Policy.Allocation.Pqi"/> only).</summary>
+    public Policy.PqiFigures? Pqi { get; init; }
+
+    /// <summary>The sensitivity grid the plan came from (<see cref="Policy.Allocation.Cie"/> only).</summary>
+    public Policy.Cie.GridOutcome? CieGrid { get; init; }
 }
