@@ -20,6 +20,19 @@ public static class SensitivityGrid
 {
     private const string BaselineCell = "baseline";
 
+    /// <summary>The grid of a model file as pruning would compute it (preparation passes, analysis, base criterion), without
+    /// allocating: what a `--shard I/N` run does.</summary>
+    public static GridOutcome ComputeFor(byte[] modelBytes, string? modelDirectory, DataFreePruneOptions options)
+    {
+        var model = OnnxModelFile.FromBytes(modelBytes, modelDirectory);
+        PreparePasses.Run(model);
+        var prepared = model.Clone();
+        DataFreePruner.BindInputShapes(model, options.InputShapes);
+        var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
+        var scores = Criteria.Criteria.Create(options.Criterion, options.Seed, options.Calibration, options.Session).Score(analysis);
+        return Compute(prepared, analysis, scores, options);
+    }
+
     /// <summary>The grid for <paramref name="prepared"/> (after the preparation passes, before input shapes are bound),
     /// whose analysis and scores are <paramref name="analysis"/> and <paramref name="scores"/>.</summary>
     public static GridOutcome Compute(Model prepared, ChannelAnalysis analysis, IReadOnlyDictionary<int, double> scores, DataFreePruneOptions options)
