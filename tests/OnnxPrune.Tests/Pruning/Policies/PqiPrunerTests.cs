@@ -32,6 +32,14 @@ public class PqiPrunerTests
     }
 
     [Fact]
+    public void The_global_scope_reaches_the_target_too()
+    {
+        var run = PqiPruner.Run(ResNet20, null, "resnet20", Options(new PqiSettings { Eta = 0.1, Scope = PqiScope.Global }));
+        run.Result.TargetMet.Should().BeTrue(run.StopReason);
+        run.Trajectory.Should().OnlyContain(t => t.PruneCount > 0);
+    }
+
+    [Fact]
     public void With_the_papers_defaults_dense_norms_stall_and_the_reason_names_the_knobs()
     {
         var run = PqiPruner.Run(ResNet20, null, "resnet20", Options(new PqiSettings(), roundTo: 16));
