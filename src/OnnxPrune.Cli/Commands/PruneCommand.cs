@@ -23,7 +23,7 @@ internal static class PruneCommand
         Option<string> Criterion, Option<string> Allocation, Option<int?> RoundTo, Option<double> MaxRatio, Option<int> Seed,
         Option<string?> Report, Option<string[]> InputShape, Option<int> Threads, Option<string> Device, Option<bool> SkipLatency, Option<bool> Json,
         Option<string?> Data, Option<int> CalibrationImages, Option<bool> NoLabels, Option<string?> Preprocess, Option<string> Recover, Option<int> Steps,
-        MainJobOptions Job);
+        MainJobOptions Job, PolicyOptions Policies);
 
     public static Command CreateSubcommand()
     {
@@ -62,9 +62,9 @@ internal static class PruneCommand
             new Option<string>("--recover") { Description = $"Repair after removal on the calibration images: refit (least-squares refit of the layers that read removed channels, then BatchNorm statistics re-estimated), bn (BatchNorm statistics only) or none; auto is {Pruning.Recovery.RecoveryModes.DefaultWithData} with --data, none without", DefaultValueFactory = _ => "auto" }
                 .OneOf(["auto", .. Pruning.Recovery.RecoveryModes.Names]),
             new Option<int>("--steps") { Description = "Prune in N steps, each removing an equal share, scoring the channels again (and recovering) between steps", DefaultValueFactory = _ => 1 }.AtLeast(1),
-            MainJobOptions.Create());
+            MainJobOptions.Create(), PolicyOptions.Create());
         command.Arguments.Add(o.Model);
-        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Preprocess, o.Recover, o.Steps }.Concat(o.Job.All))
+        foreach (var option in new Option[] { o.Output, o.Flops, o.Params, o.Ratio, o.Criterion, o.Allocation, o.RoundTo, o.MaxRatio, o.Seed, o.Report, o.InputShape, o.Threads, o.Device, o.SkipLatency, o.Json, o.Data, o.CalibrationImages, o.NoLabels, o.Preprocess, o.Recover, o.Steps }.Concat(o.Job.All).Concat(o.Policies.All))
             command.Options.Add(option);
         command.Options.Add(Output.Report.ReportHtmlOption.Create());
         command.Options.Add(RecipeExpansion.Option()); // expanded before parsing (CliApp.Run), so Run never reads it
@@ -109,7 +109,7 @@ internal static class PruneCommand
         var probe = OnnxModelFile.FromBytes(originalBytes, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'");
         var shapes = InputShapes.Parse(parse.GetValue(o.InputShape), probe);
         if (dataPath is null && parse.GetValue(o.Preprocess) is not null) throw new UsageException("--preprocess says how --data's images become inputs: give --data too");
-        var calibration = dataPath is null ? null : CalibrationData.Load(dataPath, parse.GetValue(o.Preprocess), probe, parse.GetValue(o.CalibrationImages), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
+        var calibration = dataPath is null ? null : CalibrationData.Load(dataPath, parse.GetValue(o.Preprocess), probe, parse.GetValue(o.CalibrationImages) + o.Policies.ExtraImages(parse, allocation), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
         var options = new DataFreePruneOptions
         {
             Calibration = calibration, Recover = recover,
@@ -117,6 +117,11 @@ internal static class PruneCommand
             Target = targets.Count == 1 ? targets[0]! : new TargetSpec.All(targets!), Criterion = criterion, Allocation = allocation, Seed = parse.GetValue(o.Seed),
             Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
         };
+        options = o.Policies.Apply(parse, options, session.IntraOpThreads);
+        if (options.Cie.Shard is not null) return PolicyRuns.Shard(input, originalBytes, options);
+        if (allocation == Allocation.Pqi)
+            return PolicyRuns.Pqi(new PolicyRuns.Inputs(input, output, reportPath, originalBytes, probe, PolicyOptions.PqiTargets(parse, o.Job, options), session, dataPath, parse.GetValue(o.Preprocess),
+                parse.GetValue(o.Json), parse.GetValue(o.SkipLatency), parse.GetValue(o.Seed), parse.GetValue(o.Job.FinetuneEpochs), parse.GetValue(o.Job.FinetuneLr)));
 
         if (mainJob)
             return MainJob.Run(parse, o.Job, new MainJob.Inputs(input, output, reportPath, originalBytes, probe, options, session, dataPath, parse.GetValue(o.Preprocess),

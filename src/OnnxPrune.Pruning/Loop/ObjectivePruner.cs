@@ -336,14 +336,21 @@ public static class ObjectivePruner
                 var goal = $"{100 * (1 - fraction):0.0}% of the original's MACs ({limit:N0})";
                 Say($"round {r}: pruning to {goal}");
                 DataFreePruneResult result;
-                try { result = DataFreePruner.Run(Load(good), options.Prune with { Target = new TargetSpec.Flops(Count(limit)), Scores = new ScoreCache(), AllowFinerWidths = false }); }
+                byte[] bytes;
+                try
+                {
+                    // Through the latency guard: a few percent of the MACs removed at awkward widths can run slower than the original.
+                    var guarded = LatencyGuardedPruner.Run(good, modelDirectory, label,
+                        options.Prune with { Target = new TargetSpec.Flops(Count(limit)), Scores = new ScoreCache(), AllowFinerWidths = false },
+                        options.Timing, options.MeasureLatency, reference: original);
+                    (result, bytes) = (guarded.Result, guarded.Bytes ?? OnnxModelFile.ToBytes(guarded.Result.Model));
+                }
                 catch (PruneInputException e) when (e.Problem is PruneInputProblem.NothingPrunable or PruneInputProblem.BadTarget)
                 {
                     _rounds.Add(new RoundRecord(r, 1, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));
                     schedule.Reject();
                     continue;
                 }
-                var bytes = OnnxModelFile.ToBytes(result.Model);
                 if (options.FinetuneEpochs > 0)
                 {
                     Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");

@@ -57,6 +57,12 @@ public sealed record DataFreePruneOptions
 
     /// <summary>Shapes for inputs with dynamic dims other than the batch, by input name.</summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+
+    /// <summary>Settings of <see cref="Allocation.Pqi"/> (METHODS.md §3).</summary>
+    public Policy.Pqi.PqiSettings Pqi { get; init; } = new();
+
+    /// <summary>Settings of <see cref="Allocation.Cie"/> (METHODS.md §4); its held-out images are required for it.</summary>
+    public Policy.Cie.CieSettings Cie { get; init; } = new();
 }
 
 /// <summary>Channel scores by criterion, seed and calibration set, for one model's analysis

@@ -31,4 +31,10 @@ public sealed record DataFreePruneResult(
     /// <summary>The plan's removed root units, ids of a <see cref="ChannelAnalysis"/> of the prepared model
     /// (what <see cref="Cost.PrunedCostEstimator.Estimate"/> and <see cref="Latency.LatencyModel.Predict"/> take).</summary>
     public IReadOnlyList<int> RemovedUnits { get; init; } = [];
+
+    /// <summary>The PQ Index of the scores this pruning started from (<see cref="Policy.Allocation.Pqi"/> only).</summary>
+    public Policy.PqiFigures? Pqi { get; init; }
+
+    /// <summary>The sensitivity grid the plan came from (<see cref="Policy.Allocation.Cie"/> only).</summary>
+    public Policy.Cie.GridOutcome? CieGrid { get; init; }
 }

@@ -52,6 +52,7 @@ public static class DataFreePruner
     private static (DataFreePruneResult Result, Dictionary<string, List<int>> Removed) PruneOnce(Model model, DataFreePruneOptions options, Stopwatch clock)
     {
         var start = clock.Elapsed;
+        var gridBase = options.Allocation == Allocation.Cie ? model.Clone() : null; // CIE's cells start from the unbound prepared model
         var recorded = BindInputShapes(model, options.InputShapes);
         RefuseHugeInputs(model);
         var analysis = ChannelAnalysis.Run(model, options.PinnedGroups);
@@ -71,7 +72,11 @@ public static class DataFreePruner
         var scores = options.Scores.GetOrCompute(options, analysis,
             () => Criteria.Criteria.Create(options.Criterion, options.Seed, options.Calibration, options.Session).Score(analysis));
         var estimator = new PrunedCostEstimator(analysis, baseline);
-        var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline);
+        var grid = gridBase is null ? null : Policy.Cie.SensitivityGrid.Compute(gridBase, analysis, scores, options);
+        if (grid is not null && grid.Matrix is null)
+            throw new PruneInputException(PruneInputProblem.BadTarget, $"the sensitivity grid is incomplete ({grid.Computed + grid.Cached} of {grid.Cells} cells): it was stopped or run as a shard");
+        var pqi = options.Allocation == Allocation.Pqi ? new AllocationPlanner(analysis, scores, estimator, options.Constraints) { Pqi = options.Pqi }.PqiOf() : null;
+        var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline, grid?.Matrix);
         var analysisTime = clock.Elapsed - start;
 
         var rewrite = new RewriteContext(model, analysis.Context.Units, plan.Removed);
@@ -94,6 +99,8 @@ public static class DataFreePruner
         {
             RefitLayers = refitLayers,
             RemovedUnits = plan.Removed,
+            Pqi = pqi,
+            CieGrid = grid,
             PredictedLatencyMs = target.Parts.OfType<PruneTarget.Latency>().Select(l => (double?)l.Predictor.Predict(plan.Removed)).FirstOrDefault(),
         };
         return (result, removed);
@@ -151,11 +158,11 @@ public static class DataFreePruner
     /// allowed widths), plans again with half the multiple, down to 1, and says so.
     /// </summary>
     private static (PrunePlan Plan, int RoundTo, string? Note) PlanWithinTolerance(ChannelAnalysis analysis, IReadOnlyDictionary<int, double> scores,
-        PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline)
+        PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline, Policy.Cie.ContributionMatrix? contributions)
     {
         int roundTo = options.Constraints.RoundTo;
         PrunePlan Plan(int r) => new AllocationPlanner(analysis, scores, estimator,
-            options.Constraints with { RoundTo = r, SmallStep = Math.Min(options.Constraints.SmallStep, r) }).Plan(target, options.Allocation);
+            options.Constraints with { RoundTo = r, SmallStep = Math.Min(options.Constraints.SmallStep, r) }) { Pqi = options.Pqi, Contributions = contributions }.Plan(target, options.Allocation);
         double Overshoot(PrunePlan p) => target switch
         {
             PruneTarget.Macs m => 100.0 * (m.Limit - p.Macs) / baseline.Macs,
@@ -176,7 +183,7 @@ public static class DataFreePruner
     }
 
     /// <summary>Puts back the shapes the file recorded, with each carrier's channel dim set to what is kept.</summary>
-    private static void RestoreRecordedShapes(ChannelAnalysis analysis, Dictionary<Value, Shape?> recorded, RewriteContext rewrite)
+    internal static void RestoreRecordedShapes(ChannelAnalysis analysis, Dictionary<Value, Shape?> recorded, RewriteContext rewrite)
     {
         foreach (var (value, shape) in recorded)
         {

@@ -18,6 +18,12 @@ public enum Allocation
     /// the group whose next narrower allowed width loses the least normalised score per unit of progress towards
     /// the targets (predicted latency first) gives up those channels.</summary>
     Latency,
+    /// <summary>PQ Index (Diao et al., ICLR 2023): each iteration prunes the c lowest channels the index of the scores
+    /// says are compressible; the iterative loop (<see cref="Pqi.PqiPruner"/>) repeats until the target holds.</summary>
+    Pqi,
+    /// <summary>CIE (cross-layer importance): a sensitivity grid of each group pruned alone at each ratio; one tau on
+    /// the loss it costs picks every group's ratio.</summary>
+    Cie,
 }
 
 /// <summary>Per-group limits every plan respects.</summary>
@@ -95,19 +101,24 @@ public sealed partial class AllocationPlanner
             Allocation.Global => SelectByThreshold,
             Allocation.Uniform => SelectByRatio,
             Allocation.Threshold => SelectByLayerThreshold,
+            Allocation.Pqi => SelectByPqi,
+            Allocation.Cie => SelectByCie,
             _ => throw new ArgumentOutOfRangeException(nameof(allocation)),
         };
         double hi = allocation switch
         {
             Allocation.Global => _ranked.Select(r => r.Normalized.LastOrDefault()).DefaultIfEmpty(0).Max() + 1e-9,
             Allocation.Uniform => _constraints.MaxRatio,
+            Allocation.Pqi => 1,
+            Allocation.Cie => Matrix.Range().Max + 1e-9,
             _ => HighestLayerThreshold(),
         };
 
         var most = select(hi);
         if (!Meets(target, most, out var mostMacs, out var mostParams))
             return new PrunePlan(most, mostMacs, mostParams, false, Shortfall(target, most, mostMacs, mostParams), AtLimit(most));
-        double lo = 0;
+        // tau may be negative for CIE (pruning a group helped); every other knob starts at 0.
+        double lo = allocation == Allocation.Cie ? Matrix.Range().Min - 1e-9 : 0;
         for (int i = 0; i < 60; i++)
         {
             var mid = (lo + hi) / 2;

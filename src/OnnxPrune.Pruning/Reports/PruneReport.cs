@@ -19,6 +19,12 @@ public sealed record PruneReport(
     /// <summary>The main job's objectives, rounds and accuracy (null for a single-target prune).</summary>
     public JobReport? Job { get; init; }
 
+    /// <summary>The PQ Index trajectory (--allocation pqi only).</summary>
+    public PqiReport? Pqi { get; init; }
+
+    /// <summary>The sensitivity grid (--allocation cie only).</summary>
+    public CieReport? Cie { get; init; }
+
     public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
         IEnumerable<string> notes, TimeSpan total, string? measuredAccuracy = null)
     {
@@ -51,7 +57,7 @@ public sealed record PruneReport(
             r.Groups.Select(g => new GroupReport(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.Prunable, g.PinnedBy)).ToList(),
             r.Barriers.GroupBy(b => (b.NodeName, b.OpType, b.Reason)).Select(b => new BarrierReport(b.Key.NodeName, b.Key.OpType, b.Key.Reason, b.Sum(x => x.Units.Count))).ToList(),
             RankBottlenecks(r.Groups), measuredAccuracy is null ? allNotes : [.. allNotes, measuredAccuracy], r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds)
-        { Recovery = RecoveryReport.From(r.Recovery) };
+        { Recovery = RecoveryReport.From(r.Recovery), Cie = CieReport.From(r.CieGrid) };
     }
 
     public static IReadOnlyList<BottleneckReport> RankBottlenecks(IEnumerable<GroupOutcome> groups) =>
@@ -92,3 +98,17 @@ public sealed record RecoveryReport(string Mode, int Images, int BatchNormsReest
 /// <param name="AccuracyBefore">Top-1 of the original on the data's test split, percent (null without labelled data).</param>
 public sealed record JobReport(IReadOnlyList<string> Objectives, double? LatencyGoalMs, IReadOnlyList<Loop.RoundRecord> Rounds,
     double? AccuracyBefore, double? AccuracyAfter, int Epochs, bool Distill, bool Cancelled, string? CheckpointDirectory);
+
+/// <summary>`--allocation pqi`: its settings, why the loop stopped, and the PQ Index per iteration (METHODS.md §3).</summary>
+public sealed record PqiReport(string Scope, double P, double Q, double Eta, double Gamma, double Beta, string StopReason, IReadOnlyList<Policy.Pqi.PqiIteration> Trajectory)
+{
+    public static PqiReport From(Policy.Pqi.PqiSettings s, Policy.Pqi.PqiRun run) =>
+        new(s.Scope == Policy.Pqi.PqiScope.Layer ? "layer" : "global", s.P, s.Q, s.Eta, s.Gamma, s.Beta, run.StopReason, run.Trajectory);
+}
+
+/// <summary>`--allocation cie`: the sensitivity grid behind the allocation (METHODS.md §4).</summary>
+public sealed record CieReport(string Metric, double Baseline, IReadOnlyList<double> Ratios, int Cells, int Computed, int Cached, double Seconds)
+{
+    public static CieReport? From(Policy.Cie.GridOutcome? grid) =>
+        grid?.Matrix is null ? null : new(grid.Metric, grid.Baseline, grid.Matrix.Ratios, grid.Cells, grid.Computed, grid.Cached, grid.Time.TotalSeconds);
+}

@@ -30,7 +30,7 @@ public class MethodsCommandTests
         Names(methods, "criteria").Should().Equal(Accepted("--criterion"));
         Names(methods, "allocations").Should().Equal(Accepted("--allocation"));
         Names(methods, "criteria").Should().Contain(["l1", "l2", "fpgm", "bn-scale", "random"]);
-        Names(methods, "allocations").Should().Equal("global", "uniform", "threshold");
+        Names(methods, "allocations").Should().Equal("global", "uniform", "threshold", "latency", "pqi", "cie");
 
         // The report schema names the same values.
         var schema = ReportSchema.Load("prune-report.schema.json").Key("properties");
