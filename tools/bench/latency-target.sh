@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (issue 15): `onnxprune MODEL -o OUT --target-latency 60%` (data-free: criterion l1, allocation
 # latency, no fine-tuning) on every model of docs/pruning-coverage.md, and whether the measured latency met
-# it. Each row: the job's own final measurement (original and result side by side, median of 75 runs each),
+# it. Each row: the job's own final measurement (original and result in alternating blocks, median of 75 runs each),
 # the latency model's prediction for the widths it chose, how many prunings the round took (a measured miss
 # prunes again with a tighter predicted budget), and what stopped it where it was not met.
 # Usage: tools/bench/latency-target.sh [TARGET] [MODEL...]   TARGET default 60%; MODEL: names of the coverage list.
@@ -62,7 +62,7 @@ done
   echo "Regenerate: \`tools/bench/latency-target.sh [TARGET] [MODEL...]\` (this file is rewritten; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load at the end $(cut -d' ' -f1-3 /proc/loadavg))."
   echo
   echo "Each row: \`onnxprune MODEL -o OUT --target-latency $target --threads 2\` (data-free: l1, allocation latency, no recovery, no fine-tuning; batch 1)."
-  echo "ms: the job's final measurement, original and result alternated (median of 75 runs each). predicted: the latency model's prediction for the kept"
+  echo "ms: the job's final measurement, original and result in 5 alternating blocks of 15 runs, one session alive at a time (median of 75 runs each). predicted: the latency model's prediction for the kept"
   echo "round's widths (error against that round's own measurement). prunings: attempts of the round (a miss prunes again tighter, a result far"
   echo "under the goal prunes again looser; the attempt that meets the goal with the least removed is kept). s: wall time of the whole command"
   echo "(latency tables measured on first use and cached in ~/.cache/onnxprune/latency)."

