@@ -232,6 +232,8 @@ public static class ObjectivePruner
             var scores = new ScoreCache();
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
             double? metScale = null, missScale = null;
+            double lastScale = double.MaxValue;
+            (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? closest = null;
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
@@ -282,8 +284,14 @@ public static class ObjectivePruner
                 bool latencySlack = !latencyMiss && fraction < goalFraction * (1 - LatencySlack);
                 bool sizeMiss = options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes && round == Math.Max(1, options.Rounds);
                 bool meets = result.TargetMet && !latencyMiss && !sizeMiss;
+                // A tighter budget that measured slower than the looser one before it: the per-layer tables do not see what
+                // made it slower (layout reorders ORT adds around narrow layers), and tightening further would only repeat it.
+                double? closestFraction = closest?.Fraction;
+                bool rose = latencyMiss && closestFraction is not null && fraction >= closestFraction && scale < lastScale;
+                if (rose) _notes.Add($"round {round}: a tighter latency budget measured slower ({100 * fraction:0.0}% against {100 * closestFraction:0.0}% of the original); " +
+                                     "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
-                bool again = attempt < options.MaxLatencyAttempts && result.TargetMet && (!meets || latencySlack);
+                bool again = attempt < options.MaxLatencyAttempts && result.TargetMet && !rose && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 var note = !result.TargetMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
                     : latencyMiss ? $"{measured} misses the goal {100 * goalFraction:0.0}%" + (again ? "; pruning again with a tighter predicted budget" : "")
@@ -295,6 +303,8 @@ public static class ObjectivePruner
                 // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
                 if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
                 last = candidate;
+                if (closest is null || fraction < closest.Value.Fraction) closest = candidate;
+                lastScale = scale;
                 if (!again) break;
                 if (latencyMiss || latencySlack)
                 {
@@ -308,8 +318,8 @@ public static class ObjectivePruner
                 }
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
-            if (meeting is null && last is not null) _notes.Add($"round {round}: the goal was still missed after {options.MaxLatencyAttempts} prunings; kept the last");
-            return meeting ?? last;
+            if (meeting is null && last is not null) _notes.Add($"round {round}: the goal was missed by every pruning; kept the one measured closest to it");
+            return meeting ?? (goalFraction is null ? last : closest ?? last);
         }
 
         private static IEnumerable<string> Describe(long? macs, long? parameters, double? fraction)
