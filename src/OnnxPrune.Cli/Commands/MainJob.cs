@@ -99,7 +99,7 @@ internal static class MainJob
             Job = new JobReport(objectives, result.LatencyGoalMs, result.Rounds, result.AccuracyBefore, result.AccuracyAfter,
                 result.EpochsUsed, distill && result.EpochsUsed > 0, result.Cancelled, options.CheckpointDirectory),
         };
-        if (x.Report is not null) PruneCommand.WriteAtomically(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
         if (x.Json) Json.Write(Console.Out, report);
         else PruneReportPrinter.Print(report, Console.Out);
@@ -122,13 +122,7 @@ internal static class MainJob
 
     private static List<string> Objectives(TargetSpec fixedTargets, string? latency, string? size, double? drop)
     {
-        var list = fixedTargets.Parts.Select(t => t switch
-        {
-            TargetSpec.Flops f => $"flops {f.Text}",
-            TargetSpec.Params p => $"params {p.Text}",
-            TargetSpec.Ratio r => $"ratio {r.Value}",
-            _ => t.ToString(),
-        }).ToList();
+        var list = fixedTargets.Parts.Select(t => t.Describe()).ToList();
         if (latency is not null) list.Add($"latency {latency}");
         if (size is not null) list.Add($"size {size}");
         if (drop is not null) list.Add($"accuracy drop {drop}");

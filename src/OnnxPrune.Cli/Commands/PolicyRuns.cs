@@ -41,7 +41,7 @@ internal static class PolicyRuns
         {
             Pqi = PqiReport.From(x.Prune.Pqi, run),
         };
-        if (x.Report is not null) PruneCommand.WriteAtomically(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         if (x.Json) Json.Write(Console.Out, report);
         else
         {

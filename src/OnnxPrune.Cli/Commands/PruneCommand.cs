@@ -133,7 +133,7 @@ internal static class PruneCommand
         // beside the output); others switch to external data only past protobuf's 2 GB.
         OnnxModelFile.Save(result.Model, output, new SaveOptions { ExternalData = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto });
         var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
-        if (reportPath is not null) WriteAtomically(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        if (reportPath is not null) AtomicFile.WriteAllText(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, session);
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);
         else PruneReportPrinter.Print(report, Console.Out);
@@ -174,13 +174,5 @@ internal static class PruneCommand
     {
         if (!File.Exists(path)) throw new UsageException(Directory.Exists(path) ? $"'{path}' is a folder; give the path of an .onnx file" : $"model file '{path}' does not exist");
         return File.ReadAllBytes(path);
-    }
-
-    internal static void WriteAtomically(string path, string text)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = full + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, full, overwrite: true);
     }
 }

@@ -58,6 +58,8 @@ public static class ObjectivePruner
         private ModelCost _baseline = null!;
         private double? _goalFraction;
         private double? _goalMs;
+        /// <summary>The target as given in ms (null for a share of the original): judged in ms rather than as a ratio.</summary>
+        private double? _absoluteMs;
         private double _originalMs;
         private int _epochs;
 
@@ -74,6 +76,7 @@ public static class ObjectivePruner
                 var (ms, fraction) = ParseLatency(latencyText);
                 Say("measuring the original's latency");
                 _originalMs = LatencyComparison.MeasureOne(original, options.Timing, options.Batch, options.Prune.InputShapes);
+                _absoluteMs = ms;
                 _goalMs = ms ?? fraction!.Value * _originalMs;
                 _goalFraction = fraction ?? ms!.Value / _originalMs;
                 if (_goalFraction >= 1)
@@ -156,7 +159,7 @@ public static class ObjectivePruner
 
         /// <summary>Measured latency meets the goal: as a share of the original measured beside it for a percentage, in ms for an absolute target.</summary>
         private bool LatencyMet(LatencyPair pair) =>
-            options.Latency is null || (ParseLatency(options.Latency).Ms is { } ms ? pair.AfterMs <= ms : pair.AfterMs / pair.BeforeMs <= _goalFraction!.Value + 1e-9);
+            options.Latency is null || (_absoluteMs is { } ms ? pair.AfterMs <= ms : pair.AfterMs / pair.BeforeMs <= _goalFraction!.Value + 1e-9);
 
         private (byte[] Bytes, DataFreePruneResult? Result) FixedRounds((int Round, byte[] Bytes, DataFreePruneResult? Result)? resumed)
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using OnnxPrune.Onnx;
 using OnnxPrune.Pruning.Pipeline;
 
 namespace OnnxPrune.Pruning.Loop;
@@ -49,20 +50,13 @@ internal sealed class RoundCheckpoints(string directory, byte[] original, Object
     public void Save(int round, byte[] model, IReadOnlyList<RoundRecord> rounds, IReadOnlyList<string> notes)
     {
         Directory.CreateDirectory(directory);
-        WriteAtomically(Path.Combine(directory, ModelName(round)), model);
+        AtomicFile.WriteAllBytes(Path.Combine(directory, ModelName(round)), model);
         var state = new State(InputHash, Settings, round, ModelName(round), rounds.ToList(), notes.ToList());
-        WriteAtomically(Path.Combine(directory, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, Json));
+        AtomicFile.WriteAllBytes(Path.Combine(directory, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, Json));
     }
 
     private static string ModelName(int round) => $"round-{round}.onnx";
 
     private PruneInputException Refuse(string why) =>
         new(PruneInputProblem.BadTarget, $"--resume {directory}: {why}; give an empty folder to start a new run there");
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temp = $"{path}.{Environment.ProcessId}.tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
-    }
 }

@@ -99,6 +99,17 @@ public abstract record TargetSpec
     /// <summary>The targets this one consists of (itself, or the members of <see cref="All"/>).</summary>
     public IEnumerable<TargetSpec> Parts => this is All a ? a.Targets.SelectMany(t => t.Parts) : [this];
 
+    /// <summary>As the report and the terminal name it: "flops 50%", "params 2M", "ratio 0.3", "latency 50%"; several comma-separated.</summary>
+    public string Describe() => this switch
+    {
+        Flops f => $"flops {f.Text}",
+        Params p => $"params {p.Text}",
+        Ratio r => $"ratio {r.Value}",
+        Latency l => $"latency {l.Text}",
+        All a => string.Join(", ", a.Targets.Select(t => t.Describe())),
+        _ => throw new ArgumentOutOfRangeException(),
+    };
+
     /// <param name="latency">Builds the latency predictor a <see cref="Latency"/> target needs (called at most once).</param>
     public PruneTarget Resolve(long macs, long parameters, Func<ILatencyPredictor>? latency = null) => this switch
     {

@@ -41,12 +41,8 @@ public static class LatencyComparison
     }
 
     /// <summary>The median latency of one model: <paramref name="runs"/> timed runs after warm-up.</summary>
-    public static double MeasureOne(byte[] model, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes, int runs = 75, int warmup = 5)
-    {
-        using var session = InferenceSession.FromBytes(model, settings);
-        var inputs = RandomInputs.Create(session.Inputs, batch, seed: 0, inputShapes);
-        return Median(LatencyBenchmark.Measure(session, inputs, warmup, runs));
-    }
+    public static double MeasureOne(byte[] model, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes, int runs = 75, int warmup = 5) =>
+        Median(Block(model, settings, batch, inputShapes, runs, warmup));
 
     public static double Median(IReadOnlyCollection<double> values)
     {

@@ -28,14 +28,7 @@ public sealed record PruneReport(
     public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
         IEnumerable<string> notes, TimeSpan total, string? measuredAccuracy = null)
     {
-        var target = string.Join(", ", options.Target.Parts.Select(t => t switch
-        {
-            TargetSpec.Flops f => $"flops {f.Text}",
-            TargetSpec.Params p => $"params {p.Text}",
-            TargetSpec.Ratio q => $"ratio {q.Value}",
-            TargetSpec.Latency l => $"latency {l.Text}",
-            _ => "",
-        }));
+        var target = options.Target.Describe();
         var allNotes = notes.ToList();
         if (options.Calibration is { } calibration)
         {

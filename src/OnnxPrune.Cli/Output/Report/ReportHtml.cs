@@ -22,7 +22,7 @@ internal static class ReportHtml
 
     /// <summary>Writes the page atomically, like report.json.</summary>
     public static void Write(string path, PruneReport report, RunContext context) =>
-        Commands.PruneCommand.WriteAtomically(path, Render(report, context));
+        OnnxPrune.Onnx.AtomicFile.WriteAllText(path, Render(report, context));
 
     public static string Render(PruneReport r, RunContext c)
     {

@@ -36,9 +36,7 @@ internal sealed class CieCache(string? root, string key)
         if (_folder is null) return;
         Directory.CreateDirectory(_folder);
         var path = PathOf(cell);
-        var temp = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(new Entry(key, cell, value, Check(key, cell, value))));
-        File.Move(temp, path, overwrite: true);
+        OnnxPrune.Onnx.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new Entry(key, cell, value, Check(key, cell, value))));
     }
 
     internal string PathOf(string cell) => Path.Combine(_folder!, cell + ".json");
