@@ -6,14 +6,14 @@
 # scored and recovered on Fashion-MNIST training images, measured on the 10,000 test images by ONNX
 # Runtime; then one fine-tune epoch of the chosen rows.
 # Usage: tools/bench/saliency.sh [CALIBRATION_IMAGES] [FINETUNE_ROWS]
-#   CALIBRATION_IMAGES: default 1024. FINETUNE_ROWS: "criterion:allocation ..." (default "l1:uniform").
+#   CALIBRATION_IMAGES: default 1024. FINETUNE_ROWS: "criterion:allocation ..." (default "l1:uniform l1:global l1:cie l1:pqi").
 # Rewrites docs/saliency-comparison.md. Run it alone: the times are wall times on a shared machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 "$root/tools/ensure-apt.sh" dataset-fashion-mnist
 n="${1:-1024}"
-finetune_rows="${2:-l1:uniform}"
+finetune_rows="${2:-l1:uniform l1:global l1:cie l1:pqi}"
 bundled="$root/models/resnet56-fmnist.onnx"
 out="$(mktemp -d /tmp/saliency.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
@@ -26,7 +26,7 @@ field() { "$py" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(
 prune() { # model name recover criterion allocation extra...
   local model="$1" name="$2" recover="$3" c="$4" a="$5"; shift 5
   "$cli" "$model" -o "$out/$name-$recover.onnx" --target-flops 50% --criterion "$c" --allocation "$a" --skip-latency \
-    --data fashion-mnist --calibration-images "$n" --recover "$recover" --report "$out/$name-$recover.json" "$@" >/dev/null
+    --data fashion-mnist --calibration-images "$n" --recover "$recover" --report "$out/$name-$recover.json" "$@" >/dev/null || [ $? -eq 3 ] # 3: the closest model is written (pqi can stop short)
 }
 row() { # model-label model modes criterion allocation extra...
   local label="$1" model="$2" modes="$3" c="$4" a="$5"; shift 5
@@ -52,10 +52,13 @@ table() { # label model modes criteria...
   done
   row "$label" "$model" "$modes" taylor global --no-labels
   row "$label" "$model" "$modes" sosp-h global --no-labels
+  # The cross-layer policies (issue 14) with the base criterion l1; CIE's grid is computed once per model (cached).
+  row "$label" "$model" "$modes" l1 cie --cie-images 512 --cie-cache "$out/cie-$label"
+  row "$label" "$model" "$modes" l1 pqi --pqi-eta 0.1 --round-to 4
 }
-finetune() { # label model criterion allocation
+finetune() { # label model criterion allocation: the main job's final fine-tune (distilled from the original, no augmentation)
   local label="$1" model="$2" c="$3" a="$4" name="$1-$3-$4-refit"
-  "$cli" finetune "$out/$name.onnx" --data fashion-mnist --epochs 1 -o "$out/$name-ft.onnx" --json > "$out/$name-ft.json"
+  "$cli" finetune "$out/$name.onnx" --data fashion-mnist --epochs 1 --augment none --teacher "$model" -o "$out/$name-ft.onnx" --json > "$out/$name-ft.json"
   echo "| $label | $c | $a | $(accuracy "$out/$name.onnx") | $(accuracy "$out/$name-ft.onnx") | $(field "$out/$name-ft.json" '"%.0f" % r["train_seconds"]') |"
 }
 # sosp-i is left out: one-image gradients per class make it minutes per run at 1,024 images (see the findings).
@@ -82,7 +85,7 @@ criteria="l1 l2 fpgm random taylor sosp-h activation"
   echo
   echo "## One fine-tune epoch after pruning and the refit"
   echo
-  echo "\`onnxprune finetune OUT --data fashion-mnist --epochs 1\` (defaults: lr 0.01, cosine, batch 128) on the refit model of the row."
+  echo "\`onnxprune finetune OUT --data fashion-mnist --epochs 1 --augment none --teacher MODEL\` (the main job's final fine-tune: distilled from the unpruned model, lr 0.01 cosine, batch 128) on the refit model of the row."
   echo
   echo "| model | criterion | allocation | top-1 % refit | top-1 % after 1 epoch | fine-tune s |"
   echo "|---|---|---|---|---|---|"
