@@ -1,4 +1,4 @@
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// Where recipes are found. The csproj copies passes/*.json next to the tool, so a name works
