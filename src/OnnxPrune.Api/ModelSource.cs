@@ -19,9 +19,7 @@ public sealed class ModelSource
     public static ModelSource FromFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new ModelSource(new ModelInput(() => File.Exists(path) ? File.ReadAllBytes(path)
-                : throw new UsageException(Directory.Exists(path) ? $"'{path}' is a folder; give the path of an .onnx file" : $"model file '{path}' does not exist"),
-            Path.GetDirectoryName(Path.GetFullPath(path)), path));
+        return new ModelSource(ModelInput.FromFile(path));
     }
 
     /// <summary>A serialized ONNX model (the bytes of an .onnx file).</summary>

@@ -50,7 +50,7 @@ public static class Pruner
         if (parse.Errors.Count > 0) throw new UsageException(string.Join("; ", parse.Errors.Select(e => e.Message)));
         if (parse.GetValue(set.Policies.Shard) is not null)
             throw new UsageException("--shard computes a share of the CIE grid into its cache and gives no model: run it with the onnxprune command");
-        var outcome = TrainingData.Guard(() => PruneJob.Run(parse, set, model.Input, "", new JobHooks(progress, log, cancellationToken)));
+        var outcome = PruneJob.Run(parse, set, model.Input, "", new JobHooks(progress, log, cancellationToken));
         return new PruneResult(outcome.Model!, outcome.ExternalData, outcome.Report!, outcome.TargetMet, outcome.Failure, outcome.Cancelled);
     }
 

@@ -15,6 +15,15 @@ internal sealed class ModelInput(Func<byte[]> load, string? directory, string na
 {
     private readonly Lazy<byte[]> _bytes = new(load);
 
+    /// <summary>An .onnx file, read when the job needs it; <paramref name="beforeReading"/> runs first (the command
+    /// line checks there that its outputs do not overwrite the file).</summary>
+    public static ModelInput FromFile(string path, Action? beforeReading = null) => new(() =>
+    {
+        beforeReading?.Invoke();
+        if (!File.Exists(path)) throw new UsageException(System.IO.Directory.Exists(path) ? $"'{path}' is a folder; give the path of an .onnx file" : $"model file '{path}' does not exist");
+        return File.ReadAllBytes(path);
+    }, Path.GetDirectoryName(Path.GetFullPath(path)), path);
+
     public byte[] Bytes => _bytes.Value;
     public string? Directory => directory;
     public string Name => name;
@@ -61,7 +70,12 @@ internal sealed record JobOutcome(JobKind Kind, IR.Model? Model, ExternalDataMod
 /// </summary>
 internal static class PruneJob
 {
-    public static JobOutcome Run(ParseResult parse, PruneOptionSet o, ModelInput model, string outputName, JobHooks hooks)
+    /// <summary>Runs the job; the libraries' input errors become <see cref="UsageException"/> and a diverged fine-tuning
+    /// <see cref="TrainingFailedException"/> (<see cref="TrainingData.Guard{T}"/>).</summary>
+    public static JobOutcome Run(ParseResult parse, PruneOptionSet o, ModelInput model, string outputName, JobHooks hooks) =>
+        TrainingData.Guard(() => Unguarded(parse, o, model, outputName, hooks));
+
+    private static JobOutcome Unguarded(ParseResult parse, PruneOptionSet o, ModelInput model, string outputName, JobHooks hooks)
     {
         var targets = new[] { parse.GetValue(o.Flops) is { } f ? new TargetSpec.Flops(f) : null, parse.GetValue(o.Params) is { } p ? new TargetSpec.Params(p) : null,
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();

@@ -46,12 +46,11 @@ internal static class PruneCommand
         var input = parse.GetValue(o.Model) ?? throw new UsageException("give a model to prune: onnxprune MODEL.onnx -o OUT.onnx --target-flops 50% (or run 'onnxprune --help')");
         var output = parse.GetValue(o.Output) ?? throw new UsageException("give the output path with -o OUT.onnx");
         var reportPath = parse.GetValue(o.Report);
-        var model = new ModelInput(() =>
+        var model = ModelInput.FromFile(input, () =>
         {
             OutputPaths.CheckNotInput(input, output);
             if (reportPath is not null) OutputPaths.CheckNotInput(input, reportPath);
-            return ReadModelBytes(input);
-        }, Path.GetDirectoryName(Path.GetFullPath(input)), input);
+        });
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -100,11 +99,5 @@ internal static class PruneCommand
             return ExitCodes.TargetNotReached;
         }
         return ExitCodes.Ok;
-    }
-
-    private static byte[] ReadModelBytes(string path)
-    {
-        if (!File.Exists(path)) throw new UsageException(Directory.Exists(path) ? $"'{path}' is a folder; give the path of an .onnx file" : $"model file '{path}' does not exist");
-        return File.ReadAllBytes(path);
     }
 }
