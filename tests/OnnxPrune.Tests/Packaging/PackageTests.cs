@@ -42,6 +42,10 @@ public class PackageTests(PackedRelease packed) : IClassFixture<PackedRelease>
         using var tool = ZipFile.OpenRead(packed.Package(PackedRelease.ToolId));
         var settings = XDocument.Load(tool.Entries.Single(e => e.FullName.EndsWith("DotnetToolSettings.xml", StringComparison.Ordinal)).Open());
         settings.Descendants("Command").Single().Attribute("Name")!.Value.Should().Be("onnxprune");
+        var natives = tool.Entries.Select(e => e.FullName).Where(n => n.Contains("/runtimes/", StringComparison.Ordinal)).ToList();
+        natives.Should().Contain(n => n.EndsWith("runtimes/linux-x64/native/libonnxruntime.so", StringComparison.Ordinal));
+        natives.Should().NotContain(n => n.EndsWith(".pdb", StringComparison.Ordinal) || n.Contains("/runtimes/ios/", StringComparison.Ordinal) ||
+                                         n.Contains("/runtimes/android/", StringComparison.Ordinal), "the tool carries the 64-bit desktop natives only, without native symbols");
     }
 
     [Fact]
