@@ -84,8 +84,10 @@ public sealed class PackedRelease : IDisposable
             ? g : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         foreach (var id in LibraryIds.Append(ToolId))
         {
-            var folder = Path.Combine(global, id.ToLowerInvariant(), Version.ToLowerInvariant());
+            var ids = Path.Combine(global, id.ToLowerInvariant());
+            var folder = Path.Combine(ids, Version.ToLowerInvariant());
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            if (Directory.Exists(ids) && !Directory.EnumerateFileSystemEntries(ids).Any()) Directory.Delete(ids);
         }
         _root.Dispose();
     }
