@@ -129,7 +129,10 @@ internal static class PruneJob
         hooks.Cancel.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
         bool check = !skipLatency;
-        var (result, _, latency, notes) = PruneCheckingLatency(model, options with { Progress = hooks.Stage(check ? "pruning and timing" : "pruning") }, session, check, parse.GetValue(o.Steps));
+        var progress = hooks.Stage(check ? "pruning and timing" : "pruning");
+        // The single-target pipeline reports no steps of its own: say that it started, so a caller sees the stage.
+        progress($"toward {options.Target.Describe()}");
+        var (result, _, latency, notes) = PruneCheckingLatency(model, options with { Progress = progress }, session, check, parse.GetValue(o.Steps));
         var report = PruneReport.From(model.Name, outputName, options, result, latency, notes, clock.Elapsed);
         // A model that keeps its tensors in a data file gets its output written the same way (the data beside the
         // output); others switch to external data only past protobuf's 2 GB.

@@ -115,6 +115,14 @@ public class PrunerTests
         seen.Should().NotBeEmpty().And.OnlyContain(p => p.Stage == "pruning" && p.Status.Length > 0);
     }
 
+    [Fact]
+    public void Progress_names_the_stage_and_target_of_a_single_prune()
+    {
+        var seen = new List<PruneProgress>();
+        Pruner.Run(ModelSource.FromFile(ToolVersionFile.SmallModel), Half, new SynchronousProgress(seen));
+        seen.Should().ContainSingle().Which.Should().Be(new PruneProgress("pruning", "toward flops 50%"));
+    }
+
     /// <summary><see cref="Progress{T}"/> posts to the thread pool; the test needs every report before it asserts.</summary>
     private sealed class SynchronousProgress(List<PruneProgress> seen) : IProgress<PruneProgress>
     {
