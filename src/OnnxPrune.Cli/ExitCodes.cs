@@ -16,9 +16,3 @@ public static class ExitCodes
     /// <summary>A bug in OnnxPrune.</summary>
     public const int InternalError = 70;
 }
-
-/// <summary>A problem with what the user gave us; the message says what and how to fix it.</summary>
-public sealed class UsageException(string message) : Exception(message);
-
-/// <summary>Training ran but failed (diverged beyond its rollbacks); exit code <see cref="ExitCodes.TrainingFailed"/>.</summary>
-public sealed class TrainingFailedException(string message) : Exception(message);

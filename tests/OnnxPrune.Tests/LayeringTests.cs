@@ -7,7 +7,7 @@ namespace OnnxPrune.Tests;
 public class LayeringTests
 {
     private static readonly string[] Order =
-        ["OnnxPrune.IR", "OnnxPrune.Onnx", "OnnxPrune.Runtime", "OnnxPrune.Autodiff", "OnnxPrune.Training", "OnnxPrune.Pruning", "OnnxPrune.Cli"];
+        ["OnnxPrune.IR", "OnnxPrune.Onnx", "OnnxPrune.Runtime", "OnnxPrune.Autodiff", "OnnxPrune.Training", "OnnxPrune.Pruning", "OnnxPrune.Api", "OnnxPrune.Cli"];
 
     [Fact]
     public void Each_assembly_references_only_the_parts_before_it()

@@ -21,19 +21,19 @@ internal static class EvaluateCommand
         var limit = new Option<int?>("--limit-test") { Description = "Measure on the first N test images only" }.AtLeast(1);
         var threads = DeviceOptions.Threads();
         var device = DeviceOptions.Device();
-        var normalization = FinetuneCommand.NormalizationOption();
-        var preprocess = TrainingCli.PreprocessOption();
+        var normalization = TrainingData.NormalizationOption();
+        var preprocess = TrainingData.PreprocessOption();
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Measure an image classifier's top-1 accuracy on a data set's test images with ONNX Runtime")
             { model, data, testData, limit, threads, device, normalization, preprocess, json };
-        command.SetAction(parse => TrainingCli.Guard(() =>
+        command.SetAction(parse => TrainingData.Guard(() =>
         {
             var path = parse.GetValue(model)!;
             var session = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
-            var request = new TrainingCli.DataRequest(parse.GetValue(data)!, parse.GetValue(testData), Seed: 0, LimitTest: parse.GetValue(limit)) { WholeSetIsTest = true };
-            var (sets, norm, pre) = FinetuneCommand.LoadForModel(request, signature.ClassCount, parse.GetValue(preprocess), parse.GetValue(normalization), loaded, allowNhwc: true);
+            var request = new TrainingData.DataRequest(parse.GetValue(data)!, parse.GetValue(testData), Seed: 0, LimitTest: parse.GetValue(limit)) { WholeSetIsTest = true };
+            var (sets, norm, pre) = TrainingData.LoadForModel(request, signature.ClassCount, parse.GetValue(preprocess), parse.GetValue(normalization), loaded, allowNhwc: true, Console.Error);
             var result = ClassifierEvaluation.Evaluate(loaded, sets.Test, norm, session);
             var normText = norm?.ToString() ?? $"{pre!.Normalization} (applied in preprocessing)";
             if (parse.GetValue(json))

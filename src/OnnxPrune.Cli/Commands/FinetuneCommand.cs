@@ -24,7 +24,7 @@ internal static class FinetuneCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var normalization = NormalizationOption();
+        var normalization = TrainingData.NormalizationOption();
         var common = TrainingCli.CreateOptions(defaultLearningRate: 0.01);
         var noInsert = new Option<bool>("--no-insert-bn")
         {
@@ -33,93 +33,17 @@ internal static class FinetuneCommand
         var foldBn = new Option<bool>("--fold-bn") { Description = "Fold every BatchNormalization into the layer before it on export, the model's own ones too" };
         var command = new Command("finetune", "Train an existing ONNX image classifier further on a data set and save it") { model, normalization, noInsert, foldBn };
         common.AddTo(command);
-        command.SetAction(parse => TrainingCli.Guard(() =>
+        command.SetAction(parse => TrainingData.Guard(() =>
         {
             var path = parse.GetValue(model)!;
             var settings = common.Read(parse, inputModel: path);
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
-            var (data, norm, _) = LoadForModel(TrainingCli.Request(settings), signature.ClassCount, settings.Preprocess, parse.GetValue(normalization), loaded, allowNhwc: false);
+            var (data, norm, _) = TrainingData.LoadForModel(TrainingCli.Request(settings), signature.ClassCount, settings.Preprocess, parse.GetValue(normalization), loaded, allowNhwc: false, Console.Error);
             var metadata = loaded.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
             return TrainingCli.Run(settings, loaded, data, norm!, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true,
                 fineTune: new FineTuneChoices(InsertBatchNorm: !parse.GetValue(noInsert), FoldAll: parse.GetValue(foldBn)));
         }));
         return command;
-    }
-
-    /// <summary>
-    /// Loads the data for an existing model (evaluate, finetune) and chooses the normalisation. For image folders
-    /// the preprocessing is --preprocess over the model's defaults (<see cref="ImagePreprocessing.ForModel"/>);
-    /// for nchw the images are loaded as [0, 1] values and the preprocessing's mean/std (else --normalization, else
-    /// the model's metadata, else mean 0 std 1) is the normalisation applied per batch, as for other data. For
-    /// nhwc (evaluate only) the mean/std is applied while loading and the returned normalisation is null.
-    /// </summary>
-    internal static (TrainingCli.LoadedData Data, ChannelNormalization? Normalization, ImagePreprocessing? Preprocessing) LoadForModel(
-        TrainingCli.DataRequest request, int? classCount, string? preprocess, string? normalization, IR.Model model, bool allowNhwc)
-    {
-        if (!TrainingCli.UsesImages(request))
-        {
-            TrainingCli.RejectPreprocess(preprocess, request);
-            var data = TrainingCli.LoadData(request, classCount);
-            return (data, Normalization(normalization, model, data.Train), null);
-        }
-        var pre = TrainingCli.ResolvePreprocessing(preprocess, model, request);
-        bool givenInPreprocess = preprocess is not null && ImagePreprocessing.SetsNormalization(preprocess);
-        if (givenInPreprocess && normalization is not null)
-            throw new UsageException("give the normalisation once: mean/std in --preprocess, or --normalization");
-        if (pre.Layout == TensorLayout.Nhwc)
-        {
-            if (!allowNhwc) throw new UsageException("--preprocess layout=nhwc: finetune trains on channels-first images (layout=nchw); evaluate takes nhwc");
-            if (normalization is not null) throw new UsageException("with layout=nhwc give the normalisation as mean/std in --preprocess, not --normalization");
-            Console.Error.WriteLine($"preprocessing: {pre}");
-            return (TrainingCli.LoadData(request, classCount, pre), null, pre);
-        }
-        var loaded = TrainingCli.LoadData(request, classCount, pre.WithoutNormalization());
-        var norm = givenInPreprocess || normalization is null ? pre.Normalization : Normalization(normalization, model, loaded.Train);
-        pre = pre.WithNormalization(norm);
-        Console.Error.WriteLine($"preprocessing: {pre}");
-        return (loaded, norm, pre);
-    }
-
-    public static Option<string?> NormalizationOption() => new("--normalization")
-    {
-        Description = "Input normalisation: mean=M1/M2/...,std=S1/S2/... per channel, 'none', or 'data' (computed from the training images); default: the model's metadata, else 'data'",
-    };
-
-    /// <summary>The normalisation --normalization names, else the model's metadata, else the training data's statistics.</summary>
-    public static ChannelNormalization Normalization(string? option, IR.Model model, Dataset train)
-    {
-        switch (option?.Trim().ToLowerInvariant())
-        {
-            case "none": return ChannelNormalization.Identity(train.Channels);
-            case "data": return ChannelNormalization.Compute(train);
-            case null: break;
-            default:
-                try
-                {
-                    var given = ChannelNormalization.Parse(option!);
-                    if (given.Channels != train.Channels) throw new UsageException($"--normalization has {given.Channels} channel(s) but the images have {train.Channels}");
-                    return given;
-                }
-                catch (FormatException e) { throw new UsageException($"--normalization: {e.Message}"); }
-        }
-        var saved = model.MetadataProps.LastOrDefault(p => p.Key == "normalization").Value;
-        if (saved is not null)
-        {
-            try
-            {
-                var fromModel = ChannelNormalization.Parse(saved);
-                if (fromModel.Channels == train.Channels)
-                {
-                    Console.Error.WriteLine($"normalization from the model's metadata: {fromModel}");
-                    return fromModel;
-                }
-            }
-            catch (FormatException) { }
-            Console.Error.WriteLine($"the model's normalization metadata '{saved}' does not fit the data; using the training data's mean and standard deviation");
-        }
-        var computed = ChannelNormalization.Compute(train);
-        Console.Error.WriteLine($"the model has no normalization metadata: using the training data's mean and standard deviation ({computed}); pass --normalization to choose");
-        return computed;
     }
 }

@@ -26,30 +26,30 @@ internal static class TrainCommand
         var common = TrainingCli.CreateOptions(defaultLearningRate: 0.1);
         var command = new Command("train", "Train an architecture on a data set with SGD on ONNX Runtime and save it as an inference model") { arch };
         common.AddTo(command);
-        command.SetAction(parse => TrainingCli.Guard(() =>
+        command.SetAction(parse => TrainingData.Guard(() =>
         {
             var archName = parse.GetValue(arch)!;
             if (!Training.Architectures.Architectures.Names.Contains(archName))
                 throw new UsageException($"unknown architecture '{archName}' for --arch; choose one of {string.Join(", ", Training.Architectures.Architectures.Names)}");
             var settings = common.Read(parse, inputModel: null);
             var request = TrainingCli.Request(settings);
-            TrainingCli.LoadedData data;
+            TrainingData.LoadedData data;
             ChannelNormalization normalization;
-            if (TrainingCli.UsesImages(request))
+            if (TrainingData.UsesImages(request))
             {
                 // No model yet: the size is --preprocess's crop, else the first image's; the normalisation is
                 // --preprocess's mean/std, else the training images' statistics (as for other data).
-                var preprocessing = TrainingCli.ResolvePreprocessing(settings.Preprocess, model: null, request);
+                var preprocessing = TrainingData.ResolvePreprocessing(settings.Preprocess, model: null, request);
                 if (preprocessing.Layout == TensorLayout.Nhwc)
                     throw new UsageException("--preprocess layout=nhwc: train builds channels-first models; use layout=nchw");
-                data = TrainingCli.LoadData(request, classCount: null, preprocessing.WithoutNormalization());
+                data = TrainingData.LoadData(request, classCount: null, Console.Error, preprocessing.WithoutNormalization());
                 normalization = settings.Preprocess is { } text && ImagePreprocessing.SetsNormalization(text) ? preprocessing.Normalization : ChannelNormalization.Compute(data.Train);
                 Console.Error.WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
             }
             else
             {
-                TrainingCli.RejectPreprocess(settings.Preprocess, request);
-                data = TrainingCli.LoadData(request, classCount: null);
+                TrainingData.RejectPreprocess(settings.Preprocess, request);
+                data = TrainingData.LoadData(request, classCount: null, Console.Error);
                 normalization = ChannelNormalization.Compute(data.Train);
             }
             var model = Training.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
@@ -194,19 +194,12 @@ internal static class TrainingCli
         new Option<string?>("--resume") { Description = "Continue from a checkpoint (its seed, batch size and optimizer settings are used)" },
         new Option<string?>("--checkpoint-dir") { Description = "Keep the checkpoint (written every epoch) in this folder; by default it is written next to the output and removed when training finishes" },
         CommonOptions.Json(),
-        PreprocessOption(),
+        TrainingData.PreprocessOption(),
         new Option<string?>("--teacher") { Description = "Distil from this ONNX classifier (e.g. the model before pruning): each step also runs it on the batch and the loss adds the KL divergence to its softened outputs" },
         new Option<double?>("--distill-temperature") { Description = $"Softmax temperature T of the distillation (default {DistillationOptions.DefaultTemperature})" }
             .Within(v => v > 0, "a positive number"),
         new Option<double?>("--distill-weight") { Description = $"Share w of the distillation term: loss = (1 - w) CE + w T^2 KL (default {DistillationOptions.DefaultWeight})" }
             .Within(v => v is >= 0 and <= 1, "in [0, 1]"));
-
-    /// <summary>--preprocess, for folders of images.</summary>
-    public static Option<string?> PreprocessOption() => new("--preprocess")
-    {
-        Description = "How images of an image folder become inputs: resize=S (shorter side),crop=S or HxW (centre),mean=M1/M2/M3,std=S1/S2/S3,order=rgb|bgr,layout=nchw|nhwc,channels=1|3; " +
-                      "unset keys default to the model's input size and its normalization metadata (else mean 0, std 1); see onnxprune inspect",
-    };
 
     private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
@@ -218,190 +211,7 @@ internal static class TrainingCli
         if (!Directory.Exists(dir)) throw new UsageException($"cannot write '{output}': folder '{dir}' does not exist");
     }
 
-    /// <summary>Runs <paramref name="body"/>, turning the library's input errors into exit code 2.</summary>
-    public static int Guard(Func<int> body) => Guard<int>(body);
-
-    /// <inheritdoc cref="Guard(Func{int})"/>
-    public static T Guard<T>(Func<T> body)
-    {
-        try { return body(); }
-        catch (DataFormatException e) { throw new UsageException(e.Message); }
-        catch (TrainingInputException e) { throw new UsageException(e.Message); }
-        catch (TrainingDivergedException e) { throw new TrainingFailedException(e.Message); }
-        catch (GradientException e) { throw new UsageException($"the model cannot be trained: {e.Message}"); }
-    }
-
-    /// <summary>Which data to load: --data, --test-data, the seed of held-out splits, --limit-*, --holdout.</summary>
-    internal sealed record DataRequest(string Data, string? TestData, int Seed, int? LimitTrain = null, int? LimitTest = null, int? Holdout = null)
-    {
-        /// <summary>An image folder given as --data is all test data (evaluate), not split into training and held-out test images.</summary>
-        public bool WholeSetIsTest { get; init; }
-    }
-
-    /// <summary>A folder that is taken as images: one without MNIST-format IDX files (named *idx*); an empty
-    /// one too, so that the image loader says what it lacks.</summary>
-    internal static bool IsImageFolder(string path) =>
-        Directory.Exists(path) && (ImageFolderDataset.HasImages(path)
-                                   || !Directory.EnumerateFiles(path).Any(f => Path.GetFileName(f).Contains("idx", StringComparison.OrdinalIgnoreCase)));
-
-    /// <summary>True when --data or --test-data is a folder of images, which needs an <see cref="ImagePreprocessing"/>.</summary>
-    internal static bool UsesImages(DataRequest s) => IsImageFolder(s.Data) || (s.TestData is { } t && IsImageFolder(t));
-
-    internal static void RejectPreprocess(string? preprocess, DataRequest s)
-    {
-        if (preprocess is not null)
-            throw new UsageException($"--preprocess applies to folders of images; '{s.Data}'{(s.TestData is { } t ? $" and '{t}' are" : " is")} not one");
-    }
-
-    /// <summary>
-    /// The preprocessing of image folders: --preprocess over the defaults of <paramref name="model"/>'s image input
-    /// (<see cref="ImagePreprocessing.ForModel"/>). Without a model (train) the defaults come from the first image of the
-    /// data (in load order): 1 channel if it is stored as grayscale, else 3; crop its size; shorter side resized to its
-    /// larger side (a square image is kept as it is); mean 0, std 1 until train replaces them with the data's statistics.
-    /// </summary>
-    internal static ImagePreprocessing ResolvePreprocessing(string? option, Model? model, DataRequest request)
-    {
-        ImagePreprocessing? defaults;
-        string why;
-        if (model is not null) defaults = ImagePreprocessing.ForModel(model, out why);
-        else
-        {
-            var folder = IsImageFolder(request.Data) ? request.Data : request.TestData!;
-            var first = ImageFolderDataset.Scan(folder).Files[0];
-            var (w, h, gray) = ImageFolderDataset.ImageSize(first);
-            defaults = ImagePreprocessing.ForInput([gray ? 1 : 3, h, w], null, out why);
-        }
-        if (option is null)
-            return defaults ?? throw new UsageException($"no default preprocessing for the images: {why}");
-        try { return ImagePreprocessing.Parse(option, defaults); }
-        catch (FormatException e) { throw new UsageException($"--preprocess: {e.Message}"); }
-    }
-
-    internal static DataRequest Request(Settings s) => new(s.Data, s.TestData, s.Seed, s.LimitTrain, s.LimitTest, s.Holdout);
-
-    internal sealed record LoadedData(Dataset Train, Dataset Test, Dataset? Validation, string Name, string TestDescription);
-
-    /// <summary>Loads the training and test sets named by --data/--test-data and applies --limit-*/--holdout.</summary>
-    /// <param name="preprocessing">How the images of an image folder (--data or --test-data) are decoded; needed
-    /// for one (see <see cref="ResolvePreprocessing"/>), ignored for other data.</param>
-    public static LoadedData LoadData(DataRequest s, int? classCount, ImagePreprocessing? preprocessing = null)
-    {
-        Dataset train, test;
-        string testDescription;
-        var data = s.Data;
-        if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
-        {
-            EnsureFashionMnist();
-            train = FashionMnist.Load(train: true);
-            test = FashionMnist.Load(train: false);
-            testDescription = "Fashion-MNIST test set";
-            data = "fashion-mnist";
-        }
-        else if (IsImageFolder(data))
-        {
-            var all = LoadImageFolder(data, classCount, preprocessing);
-            if (s.WholeSetIsTest) (train, test, testDescription) = (all, all, $"images of '{data}'");
-            else (train, test, testDescription) = HoldOutTest(all, s, "no --test-data");
-        }
-        else if (Directory.Exists(data))
-        {
-            train = FashionMnist.Load(data, train: true);
-            test = FashionMnist.Load(data, train: false);
-            testDescription = $"t10k files of '{data}'";
-        }
-        else if (data.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) || File.Exists(data))
-        {
-            if (!File.Exists(data)) throw new UsageException($"data file '{data}' does not exist");
-            var names = NpzArrayNames(data);
-            if (names.Contains("x_train") && names.Contains("y_train") && names.Contains("x_test") && names.Contains("y_test"))
-            {
-                train = NpzDataset.Load(data, "x_train", "y_train", classCount);
-                test = NpzDataset.Load(data, "x_test", "y_test", classCount ?? train.ClassCount);
-                testDescription = $"x_test/y_test of '{data}'";
-            }
-            else if (names.Contains("x_train") && names.Contains("y_train"))
-            {
-                train = NpzDataset.Load(data, "x_train", "y_train", classCount);
-                (train, test, testDescription) = HoldOutTest(train, s, "no x_test/y_test arrays");
-            }
-            else
-            {
-                train = NpzDataset.Load(data, classCount: classCount);
-                (train, test, testDescription) = HoldOutTest(train, s, "no x_test/y_test arrays");
-            }
-        }
-        else throw new UsageException($"--data must be fashion-mnist, a folder of MNIST-format IDX files, an .npz file or a folder of images; '{data}' is none of these");
-
-        if (s.TestData is { } testPath)
-        {
-            if (IsImageFolder(testPath)) test = LoadImageFolder(testPath, classCount ?? train.ClassCount, preprocessing);
-            else if (!File.Exists(testPath)) throw new UsageException($"test data file '{testPath}' does not exist");
-            else test = NpzDataset.Load(testPath, classCount: classCount ?? train.ClassCount);
-            testDescription = $"'{testPath}'";
-        }
-        if (test.ClassCount != train.ClassCount && classCount is null)
-            test = new Dataset(test.Images, test.Labels, test.Channels, test.Height, test.Width, train.ClassCount, test.Source);
-        if (test.Channels != train.Channels || test.Height != train.Height || test.Width != train.Width)
-            throw new UsageException($"the test images are {test.Channels}x{test.Height}x{test.Width} but the training images {train.Channels}x{train.Height}x{train.Width}");
-        if (s.LimitTrain is { } lt && lt < train.Count) train = train.Take(lt);
-        if (s.LimitTest is { } lv && lv < test.Count) test = test.Take(lv);
-        Dataset? validation = null;
-        if (s.Holdout is { } h)
-        {
-            if (h >= train.Count) throw new UsageException($"--holdout {h} leaves no training images out of {train.Count}");
-            (train, validation) = train.SplitHoldout(h, s.Seed);
-        }
-        return new LoadedData(train, test, validation, data, testDescription);
-    }
-
-    private static Dataset LoadImageFolder(string folder, int? classCount, ImagePreprocessing? preprocessing)
-    {
-        if (preprocessing is null)
-            throw new UsageException($"'{folder}' is a folder of images: the command needs to know how to preprocess them (--preprocess)");
-        if (!ImageFolderDataset.HasImages(folder))
-            throw new UsageException($"folder '{folder}' holds no images ({string.Join(" ", ImageFolderDataset.Extensions)}) and no MNIST-format IDX files: give a folder of images with one sub-folder per class, or of IDX files");
-        var scan = ImageFolderDataset.Scan(folder);
-        if (scan.ClassNames is null)
-            throw new UsageException($"image folder '{folder}' has no labels: its {scan.Files.Count} images lie directly in it, " +
-                                     $"and this command needs labels: put each class's images in a sub-folder named after the class ('{folder}/CLASS/IMAGE.png'; class index = sorted sub-folder names)");
-        var names = scan.ClassNames;
-        Console.Error.WriteLine($"image folder '{folder}': {scan.Files.Count} images in {names.Count} class folders ({string.Join(", ", names.Take(5))}{(names.Count > 5 ? ", ..." : "")}); class index = position of the sorted folder name");
-        if (classCount is { } k && k != names.Count)
-            Console.Error.WriteLine($"note: the model has {k} classes but '{folder}' has {names.Count} class folders; labels are the folders' positions in sorted order");
-        return ImageFolderDataset.Load(folder, preprocessing, classCount);
-    }
-
-    private static (Dataset Train, Dataset Test, string Description) HoldOutTest(Dataset all, DataRequest s, string why)
-    {
-        if (s.TestData is not null) return (all, all, "");
-        if (all.Count < 2) throw new UsageException($"{all.Source} holds {all.Count} sample; give more data or a test set with --test-data");
-        int n = Math.Max(1, all.Count / 10);
-        var (train, test) = all.SplitHoldout(n, s.Seed);
-        return (train, test, $"{n} images held out of {all.Source} (seed {s.Seed}; {why})");
-    }
-
-    private static HashSet<string> NpzArrayNames(string path)
-    {
-        try
-        {
-            using var zip = ZipFile.OpenRead(path);
-            return zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)).Select(e => e.FullName[..^4]).ToHashSet(StringComparer.Ordinal);
-        }
-        catch (InvalidDataException) { throw new UsageException($"'{path}' is not an .npz file (not a zip archive); save it with numpy.savez"); }
-        catch (IOException e) { throw new UsageException($"'{path}' cannot be read: {e.Message}"); }
-        catch (UnauthorizedAccessException e) { throw new UsageException($"'{path}' cannot be read: {e.Message}"); }
-    }
-
-    /// <summary>Fashion-MNIST comes from Debian's dataset-fashion-mnist, which the setup scripts
-    /// install (tools/run-default.sh, tools/test.sh); the command itself installs nothing, it says
-    /// what is missing and how to get it.</summary>
-    private static void EnsureFashionMnist()
-    {
-        if (FashionMnist.IsAvailable()) return;
-        throw new UsageException($"Fashion-MNIST is not installed ({FashionMnist.DefaultFolder} is missing): install Debian's package " +
-            $"{FashionMnist.DebianPackage} (apt-get install {FashionMnist.DebianPackage}, or tools/ensure-apt.sh {FashionMnist.DebianPackage} " +
-            "in the OnnxPrune repository), or pass --data with a folder of MNIST-format files or an .npz file");
-    }
+    internal static TrainingData.DataRequest Request(Settings s) => new(s.Data, s.TestData, s.Seed, s.LimitTrain, s.LimitTest, s.Holdout);
 
     internal sealed record EpochJson(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond, double Seconds,
         double? TestAccuracy, double? TestLoss, double TeacherSeconds = 0);
@@ -414,7 +224,7 @@ internal static class TrainingCli
         string? Teacher = null, double TeacherSeconds = 0);
 
     /// <summary>Trains <paramref name="model"/> and writes the result: the shared body of train and finetune.</summary>
-    public static int Run(Settings s, Model model, LoadedData data, ChannelNormalization normalization, Dictionary<string, string> metadata,
+    public static int Run(Settings s, Model model, TrainingData.LoadedData data, ChannelNormalization normalization, Dictionary<string, string> metadata,
         string commandName, string? baseModel = null, bool measureBefore = false, FineTuneChoices? fineTune = null)
     {
         var checkpointPath = s.CheckpointDir is { } dir
@@ -531,7 +341,7 @@ internal static class TrainingCli
     }
 
     /// <summary>The lines before the first step: inserted BatchNorm, the run, the checkpoint, the accuracy before.</summary>
-    private static void Describe(FineTuneStart start, Settings s, LoadedData data, string commandName, string checkpointPath, Checkpoint? checkpoint)
+    private static void Describe(FineTuneStart start, Settings s, TrainingData.LoadedData data, string commandName, string checkpointPath, Checkpoint? checkpoint)
     {
         var log = Console.Error;
         var (trainer, options) = (start.Trainer, start.Trainer.Options);

@@ -33,6 +33,7 @@ public static class DataFreePruner
                 var recover = options.Calibration is null ? Recovery.RecoveryMode.None : options.Recover;
                 var recovery = Recovery.ModelRecovery.Run(recover, prepared, result.Model, result.RefitLayers, options.Calibration!, options.Session,
                     options.Refit with { Seed = options.Seed }, options.Progress);
+                OnnxPrune.Onnx.ToolVersion.Stamp(result.Model); // every pruned model names the OnnxPrune that wrote it
                 return result with { Recovery = recovery, RuntimeNotes = notes };
             }
             // Find the groups whose removal ORT rejects, keep them whole, and prune again.

@@ -13,6 +13,9 @@ public sealed record PruneReport(
     IReadOnlyList<GroupReport> Groups, IReadOnlyList<BarrierReport> Barriers, IReadOnlyList<BottleneckReport> Bottlenecks,
     IReadOnlyList<string> Notes, double AnalysisMs, double PruneMs, double TotalMs)
 {
+    /// <summary>The OnnxPrune that wrote the report (Directory.Build.props' version).</summary>
+    public string ToolVersion { get; init; } = OnnxPrune.Onnx.ToolVersion.Current;
+
     /// <summary>The repair after removal; null when none ran (no data, or --recover none).</summary>
     public RecoveryReport? Recovery { get; init; }
 

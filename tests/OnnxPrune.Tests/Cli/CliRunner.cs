@@ -50,10 +50,15 @@ internal static class CliRunner
     }
 
     /// <summary>Runs another build of the command (for example the GPU flavour).</summary>
-    public static CliResult RunDll(string dll, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    public static CliResult RunDll(string dll, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
+        RunProcess("dotnet", [dll, .. args], null, timeout, environment) with { CommandLine = string.Join(" ", args.Select(Quote)) };
+
+    /// <summary>Runs any program (an installed tool, `dotnet pack`) the same way: stdin closed, output captured, killed
+    /// with its children past <paramref name="timeout"/>.</summary>
+    public static CliResult RunProcess(string fileName, IEnumerable<string> args, string? workingDirectory, TimeSpan timeout,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var CliDll = dll;
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -61,8 +66,8 @@ internal static class CliRunner
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = workingDirectory ?? "",
         };
-        start.ArgumentList.Add(CliDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Remove("ONNXPRUNE_DEBUG");
         start.Environment["DOTNET_NOLOGO"] = "1";
@@ -74,8 +79,8 @@ internal static class CliRunner
                 else start.Environment[key] = value;
             }
 
-        var commandLine = string.Join(" ", args.Select(Quote));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var commandLine = string.Join(" ", start.ArgumentList.Select(Quote));
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -83,7 +88,7 @@ internal static class CliRunner
         {
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             process.WaitForExit();
-            throw new TimeoutException($"onnxprune {commandLine} did not finish within {timeout.TotalSeconds:0} s (a hang)\n-- stdout:\n{Safe(stdout)}\n-- stderr:\n{Safe(stderr)}");
+            throw new TimeoutException($"{fileName} {commandLine} did not finish within {timeout.TotalSeconds:0} s (a hang)\n-- stdout:\n{Safe(stdout)}\n-- stderr:\n{Safe(stderr)}");
         }
         process.WaitForExit(); // drains the redirected streams
         return new CliResult(commandLine, process.ExitCode, stdout.Result, stderr.Result);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnnxPrune.Cli;
+using OnnxPrune.Api.Engine;
 using OnnxPrune.Cli.Commands;
 
 namespace OnnxPrune.Tests.Cli;

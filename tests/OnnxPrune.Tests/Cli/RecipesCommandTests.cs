@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxPrune.Api.Engine;
 using OnnxPrune.Cli.Commands;
 using OnnxPrune.Tests.Runtime;
 
@@ -44,7 +45,7 @@ public class RecipesCommandTests
             foreach (var setting in recipe.Settings)
             {
                 try { RecipeExpansion.Check(setting, options, recipe); }
-                catch (OnnxPrune.Cli.UsageException e) { problems.Add(e.Message); }
+                catch (OnnxPrune.Api.UsageException e) { problems.Add(e.Message); }
             }
         }
         problems.Should().BeEmpty();

@@ -2,7 +2,7 @@ using System.CommandLine;
 using OnnxPrune.IR;
 using OnnxPrune.IR.ShapeInference;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>Concrete input shapes for analysis and runs: `--input-shape NAME=1x3x48x192` for
 /// inputs with dynamic dims, and the batch size for a dynamic first dim.</summary>

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// The prune options of the main job (`onnxprune MODEL --target-latency 50% --data D`): objectives beyond one

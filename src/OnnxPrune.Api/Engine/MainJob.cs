@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using OnnxPrune.Cli.Output;
 using OnnxPrune.Onnx;
 using OnnxPrune.Pruning.Latency;
 using OnnxPrune.Pruning.Loop;
@@ -9,7 +8,7 @@ using OnnxPrune.Pruning.Policy;
 using OnnxPrune.Pruning.Reports;
 using OnnxPrune.Runtime;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// The main job: every objective given (--target-latency, --target-flops, --target-params, --max-size,
@@ -19,22 +18,20 @@ namespace OnnxPrune.Cli.Commands;
 /// </summary>
 internal static class MainJob
 {
-    public sealed record Inputs(string Input, string Output, string? Report, byte[] Original, IR.Model Probe, DataFreePruneOptions Prune, SessionSettings Timing,
-        string? Data, string? Preprocess, bool Json, bool SkipLatency, int Seed, bool AllocationGiven);
-
-    public static int Run(ParseResult parse, MainJobOptions j, Inputs x)
+    public static JobOutcome Run(ParseResult parse, MainJobOptions j, ModelInput model, string outputName, DataFreePruneOptions prune, SessionSettings timing,
+        JobData data, bool skipLatency, bool allocationGiven, JobHooks hooks)
     {
         var latency = parse.GetValue(j.Latency);
         long? maxSize = parse.GetValue(j.MaxSize) is { } size ? MainJobOptions.ParseSize(size) : null;
         var drop = parse.GetValue(j.MaxAccuracyDrop);
-        if (drop is not null && x.Data is null) throw new UsageException("--max-accuracy-drop measures accuracy on --data: give labelled data (fashion-mnist, an IDX folder, an .npz file or an image folder with class sub-folders)");
-        if (latency is not null && x.SkipLatency) throw new UsageException("--target-latency is measured: it cannot be combined with --skip-latency");
+        if (drop is not null && data.Path is null) throw new UsageException("--max-accuracy-drop measures accuracy on --data: give labelled data (fashion-mnist, an IDX folder, an .npz file or an image folder with class sub-folders)");
+        if (latency is not null && skipLatency) throw new UsageException("--target-latency is measured: it cannot be combined with --skip-latency");
         if (latency is not null)
         {
             try { ObjectivePruner.ParseLatency(latency); } // bad text: exit 2 before any work
             catch (PruneInputException e) { throw LibraryErrors.Word(e, "--target-latency"); }
         }
-        bool labelled = x.Data is not null && x.Prune.Calibration is { HasLabels: true };
+        bool labelled = data.Path is not null && prune.Calibration is { HasLabels: true };
         bool mainObjective = latency is not null || maxSize is not null || drop is not null;
         int finetune = parse.GetValue(j.FinetuneEpochs);
         int final = parse.GetValue(j.FinalEpochs) ?? (labelled && mainObjective ? 1 : 0);
@@ -43,78 +40,53 @@ internal static class MainJob
                                      "without labels give --final-epochs 0");
         bool distill = !parse.GetValue(j.NoDistill);
         if (parse.GetValue(j.Distill) && parse.GetValue(j.NoDistill)) throw new UsageException("give --distill or --no-distill, not both");
-        bool onlyAccuracy = drop is not null && latency is null && maxSize is null && !x.Prune.Target.Parts.Any();
+        bool onlyAccuracy = drop is not null && latency is null && maxSize is null && !prune.Target.Parts.Any();
         int rounds = parse.GetValue(j.Rounds) ?? (onlyAccuracy ? 8 : 1);
-        var prune = x.Prune;
-        if (latency is not null && !x.AllocationGiven) prune = prune with { Allocation = Allocation.Latency };
+        var original = prune;
+        if (latency is not null && !allocationGiven) prune = prune with { Allocation = Allocation.Latency };
         if (prune.Allocation == Allocation.Latency && latency is null)
             throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
 
-        var timing = x.Timing;
         int batch = parse.GetValue(j.Batch);
         var cache = parse.GetValue(j.LatencyCache) ?? LatencyTableIdentity.DefaultFolder();
         LatencyTable? table = latency is null ? null : new LatencyTable(cache, timing, batch);
-        using var progress = new Progress("pruning", 1);
         var options = new ObjectiveOptions
         {
-            Prune = prune with { Progress = progress.Report },
+            Prune = prune with { Progress = hooks.Stage("pruning") },
             Latency = latency, MaxSizeBytes = maxSize, MaxAccuracyDrop = drop,
             Rounds = rounds, FinetuneEpochs = finetune, FinalEpochs = final,
             Timing = timing, Batch = batch,
             LatencyModel = table is null ? null : (analysis, baseline, ms) => LatencyModel.Build(analysis, baseline, table, ms),
             CheckpointDirectory = parse.GetValue(j.Resume),
-            MeasureLatency = !x.SkipLatency,
-            Progress = progress.Report,
+            MeasureLatency = !skipLatency,
+            Progress = hooks.Stage("pruning"),
         };
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-            Console.Error.WriteLine("\nCtrl-C: finishing the current step, then writing the last accepted round's model");
-        };
-        Console.CancelKeyPress += onCancel;
         var clock = Stopwatch.StartNew();
         FineTuneRounds? trainer = null;
         ObjectiveResult result;
         try
         {
             if (final > 0 || finetune > 0 || drop is not null)
-                trainer = FineTuneRoundsFor(x, parse.GetValue(j.FinetuneLr), distill, timing);
-            result = ObjectivePruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", options, trainer, cancel.Token);
+                trainer = FineTuneRoundsFor(model, data, parse.GetValue(j.FinetuneLr), distill, timing, hooks.Log);
+            result = ObjectivePruner.Run(model.Bytes, model.Directory, model.Label, options, trainer, hooks.Cancel);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, latency is not null ? "--target-latency" : "the target"); }
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {prune.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
-        finally { Console.CancelKeyPress -= onCancel; }
 
-        WriteModel(result.Bytes, x.Output);
-        var objectives = Objectives(x.Prune.Target, latency, parse.GetValue(j.MaxSize), drop);
+        var objectives = Objectives(original.Target, latency, parse.GetValue(j.MaxSize), drop);
         var accuracyNote = trainer is null ? null
             : $"accuracy: top-1 on the {trainer.TestCount} test images {result.AccuracyBefore:0.00}% -> {result.AccuracyAfter:0.00}%";
-        var report = PruneReport.From(x.Input, x.Output, prune with { Target = new TargetSpec.All([.. x.Prune.Target.Parts, .. LatencySpec(latency, result)]) },
+        var report = PruneReport.From(model.Name, outputName, prune with { Target = new TargetSpec.All([.. original.Target.Parts, .. LatencySpec(latency, result)]) },
             result.Pruning with { TargetMet = result.TargetMet, Shortfall = result.Shortfall }, result.Latency, result.Notes, clock.Elapsed, accuracyNote) with
         {
             Job = new JobReport(objectives, result.LatencyGoalMs, result.Rounds, result.AccuracyBefore, result.AccuracyAfter,
                 result.EpochsUsed, distill && result.EpochsUsed > 0, result.Cancelled, options.CheckpointDirectory),
         };
-        if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
-        Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
-        if (x.Json) Json.Write(Console.Out, report);
-        else PruneReportPrinter.Print(report, Console.Out);
-        if (result.Cancelled)
-        {
-            Console.Error.WriteLine($"stopped: the last accepted round's model is in {x.Output}" + (x.Report is null ? "" : $" and the report in {x.Report}") +
-                                    (options.CheckpointDirectory is { } dir ? $"; rerun with --resume {dir} to continue" : ""));
-            return ExitCodes.TargetNotReached;
-        }
-        if (!result.TargetMet)
-        {
-            Console.Error.WriteLine($"error: not every objective was met: {result.Shortfall}. The best model reached was written to {x.Output}.");
-            return ExitCodes.TargetNotReached;
-        }
-        return ExitCodes.Ok;
+        return new JobOutcome(JobKind.MainJob, OnnxModelFile.FromBytes(result.Bytes), ExternalDataMode.Auto, report, timing, result.TargetMet && !result.Cancelled,
+            result.TargetMet ? null : $"not every objective was met: {result.Shortfall}")
+        { Cancelled = result.Cancelled, CheckpointDirectory = options.CheckpointDirectory };
     }
 
     private static IEnumerable<TargetSpec> LatencySpec(string? latency, ObjectiveResult result) =>
@@ -129,15 +101,13 @@ internal static class MainJob
         return list;
     }
 
-    private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing)
+    private static FineTuneRounds FineTuneRoundsFor(ModelInput model, JobData data, double lr, bool distill, SessionSettings timing, TextWriter log)
     {
-        var signature = Training.ClassifierSignature.Of(x.Probe);
-        var request = new TrainingCli.DataRequest(x.Data!, null, x.Seed);
-        var (data, normalization, _) = FinetuneCommand.LoadForModel(request, signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
-        return new FineTuneRounds(data.Train, data.Test, normalization!, lr, x.Seed,
-            distill ? OnnxModelFile.FromBytes(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input))) : null,
-            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, Console.Error);
+        var signature = Training.ClassifierSignature.Of(data.Probe);
+        var request = new TrainingData.DataRequest(data.Path!, null, data.Seed);
+        var (loaded, normalization, _) = TrainingData.LoadForModel(request, signature.ClassCount, data.Preprocess, null, data.Probe, allowNhwc: false, log);
+        return new FineTuneRounds(loaded.Train, loaded.Test, normalization!, lr, data.Seed,
+            distill ? OnnxModelFile.FromBytes(model.Bytes, model.Directory) : null,
+            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, log);
     }
-
-    private static void WriteModel(byte[] bytes, string output) => OnnxModelFile.Save(OnnxModelFile.FromBytes(bytes), output);
 }

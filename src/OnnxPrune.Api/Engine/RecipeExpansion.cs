@@ -3,7 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Text.Json;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// `--recipe NAME|PATH` as an argument expansion done before the real parse: the recipe's settings

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// Option checks declared on the options themselves (System.CommandLine validators), so a bad

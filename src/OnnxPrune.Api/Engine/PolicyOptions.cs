@@ -4,7 +4,7 @@ using OnnxPrune.Pruning.Policy;
 using OnnxPrune.Pruning.Policy.Cie;
 using OnnxPrune.Pruning.Policy.Pqi;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// The options of `--allocation pqi` (PQ Index, METHODS.md §3) and `--allocation cie` (sensitivity grid, §4), kept
@@ -40,24 +40,11 @@ internal sealed record PolicyOptions(
         return options;
     }
 
-    /// <summary>Ctrl-C stops the grid between cells (the finished ones are cached) instead of killing the process.</summary>
-    private static CancellationToken CancelOnCtrlC()
-    {
-        var source = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            source.Cancel();
-            Console.Error.WriteLine("\nCtrl-C: stopping the grid; the cells finished are in the cache");
-        };
-        return source.Token;
-    }
-
     /// <summary>Images to load beyond --calibration-images: CIE's held-out split.</summary>
     public int ExtraImages(ParseResult parse, Allocation allocation) => allocation == Allocation.Cie ? parse.GetValue(CieImages) : 0;
 
-    /// <summary>The prune options with the PQI and CIE settings (and, for CIE, the calibration set split into the criterion's part and the held-out part).</summary>
-    public DataFreePruneOptions Apply(ParseResult parse, DataFreePruneOptions options, int threads)
+    /// <summary>The prune options with the PQI and CIE settings (the grid stops between cells when <paramref name="cancel"/> fires) (and, for CIE, the calibration set split into the criterion's part and the held-out part).</summary>
+    public DataFreePruneOptions Apply(ParseResult parse, DataFreePruneOptions options, int threads, CancellationToken cancel)
     {
         var p = parse.GetValue(PqiP);
         var q = parse.GetValue(PqiQ);
@@ -97,7 +84,7 @@ internal sealed record PolicyOptions(
             Cie = new CieSettings
             {
                 Ratios = ratios, Evaluation = calibration with { Images = holdout }, Workers = workers, Threads = Math.Max(threads, workers),
-                CacheDirectory = parse.GetValue(CieCache) ?? Path.GetDirectoryName(Pruning.Latency.LatencyTableIdentity.DefaultFolder()), Shard = shard, Cancel = CancelOnCtrlC(),
+                CacheDirectory = parse.GetValue(CieCache) ?? Path.GetDirectoryName(Pruning.Latency.LatencyTableIdentity.DefaultFolder()), Shard = shard, Cancel = cancel,
             },
         };
     }

@@ -1,7 +1,7 @@
 using OnnxPrune.Pruning.Pipeline;
 using OnnxPrune.Runtime.Data;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// The libraries report what went wrong without knowing the command line; this is where their

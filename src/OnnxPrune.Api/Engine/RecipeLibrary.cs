@@ -1,7 +1,8 @@
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
-/// Where recipes are found. The csproj copies passes/*.json next to the tool, so a name works
+/// Where recipes are found. OnnxPrune.Api.csproj copies passes/*.json next to the application (the tool, or a
+/// toolchain referencing the package), so a name works
 /// wherever the tool runs; the repository's passes/ is read too (found by walking up to
 /// OnnxPrune.sln from the working directory and from the tool), so a recipe edited in a checkout
 /// is picked up before a rebuild. The tool's own copy wins a tie: it is what was shipped.

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using OnnxPrune.Runtime;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>--device and --threads, shared by the commands that run models.</summary>
 internal static class DeviceOptions

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>One setting of a recipe: a prune option's long name without the dashes, and its value.</summary>
 internal sealed record RecipeSetting(string Key, JsonElement Value)

@@ -2,7 +2,7 @@ using OnnxPrune.Pruning.Criteria;
 using OnnxPrune.Training;
 using OnnxPrune.Training.Data;
 
-namespace OnnxPrune.Cli.Commands;
+namespace OnnxPrune.Api.Engine;
 
 /// <summary>
 /// prune's --data, --preprocess, --calibration-images and --no-labels: the calibration sample of the
@@ -20,23 +20,23 @@ internal static class CalibrationData
     /// file; one that is not chosen is never read (decoding a whole large folder to sample from it would cost
     /// more than the scoring).
     /// </summary>
-    public static CalibrationSet Load(string data, string? preprocess, IR.Model model, int count, int seed, bool labels) => TrainingCli.Guard(() =>
+    public static CalibrationSet Load(string data, string? preprocess, IR.Model model, int count, int seed, bool labels, TextWriter log) => TrainingData.Guard(() =>
     {
         var signature = ClassifierSignature.Of(model);
-        var request = new TrainingCli.DataRequest(data, null, seed);
-        if (!TrainingCli.IsImageFolder(data))
+        var request = new TrainingData.DataRequest(data, null, seed);
+        if (!TrainingData.IsImageFolder(data))
         {
-            TrainingCli.RejectPreprocess(preprocess, request);
-            var loaded = TrainingCli.LoadData(request, signature.ClassCount);
+            TrainingData.RejectPreprocess(preprocess, request);
+            var loaded = TrainingData.LoadData(request, signature.ClassCount, log);
             signature.CheckData(loaded.Train);
-            return CalibrationSet.Sample(loaded.Train, FinetuneCommand.Normalization(null, model, loaded.Train), count, seed, labels);
+            return CalibrationSet.Sample(loaded.Train, TrainingData.Normalization(null, model, loaded.Train, log), count, seed, labels);
         }
-        var preprocessing = TrainingCli.ResolvePreprocessing(preprocess, model, request);
+        var preprocessing = TrainingData.ResolvePreprocessing(preprocess, model, request);
         var scan = ImageFolderDataset.Scan(data);
         bool useLabels = labels && scan.HasLabels;
         var chosen = CalibrationSet.Choose(useLabels ? scan.Labels : null, scan.Files.Count, count, seed);
         var classes = signature.ClassCount ?? (int)Math.Max(1, scan.ClassNames?.Count ?? 1);
-        Console.Error.WriteLine($"image folder '{data}': {chosen.Length} of {scan.Files.Count} images, " +
+        log.WriteLine($"image folder '{data}': {chosen.Length} of {scan.Files.Count} images, " +
             (scan.ClassNames is { } names ? $"{names.Count} class folders{(useLabels ? "" : " (labels not used)")}" : "no labels (a flat folder): targets are the model's own predictions") +
             $"; preprocessing {preprocessing}");
         var images = ImageFolderDataset.LoadFiles(scan, chosen, preprocessing, classes);
