@@ -19,7 +19,7 @@ internal static class PolicyRuns
     public sealed record Inputs(string Input, string Output, string? Report, byte[] Original, IR.Model Probe, DataFreePruneOptions Prune, SessionSettings Timing,
         string? Data, string? Preprocess, bool Json, bool SkipLatency, int Seed, int FinetuneEpochs, double FinetuneLr);
 
-    public static int Pqi(Inputs x)
+    public static int Pqi(System.CommandLine.ParseResult parse, Inputs x)
     {
         bool labelled = x.Prune.Calibration is { HasLabels: true } && x.Data is not null;
         if (x.FinetuneEpochs > 0 && !labelled) throw new UsageException("--finetune-epochs with --allocation pqi fine-tunes after each iteration: give labelled --data");
@@ -41,7 +41,9 @@ internal static class PolicyRuns
         {
             Pqi = PqiReport.From(x.Prune.Pqi, run),
         };
+        report = FinalMeasurement.Complete(report, (x.Input, x.Original, x.Probe), x.Output, run.Bytes, x.Timing, 1, x.Prune.InputShapes, !x.SkipLatency);
         if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
+        Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
         if (x.Json) Json.Write(Console.Out, report);
         else
         {
@@ -58,15 +60,21 @@ internal static class PolicyRuns
         return ExitCodes.Ok;
     }
 
+    /// <summary>What a `--shard I/N --json` run prints (schemas/cie-shard.schema.json).</summary>
+    private sealed record ShardJson(int Shard, int Shards, int Computed, int Cached, int Cells, double Seconds, string? Cache);
+
     /// <summary>`--shard I/N`: computes this shard's cells into the cache and says how many; no model is written.</summary>
-    public static int Shard(string input, byte[] original, DataFreePruneOptions options)
+    public static int Shard(string input, byte[] original, DataFreePruneOptions options, bool json)
     {
         using var progress = new Progress($"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}", 1);
         GridOutcome grid;
         try { grid = SensitivityGrid.ComputeFor(original, Path.GetDirectoryName(Path.GetFullPath(input)), options with { Progress = progress.Report }); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "--allocation cie"); }
-        Console.Out.WriteLine($"shard {options.Cie.Shard.Index}/{options.Cie.Shard.Count}: computed {grid.Computed} cell(s), {grid.Cached} already cached, of {grid.Cells} in the grid, " +
-                              $"in {grid.Time.TotalSeconds:0.0} s; cache {options.Cie.CacheDirectory}");
+        if (json)
+            Json.Write(Console.Out, new ShardJson(options.Cie.Shard.Index, options.Cie.Shard.Count, grid.Computed, grid.Cached, grid.Cells, grid.Time.TotalSeconds, options.Cie.CacheDirectory));
+        else
+            Console.Out.WriteLine($"shard {options.Cie.Shard.Index}/{options.Cie.Shard.Count}: computed {grid.Computed} cell(s), {grid.Cached} already cached, of {grid.Cells} in the grid, " +
+                                  $"in {grid.Time.TotalSeconds:0.0} s; cache {options.Cie.CacheDirectory}");
         return options.Cie.Cancel.IsCancellationRequested ? ExitCodes.TargetNotReached : ExitCodes.Ok;
     }
 

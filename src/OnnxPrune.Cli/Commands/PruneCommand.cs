@@ -49,7 +49,7 @@ internal static class PruneCommand
             new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 }
                 .Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
             new Option<int>("--seed") { Description = "Seed for the random criterion and the latency inputs", DefaultValueFactory = _ => 0 },
-            new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
+            new Option<string?>("--report") { Description = "Write a JSON report (schemas/report.schema.json) to this file" },
             InputShapes.Option(),
             new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 }.AtLeast(1),
             DeviceOptions.Device(),
@@ -118,9 +118,9 @@ internal static class PruneCommand
             Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
         };
         options = o.Policies.Apply(parse, options, session.IntraOpThreads);
-        if (options.Cie.Shard is not null) return PolicyRuns.Shard(input, originalBytes, options);
+        if (options.Cie.Shard is not null) return PolicyRuns.Shard(input, originalBytes, options, parse.GetValue(o.Json));
         if (allocation == Allocation.Pqi)
-            return PolicyRuns.Pqi(new PolicyRuns.Inputs(input, output, reportPath, originalBytes, probe, PolicyOptions.PqiTargets(parse, o.Job, options), session, dataPath, parse.GetValue(o.Preprocess),
+            return PolicyRuns.Pqi(parse, new PolicyRuns.Inputs(input, output, reportPath, originalBytes, probe, PolicyOptions.PqiTargets(parse, o.Job, options), session, dataPath, parse.GetValue(o.Preprocess),
                 parse.GetValue(o.Json), parse.GetValue(o.SkipLatency), parse.GetValue(o.Seed), parse.GetValue(o.Job.FinetuneEpochs), parse.GetValue(o.Job.FinetuneLr)));
 
         if (mainJob)
@@ -128,11 +128,12 @@ internal static class PruneCommand
                 parse.GetValue(o.Json), parse.GetValue(o.SkipLatency), parse.GetValue(o.Seed), parse.GetResult(o.Allocation) is { Implicit: false }));
         if (options.Allocation == Allocation.Latency) throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
         var clock = Stopwatch.StartNew();
-        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
+        var (result, prunedBytes, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
         // A model that keeps its tensors in a data file gets its output written the same way (the data
         // beside the output); others switch to external data only past protobuf's 2 GB.
         OnnxModelFile.Save(result.Model, output, new SaveOptions { ExternalData = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto });
-        var report = PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed);
+        var report = FinalMeasurement.Complete(PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed),
+            (input, originalBytes, probe), output, prunedBytes, session, 1, shapes, !parse.GetValue(o.SkipLatency));
         if (reportPath is not null) AtomicFile.WriteAllText(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, session);
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);

@@ -36,6 +36,7 @@ public class ProfileSummaryTests
             new OpTypeProfile("Relu", 1, 2, 12));
         summary.MicrosecondsOf("Conv").Should().Be(165);
         summary.MicrosecondsOf("Gemm").Should().Be(0);
+        summary.ExecutionOrder.Should().Equal(["conv1", "conv2", "relu"], "the order kernels first ran, not the slowest-first order of Nodes");
     }
 
     [Fact]

@@ -1,0 +1,32 @@
+namespace OnnxPrune.Runtime;
+
+/// <summary>
+/// ORT's profiler over a few runs of a model, in a session of its own. Profiling adds work around every kernel, so
+/// what it gives is where the time goes (per node, per op type), never the model's latency: time that with
+/// <see cref="LatencyBenchmark"/> in a session without profiling. `onnxprune profile` and the report's per-layer
+/// latency both come from here.
+/// </summary>
+public static class ProfiledRuns
+{
+    /// <param name="open">Builds the session from the settings it is given (<paramref name="settings"/> with profiling on).</param>
+    /// <param name="inputs">The inputs to run, made for the session (its input names and shapes).</param>
+    /// <param name="runs">Runs recorded; the first one's allocations are in the figures too.</param>
+    public static ProfileSummary Run(Func<SessionSettings, InferenceSession> open, SessionSettings settings,
+        Func<InferenceSession, IReadOnlyDictionary<string, TensorData>> inputs, int runs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(runs);
+        // A null prefix gives a unique file in the temp folder (concurrent runs never share one); the summary deletes it.
+        using var session = open(settings with { EnableProfiling = true, ProfileFilePrefix = null });
+        var feed = inputs(session);
+        for (int i = 0; i < runs; i++) session.Run(feed);
+        return session.EndProfilingSummary();
+    }
+
+    /// <summary>Kernel milliseconds per run of each node of <paramref name="summary"/>, by node name.</summary>
+    public static IReadOnlyDictionary<string, double> MillisecondsPerRun(ProfileSummary summary, int runs)
+    {
+        int n = Math.Max(1, summary.RunCount > 0 ? summary.RunCount : runs);
+        return summary.Nodes.GroupBy(x => x.NodeName, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(x => x.TotalMicroseconds) / 1000.0 / n, StringComparer.Ordinal);
+    }
+}
