@@ -27,6 +27,6 @@ public static class ProfiledRuns
     {
         int n = Math.Max(1, summary.RunCount > 0 ? summary.RunCount : runs);
         return summary.Nodes.GroupBy(x => x.NodeName, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Sum(x => x.TotalMicroseconds) / 1000.0 / n, StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => Math.Round(g.Sum(x => x.TotalMicroseconds) / 1000.0 / n, 4), StringComparer.Ordinal); // ORT records whole microseconds
     }
 }
