@@ -20,6 +20,7 @@ public class PrunePolicyTests
         report.Key("allocation").GetString().Should().Be("pqi");
         var trajectory = report.Key("pqi").Key("trajectory").EnumerateArray().ToList();
         trajectory.Count.Should().BeGreaterThan(1);
+        File.ReadAllText(Path.ChangeExtension(f.Report, ".html")).Should().Contain("id=\"chart-pqi\"", "the pqi run writes report.html with its trajectory");
         PruneCli.ShouldRunInOrt(f.Pruned);
     }
 
@@ -41,6 +42,12 @@ public class PrunePolicyTests
         cie.Key("metric").GetString().Should().Be("accuracy");
         (cie.Key("computed").GetInt32() + cie.Key("cached").GetInt32()).Should().BeGreaterThan(0);
         cie.Key("cached").GetInt32().Should().BeGreaterThan(0, "the shard's cells were read back");
+        var ratios = cie.Key("ratios").GetArrayLength();
+        var rows = cie.Key("rows").EnumerateArray().ToList();
+        rows.Should().NotBeEmpty("the grid's rows are in the report for the heat map");
+        rows.Select(row => row.Key("values").GetArrayLength()).Should().AllBeEquivalentTo(ratios, "a value per ratio of the grid");
+        rows.Count.Should().Be(cie.Key("cells").GetInt32() / ratios);
+        File.ReadAllText(Path.ChangeExtension(f.Report, ".html")).Should().Contain("id=\"chart-cie\"", "report.html draws the grid as a heat map");
         PruneCli.ShouldRunInOrt(f.Pruned);
     }
 
