@@ -99,7 +99,8 @@ internal static class MainJob
             Job = new JobReport(objectives, result.LatencyGoalMs, result.Rounds, result.AccuracyBefore, result.AccuracyAfter,
                 result.EpochsUsed, distill && result.EpochsUsed > 0, result.Cancelled, options.CheckpointDirectory),
         };
-        report = FinalMeasurement.Complete(report, (x.Input, x.Original, x.Probe), x.Output, result.Bytes, timing, batch, prune.InputShapes, !x.SkipLatency);
+        // Ctrl-C asked to stop: the per-layer profile is not worth the wait then.
+        report = FinalMeasurement.Complete(report, parse, prune, (x.Input, x.Original, x.Probe), x.Output, result.Bytes, timing, batch, !x.SkipLatency && !result.Cancelled);
         if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
         if (x.Json) Json.Write(Console.Out, report);

@@ -41,7 +41,7 @@ internal static class PolicyRuns
         {
             Pqi = PqiReport.From(x.Prune.Pqi, run),
         };
-        report = FinalMeasurement.Complete(report, (x.Input, x.Original, x.Probe), x.Output, run.Bytes, x.Timing, 1, x.Prune.InputShapes, !x.SkipLatency);
+        report = FinalMeasurement.Complete(report, parse, x.Prune, (x.Input, x.Original, x.Probe), x.Output, run.Bytes, x.Timing, 1, !x.SkipLatency);
         if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
         if (x.Json) Json.Write(Console.Out, report);

@@ -132,8 +132,8 @@ internal static class PruneCommand
         // A model that keeps its tensors in a data file gets its output written the same way (the data
         // beside the output); others switch to external data only past protobuf's 2 GB.
         OnnxModelFile.Save(result.Model, output, new SaveOptions { ExternalData = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto });
-        var report = FinalMeasurement.Complete(PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed),
-            (input, originalBytes, probe), output, prunedBytes, session, 1, shapes, !parse.GetValue(o.SkipLatency));
+        var report = FinalMeasurement.Complete(PruneReport.From(input, output, options, result, latency, notes, clock.Elapsed), parse, options,
+            (input, originalBytes, probe), output, prunedBytes, session, 1, !parse.GetValue(o.SkipLatency));
         if (reportPath is not null) AtomicFile.WriteAllText(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, session);
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);

@@ -22,6 +22,10 @@ public sealed record PruneReport(
     [JsonPropertyOrder(-1)]
     public int SchemaVersion => CurrentSchemaVersion;
 
+    /// <summary>The command that reproduces the run, the settings not in the keys above, and the machine its latency
+    /// was measured on (null where no command line made the report).</summary>
+    public SettingsReport? Settings { get; init; }
+
     /// <summary>Each layer's kernel time before and after from ORT's profiler, measured once on the final model;
     /// null when latency was not measured (--skip-latency).</summary>
     public LayerLatencyReport? LayerLatency { get; init; }
@@ -78,6 +82,12 @@ public sealed record PruneReport(
 /// lowest first (ties by group id). Pinned groups are barriers, not bottlenecks, and are left out.
 /// </summary>
 public sealed record BottleneckReport(int Id, string Name, int ChannelsBefore, int ChannelsAfter, double RatioRemoved);
+
+/// <param name="Command">The command line, shell-quoted, recipes expanded.</param>
+/// <param name="MaxRatio">At most this fraction of any group's channels was removed.</param>
+/// <param name="Provider">ONNX Runtime execution provider of the latency measurements.</param>
+/// <param name="Threads">ONNX Runtime intra-op threads of the latency measurements.</param>
+public sealed record SettingsReport(string Command, int Seed, double MaxRatio, string Provider, int Threads, string Cpu, int Cores, string OnnxRuntimeVersion);
 
 /// <param name="LatencyMs">Median (p50) ONNX Runtime latency at batch 1, measured side by side with the other model.</param>
 /// <param name="LatencyP90Ms">90th percentile of the same runs.</param>

@@ -67,6 +67,9 @@ public class JsonOutputTests
             cost.Key("latency_p50_ms").GetDouble().Should().BePositive();
             cost.Key("latency_p90_ms").GetDouble().Should().BeGreaterThanOrEqualTo(cost.Key("latency_p50_ms").GetDouble(), $"{side}: p90 of the same runs");
         }
+        var settings = report.Key("settings");
+        settings.Key("command").GetString().Should().Be($"onnxprune {ResNet20} -o {f.Pruned} --target-flops 50% --report {f.Report} --json", "the command that reproduces the run");
+        settings.Key("threads").GetInt32().Should().Be(2, "prune times with 2 threads unless told");
         report.Key("before").Key("file_bytes").GetInt64().Should().Be(new FileInfo(ResNet20).Length);
         report.Key("after").Key("file_bytes").GetInt64().Should().Be(new FileInfo(f.Pruned).Length);
 

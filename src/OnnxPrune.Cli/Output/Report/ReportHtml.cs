@@ -76,6 +76,7 @@ internal static class ReportHtml
         [
             ["target", r.Target], ["criterion", r.Criterion], ["allocation", r.Allocation], ["round channels to", r.RoundTo.ToString(Inv)],
             ["recovery", r.Recovery is { } rec ? $"{rec.Mode} on {rec.Images} images, {rec.BatchNormsReestimated} BatchNorm layers re-estimated, {rec.Seconds:0.0} s" : "none"],
+            .. r.Settings is { } st ? new[] { new[] { "seed", st.Seed.ToString(Inv) }, ["at most removed per group", st.MaxRatio.ToString("0.##", Inv)] } : [],
             ["CPU", $"{c.Cpu} ({c.Cores} logical cores)"], ["ONNX Runtime", c.OrtVersion], ["execution provider", c.Provider], ["threads", c.Threads.ToString(Inv)],
             ["time", $"analysis {r.AnalysisMs:0} ms, pruning {r.PruneMs:0} ms, total {r.TotalMs:0} ms"],
         ], "");
