@@ -22,10 +22,13 @@ public static class ProfiledRuns
         return session.EndProfilingSummary();
     }
 
+    /// <summary>Runs the profile covers: its "model_run" events, or <paramref name="runs"/> where ORT recorded none.</summary>
+    public static int RunsIn(ProfileSummary summary, int runs) => Math.Max(1, summary.RunCount > 0 ? summary.RunCount : runs);
+
     /// <summary>Kernel milliseconds per run of each node of <paramref name="summary"/>, by node name.</summary>
     public static IReadOnlyDictionary<string, double> MillisecondsPerRun(ProfileSummary summary, int runs)
     {
-        int n = Math.Max(1, summary.RunCount > 0 ? summary.RunCount : runs);
+        int n = RunsIn(summary, runs);
         return summary.Nodes.GroupBy(x => x.NodeName, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => Math.Round(g.Sum(x => x.TotalMicroseconds) / 1000.0 / n, 4), StringComparer.Ordinal); // ORT records whole microseconds
     }

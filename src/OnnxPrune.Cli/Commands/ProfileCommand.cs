@@ -1,7 +1,7 @@
 using System.CommandLine;
 using OnnxPrune.Cli.Output;
-using OnnxPrune.Runtime;
 using OnnxPrune.Pruning.Pipeline;
+using OnnxPrune.Runtime;
 using OnnxPrune.Runtime.Data;
 
 namespace OnnxPrune.Cli.Commands;
@@ -63,7 +63,7 @@ internal static class ProfileCommand
         var summary = ProfiledRuns.Run(s => InferenceSession.FromFile(path, s), settings, _ => inputs, profiled);
         double total = summary.OpTypes.Sum(o => (double)o.TotalMicroseconds);
         var rows = summary.OpTypes.OrderByDescending(o => o.TotalMicroseconds)
-            .Select(o => new OpTypeRow(o.OpType, o.NodeCount, o.TotalMicroseconds / 1000.0 / Math.Max(1, summary.RunCount > 0 ? summary.RunCount : profiled), total > 0 ? 100.0 * o.TotalMicroseconds / total : 0))
+            .Select(o => new OpTypeRow(o.OpType, o.NodeCount, o.TotalMicroseconds / 1000.0 / ProfiledRuns.RunsIn(summary, profiled), total > 0 ? 100.0 * o.TotalMicroseconds / total : 0))
             .ToList();
         return new Result(path, settings.Provider.ToString().ToLowerInvariant(), settings.EffectiveIntraOpThreads, batch, warmup, runs,
             times.Average(), LatencyComparison.Percentile(sorted, 0.5), LatencyComparison.Percentile(sorted, 0.9), sorted[0], sorted[^1], profiled, rows);

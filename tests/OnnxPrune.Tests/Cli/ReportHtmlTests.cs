@@ -41,7 +41,7 @@ public class ReportHtmlTests
         Shapes(dom, "bottlenecks", "rect", ReportCharts.Accent).Should().Be(bottlenecks + 1);
         foreach (var missing in new[] { "latency", "cost", "recovery", "layer-latency" })
             dom.Should().Contain($"id=\"missing-{missing}\"", $"a data-free single-target prune has no {missing} chart and says why");
-        dom.Should().Contain("no latency chart").And.Contain("--skip-latency): no per-layer latency chart");
+        dom.Should().Contain("no latency chart").And.Contain("no layer was profiled (--skip-latency");
         dom.Should().NotContain("id=\"chart-pqi\"").And.NotContain("id=\"missing-pqi\"").And.NotContain("id=\"chart-cie\"").And.NotContain("id=\"missing-cie\"",
             "the PQI and CIE charts belong to those allocations only");
         dom.Should().MatchRegex("<pre id=\"command\">onnxprune \\S*resnet20-fmnist.onnx -o \\S+ --target-flops 50% --skip-latency --report \\S+</pre>");

@@ -39,7 +39,7 @@ internal static class ReportCharts
     public static object LayerLatency(PruneReport r)
     {
         const string title = "Latency per layer, before and after (ONNX Runtime profiler)";
-        if (r.LayerLatency is not { } profile) return new MissingChart("layer-latency", title, "latency was not measured (--skip-latency): no per-layer latency chart");
+        if (r.LayerLatency is not { } profile) return new MissingChart("layer-latency", title, "no layer was profiled (--skip-latency, or Ctrl-C stopped the run): no per-layer latency chart");
         if (profile.Layers.Count == 0) return new MissingChart("layer-latency", title, "the profile recorded no kernel: no per-layer latency chart");
         var plot = NewPlot($"layer (ORT execution order; {profile.Runs} profiled runs, batch {profile.Batch})", "kernel time (ms per run)");
         var layers = profile.Layers.Select((l, i) => (l, i)).ToList();
