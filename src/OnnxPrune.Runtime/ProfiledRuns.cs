@@ -25,11 +25,16 @@ public static class ProfiledRuns
     /// <summary>Runs the profile covers: its "model_run" events, or <paramref name="runs"/> where ORT recorded none.</summary>
     public static int RunsIn(ProfileSummary summary, int runs) => Math.Max(1, summary.RunCount > 0 ? summary.RunCount : runs);
 
-    /// <summary>Kernel milliseconds per run of each node of <paramref name="summary"/>, by node name.</summary>
+    /// <summary>Kernel milliseconds per run of each node of <paramref name="summary"/>, by node name: the median call
+    /// times the calls per run, so that the first run's allocations or one run slowed by another process do not count.</summary>
     public static IReadOnlyDictionary<string, double> MillisecondsPerRun(ProfileSummary summary, int runs)
     {
         int n = RunsIn(summary, runs);
-        return summary.Nodes.GroupBy(x => x.NodeName, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => Math.Round(g.Sum(x => x.TotalMicroseconds) / 1000.0 / n, 4), StringComparer.Ordinal); // ORT records whole microseconds
+        return summary.ExecutionOrder.ToDictionary(node => node, node =>
+        {
+            var calls = summary.CallsOf(node).Order().ToArray();
+            double median = calls.Length % 2 == 1 ? calls[calls.Length / 2] : (calls[calls.Length / 2 - 1] + calls[calls.Length / 2]) / 2.0;
+            return Math.Round(median * calls.Length / n / 1000.0, 4); // ORT records whole microseconds
+        }, StringComparer.Ordinal);
     }
 }

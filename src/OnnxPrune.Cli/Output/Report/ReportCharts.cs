@@ -41,7 +41,7 @@ internal static class ReportCharts
         const string title = "Latency per layer, before and after (ONNX Runtime profiler)";
         if (r.LayerLatency is not { } profile) return new MissingChart("layer-latency", title, "no layer was profiled (--skip-latency, or Ctrl-C stopped the run): no per-layer latency chart");
         if (profile.Layers.Count == 0) return new MissingChart("layer-latency", title, "the profile recorded no kernel: no per-layer latency chart");
-        var plot = NewPlot($"layer (ORT execution order; {profile.Runs} profiled runs, batch {profile.Batch})", "kernel time (ms per run)");
+        var plot = NewPlot($"layer (ORT execution order; {profile.Runs} profiled runs, batch {profile.Batch})", "kernel time (ms per run, median)");
         var layers = profile.Layers.Select((l, i) => (l, i)).ToList();
         var before = BarSeries(plot, layers.Where(x => x.l.BeforeMs is not null).Select(x => (x.i - 0.2, x.l.BeforeMs!.Value)).ToList(), Before, "before");
         var after = BarSeries(plot, layers.Where(x => x.l.AfterMs is not null).Select(x => (x.i + 0.2, x.l.AfterMs!.Value)).ToList(), After, "after");
