@@ -154,6 +154,11 @@ public static class OnnxModelFile
     /// (a model written that way is written back that way: its data beside it).</summary>
     public static bool HasExternalData(Model model) => ExternalFiles(model.Graph).Any();
 
+    /// <summary>Bytes on disk of a model written to or loaded from <paramref name="path"/>: the .onnx file and each
+    /// external data file its tensors are read from (<paramref name="model"/> is that file's model).</summary>
+    public static long SizeOnDisk(Model model, string path) =>
+        new FileInfo(path).Length + ExternalFiles(model.Graph).Distinct(StringComparer.Ordinal).Where(File.Exists).Sum(f => new FileInfo(f).Length);
+
     /// <summary>Bytes of all initializers (subgraphs included), without reading them.</summary>
     public static long InitializerBytes(Model model) => InitializerBytes(model.Graph);
 

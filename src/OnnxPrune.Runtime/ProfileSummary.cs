@@ -19,9 +19,14 @@ public sealed class ProfileSummary
 {
     private const string KernelSuffix = "_kernel_time";
 
-    private ProfileSummary(IReadOnlyList<NodeProfile> nodes, IReadOnlyList<OpTypeProfile> opTypes, int runCount, long runMicroseconds)
+    private readonly IReadOnlyDictionary<string, List<long>> _calls;
+
+    private ProfileSummary(IReadOnlyList<NodeProfile> nodes, IReadOnlyList<OpTypeProfile> opTypes, int runCount, long runMicroseconds, IReadOnlyList<string> executionOrder,
+        IReadOnlyDictionary<string, List<long>> calls)
     {
         Nodes = nodes;
+        ExecutionOrder = executionOrder;
+        _calls = calls;
         OpTypes = opTypes;
         RunCount = runCount;
         TotalRunMicroseconds = runMicroseconds;
@@ -29,6 +34,10 @@ public sealed class ProfileSummary
 
     /// <summary>Nodes, slowest first.</summary>
     public IReadOnlyList<NodeProfile> Nodes { get; }
+
+    /// <summary>Node names in the order their kernels first ran (the graph as ORT executed it, after its own
+    /// optimizations), so that a per-layer listing can follow the network from input to output.</summary>
+    public IReadOnlyList<string> ExecutionOrder { get; }
 
     /// <summary>Op types, slowest first.</summary>
     public IReadOnlyList<OpTypeProfile> OpTypes { get; }
@@ -38,6 +47,10 @@ public sealed class ProfileSummary
 
     /// <summary>Wall time of all recorded runs, including work outside kernels.</summary>
     public long TotalRunMicroseconds { get; }
+
+    /// <summary>Each kernel call's microseconds of the node named <paramref name="node"/>, in the order they ran (empty
+    /// for a node the profile does not have): a median of these is not moved by one slow run, as a sum is.</summary>
+    public IReadOnlyList<long> CallsOf(string node) => _calls.TryGetValue(node, out var calls) ? calls : [];
 
     /// <summary>Total kernel time of one op type, 0 if the profile has none.</summary>
     public long MicrosecondsOf(string opType) =>
@@ -74,6 +87,9 @@ public sealed class ProfileSummary
                 throw new InvalidDataException("an ONNX Runtime profile is a JSON array of events");
 
             var nodes = new Dictionary<(string Name, string OpType), (string? Provider, int Calls, long Micros)>();
+            var order = new List<string>();
+            var calls = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             int runs = 0;
             long runMicros = 0;
             foreach (var e in document.RootElement.EnumerateArray())
@@ -94,6 +110,8 @@ public sealed class ProfileSummary
                     var opType = args.ValueKind == JsonValueKind.Object ? GetString(args, "op_name") : null;
                     var provider = args.ValueKind == JsonValueKind.Object ? GetString(args, "provider") : null;
                     var key = (name[..^KernelSuffix.Length], opType ?? "?");
+                    if (seen.Add(key.Item1)) order.Add(key.Item1);
+                    (calls.TryGetValue(key.Item1, out var list) ? list : calls[key.Item1] = []).Add(duration);
                     nodes.TryGetValue(key, out var sum);
                     nodes[key] = (provider ?? sum.Provider, sum.Calls + 1, sum.Micros + duration);
                 }
@@ -108,7 +126,7 @@ public sealed class ProfileSummary
                 .Select(g => new OpTypeProfile(g.Key, g.Count(), g.Sum(n => n.Calls), g.Sum(n => n.TotalMicroseconds)))
                 .OrderByDescending(o => o.TotalMicroseconds).ThenBy(o => o.OpType, StringComparer.Ordinal)
                 .ToList();
-            return new ProfileSummary(nodeList, opTypes, runs, runMicros);
+            return new ProfileSummary(nodeList, opTypes, runs, runMicros, order, calls);
         }
     }
 

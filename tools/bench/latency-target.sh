@@ -52,7 +52,7 @@ attempts = len(job["rounds"])
 pred = kept.get("predicted_ms"); meas = kept.get("measured_ms"); orig = kept.get("original_ms")
 err_pct = "-" if pred is None or meas is None else f"{100 * (pred - meas) / meas:+.1f}%"
 why = "" if r["target_met"] else (r.get("shortfall") or "")[:160]
-print(f"| {m} | {code} | {r['target_met']} | {b['latency_ms']:.3f} | {a['latency_ms']:.3f} | {a['latency_ms'] / b['latency_ms']:.1%} | "
+print(f"| {m} | {code} | {r['target_met']} | {b['latency_p50_ms']:.3f} | {a['latency_p50_ms']:.3f} | {a['latency_p50_ms'] / b['latency_p50_ms']:.1%} | "
       f"{a['macs'] / b['macs']:.1%} | {'-' if pred is None else f'{pred:.3f}'} ({err_pct}) | {attempts} | {float(secs):.0f} | {why} |")
 PY
 done

@@ -64,7 +64,7 @@ pruned = statistics.median(p50(f"{out}/{r}-pruned-{i}.json") for i in (1, 2, 3))
 b, a = rep["before"], rep["after"]
 acc_b, acc_a = job.get("accuracy_before"), job.get("accuracy_after")
 fmt = lambda v: "-" if v is None else f"{v:.2f}"
-lat_in = f"{b.get('latency_ms', float('nan')):.3f} -> {a.get('latency_ms', float('nan')):.3f}"
+lat_in = f"{b.get('latency_p50_ms', float('nan')):.3f} -> {a.get('latency_p50_ms', float('nan')):.3f}"
 rounds = len([x for x in job.get("rounds", []) if x.get("accepted")])
 import datetime
 print(f"| {r} | `{args}` | {code} | {rep['target_met']} | {fmt(acc_b)} | {fmt(acc_a)} | {fmt(None if acc_a is None else acc_a - acc_b)} | "

@@ -86,7 +86,7 @@ internal static class MainJob
         };
         return new JobOutcome(JobKind.MainJob, OnnxModelFile.FromBytes(result.Bytes), ExternalDataMode.Auto, report, timing, result.TargetMet && !result.Cancelled,
             result.TargetMet ? null : $"not every objective was met: {result.Shortfall}")
-        { Cancelled = result.Cancelled, CheckpointDirectory = options.CheckpointDirectory };
+        { Cancelled = result.Cancelled, CheckpointDirectory = options.CheckpointDirectory, Prune = prune, Batch = batch, SkipLatency = skipLatency };
     }
 
     private static IEnumerable<TargetSpec> LatencySpec(string? latency, ObjectiveResult result) =>

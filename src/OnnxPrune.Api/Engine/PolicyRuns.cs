@@ -38,7 +38,7 @@ internal static class PolicyRuns
             Pqi = PqiReport.From(prune.Pqi, run),
         };
         return new JobOutcome(JobKind.Pqi, OnnxModelFile.FromBytes(run.Bytes), ExternalDataMode.Auto, report, timing, run.Result.TargetMet,
-            run.Result.TargetMet ? null : $"target not reached: {run.Result.Shortfall}") { Pqi = run };
+            run.Result.TargetMet ? null : $"target not reached: {run.Result.Shortfall}") { Pqi = run, Prune = prune, SkipLatency = skipLatency };
     }
 
     /// <summary>`--shard I/N`: computes this shard's cells into the cache and says how many; no model comes out.</summary>
@@ -47,11 +47,10 @@ internal static class PolicyRuns
         GridOutcome grid;
         try { grid = SensitivityGrid.ComputeFor(model.Bytes, model.Directory, options with { Progress = hooks.Stage($"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}") }); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "--allocation cie"); }
-        var summary = $"shard {options.Cie.Shard.Index}/{options.Cie.Shard.Count}: computed {grid.Computed} cell(s), {grid.Cached} already cached, of {grid.Cells} in the grid, " +
-                      $"in {grid.Time.TotalSeconds:0.0} s; cache {options.Cie.CacheDirectory}";
+        var summary = new ShardSummary(options.Cie.Shard.Index, options.Cie.Shard.Count, grid.Computed, grid.Cached, grid.Cells, grid.Time.TotalSeconds, options.Cie.CacheDirectory);
         bool stopped = options.Cie.Cancel.IsCancellationRequested;
         return new JobOutcome(JobKind.Shard, null, ExternalDataMode.Auto, null, timing, !stopped, stopped ? "stopped before every cell of the shard was computed" : null)
-        { ShardSummary = summary, Cancelled = stopped };
+        { Shard = summary, Cancelled = stopped };
     }
 
     /// <summary>Fine-tuning and test-split evaluation from --data, as the main job builds them (no distillation).</summary>

@@ -57,8 +57,24 @@ internal sealed record JobOutcome(JobKind Kind, IR.Model? Model, ExternalDataMod
     /// <summary>The PQ Index iterations of an --allocation pqi run.</summary>
     public Pruning.Policy.Pqi.PqiRun? Pqi { get; init; }
 
-    /// <summary>The one-line summary of a --shard run.</summary>
-    public string? ShardSummary { get; init; }
+    /// <summary>What a --shard run computed.</summary>
+    public ShardSummary? Shard { get; init; }
+
+    /// <summary>The pruning settings the job ran with (the command line's report adds its seed, limits and input shapes).</summary>
+    public DataFreePruneOptions? Prune { get; init; }
+
+    /// <summary>The batch size latency was measured at.</summary>
+    public int Batch { get; init; } = 1;
+
+    /// <summary>--skip-latency was given: nothing more is timed after the job.</summary>
+    public bool SkipLatency { get; init; }
+}
+
+/// <summary>What a `--shard I/N` run computed into the CIE cache (its `--json` output: schemas/cie-shard.schema.json).</summary>
+internal sealed record ShardSummary(int Shard, int Shards, int Computed, int Cached, int Cells, double Seconds, string? Cache)
+{
+    public override string ToString() =>
+        $"shard {Shard}/{Shards}: computed {Computed} cell(s), {Cached} already cached, of {Cells} in the grid, in {Seconds:0.0} s; cache {Cache}";
 }
 
 /// <summary>
@@ -138,7 +154,7 @@ internal static class PruneJob
         // output); others switch to external data only past protobuf's 2 GB.
         var external = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto;
         return new JobOutcome(JobKind.Single, result.Model, external, report, session, result.TargetMet,
-            result.TargetMet ? null : $"target not reached: {result.Shortfall}. What stops it: {Describe(result)}");
+            result.TargetMet ? null : $"target not reached: {result.Shortfall}. What stops it: {Describe(result)}") { Prune = options, SkipLatency = skipLatency };
     }
 
     private static GuardedPruneResult PruneCheckingLatency(ModelInput model, DataFreePruneOptions options, SessionSettings session, bool check, int steps)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnnxPrune.Cli.Output;
+using OnnxPrune.Pruning.Pipeline;
 using OnnxPrune.Runtime;
 using OnnxPrune.Runtime.Data;
 
@@ -59,19 +60,13 @@ internal static class ProfileCommand
         // ORT's profiler in its own session, so its overhead stays out of the latency figures.
         // A few runs are enough for the share of each op type.
         int profiled = Math.Min(runs, 20);
-        var profileSettings = settings with { EnableProfiling = true, ProfileFilePrefix = Path.Combine(Path.GetTempPath(), $"onnxprune-profile-{Environment.ProcessId}") };
-        ProfileSummary summary;
-        using (var session = InferenceSession.FromFile(path, profileSettings))
-        {
-            for (int i = 0; i < profiled; i++) session.Run(inputs);
-            summary = session.EndProfilingSummary();
-        }
+        var summary = ProfiledRuns.Run(s => InferenceSession.FromFile(path, s), settings, _ => inputs, profiled);
         double total = summary.OpTypes.Sum(o => (double)o.TotalMicroseconds);
         var rows = summary.OpTypes.OrderByDescending(o => o.TotalMicroseconds)
-            .Select(o => new OpTypeRow(o.OpType, o.NodeCount, o.TotalMicroseconds / 1000.0 / Math.Max(1, summary.RunCount > 0 ? summary.RunCount : profiled), total > 0 ? 100.0 * o.TotalMicroseconds / total : 0))
+            .Select(o => new OpTypeRow(o.OpType, o.NodeCount, o.TotalMicroseconds / 1000.0 / ProfiledRuns.RunsIn(summary, profiled), total > 0 ? 100.0 * o.TotalMicroseconds / total : 0))
             .ToList();
         return new Result(path, settings.Provider.ToString().ToLowerInvariant(), settings.EffectiveIntraOpThreads, batch, warmup, runs,
-            times.Average(), Percentile(sorted, 0.5), Percentile(sorted, 0.9), sorted[0], sorted[^1], profiled, rows);
+            times.Average(), LatencyComparison.Percentile(sorted, 0.5), LatencyComparison.Percentile(sorted, 0.9), sorted[0], sorted[^1], profiled, rows);
     }
 
     private static double[] TimeRuns(InferenceSession session, Dictionary<string, TensorData> inputs, int warmup, int runs)
@@ -94,13 +89,6 @@ internal static class ProfileCommand
     {
         try { return make(); }
         catch (InvalidInputException e) { throw LibraryErrors.Word(e); }
-    }
-
-    /// <summary>Nearest-rank percentile of sorted values.</summary>
-    internal static double Percentile(double[] sorted, double q)
-    {
-        var rank = (int)Math.Ceiling(q * sorted.Length) - 1;
-        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
     }
 
     private static void Print(Result r)

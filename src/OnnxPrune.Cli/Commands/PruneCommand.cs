@@ -29,7 +29,7 @@ internal static class PruneCommand
         var o = new Options(
             new Argument<string>("MODEL") { Description = "The .onnx model to prune", Arity = modelOptional ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne },
             new Option<string>("--output", "-o") { Description = "Where to write the pruned model (never the input)" },
-            new Option<string?>("--report") { Description = "Write a JSON report (schemas/prune-report.schema.json) to this file" },
+            new Option<string?>("--report") { Description = "Write a JSON report (schemas/report.schema.json) to this file" },
             CommonOptions.Json(),
             PruneOptionSet.Create());
         command.Arguments.Add(o.Model);
@@ -68,13 +68,18 @@ internal static class PruneCommand
         }
         if (outcome.Kind == JobKind.Shard)
         {
-            Console.Out.WriteLine(outcome.ShardSummary);
+            if (parse.GetValue(o.Json)) Json.Write(Console.Out, outcome.Shard!);
+            else Console.Out.WriteLine(outcome.Shard);
             return outcome.Cancelled ? ExitCodes.TargetNotReached : ExitCodes.Ok;
         }
         OnnxModelFile.Save(outcome.Model!, output, new SaveOptions { ExternalData = outcome.ExternalData });
-        var report = outcome.Report!;
+        // Ctrl-C asked to stop: the per-layer profile is not worth the wait then.
+        var original = OnnxModelFile.FromBytes(model.Bytes, model.Directory, model.Label);
+        bool profile = !outcome.SkipLatency && !outcome.Cancelled;
+        var report = FinalMeasurement.Complete(outcome.Report!, parse, outcome.Prune!, (input, model.Bytes, original), output,
+            profile ? OnnxModelFile.ToBytes(outcome.Model!) : null, outcome.Timing, outcome.Batch, profile);
         if (reportPath is not null) AtomicFile.WriteAllText(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
-        if (outcome.Kind != JobKind.Pqi) Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, outcome.Timing);
+        Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, outcome.Timing);
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);
         else
         {

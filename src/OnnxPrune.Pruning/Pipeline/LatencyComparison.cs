@@ -3,9 +3,16 @@ using OnnxPrune.Runtime.Data;
 
 namespace OnnxPrune.Pruning.Pipeline;
 
-/// <summary>Median latencies of two models measured side by side by ONNX Runtime.</summary>
+/// <summary>Median latencies of two models measured side by side by ONNX Runtime (<see cref="BeforeMs"/> and
+/// <see cref="AfterMs"/> are the medians, the p50), with the 90th percentiles when the runs were kept.</summary>
 public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, int Threads, int Batch, string Provider = "CPUExecutionProvider")
 {
+    /// <summary>90th percentile (nearest rank) of the original's runs; null where only medians were recorded.</summary>
+    public double? BeforeP90Ms { get; init; }
+
+    /// <summary>90th percentile (nearest rank) of the pruned model's runs.</summary>
+    public double? AfterP90Ms { get; init; }
+
     /// <summary>before / after: above 1 means the pruned model is faster.</summary>
     public double Speedup => BeforeMs / AfterMs;
 }
@@ -29,7 +36,10 @@ public static class LatencyComparison
             ta.AddRange(Block(before, settings, batch, inputShapes, runsPerRound, warmup));
             tb.AddRange(Block(after, settings, batch, inputShapes, runsPerRound, warmup));
         }
-        return new LatencyPair(Median(ta), Median(tb), rounds, settings.EffectiveIntraOpThreads, batch, ExecutionProviders.OrtName(settings.Provider));
+        return new LatencyPair(Median(ta), Median(tb), rounds, settings.EffectiveIntraOpThreads, batch, ExecutionProviders.OrtName(settings.Provider))
+        {
+            BeforeP90Ms = Percentile(ta.Order().ToArray(), 0.9), AfterP90Ms = Percentile(tb.Order().ToArray(), 0.9),
+        };
     }
 
     /// <summary>One block: a fresh session, warm-up, <paramref name="runs"/> timed runs, the session released before the other model's block.</summary>
@@ -43,6 +53,13 @@ public static class LatencyComparison
     /// <summary>The median latency of one model: <paramref name="runs"/> timed runs after warm-up.</summary>
     public static double MeasureOne(byte[] model, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes, int runs = 75, int warmup = 5) =>
         Median(Block(model, settings, batch, inputShapes, runs, warmup));
+
+    /// <summary>Nearest-rank percentile <paramref name="q"/> (0..1) of values sorted ascending.</summary>
+    public static double Percentile(double[] sorted, double q)
+    {
+        var rank = (int)Math.Ceiling(q * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
 
     public static double Median(IReadOnlyCollection<double> values)
     {

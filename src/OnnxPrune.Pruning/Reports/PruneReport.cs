@@ -1,10 +1,12 @@
+using System.Text.Json.Serialization;
 using OnnxPrune.Pruning.Pipeline;
 
 namespace OnnxPrune.Pruning.Reports;
 
 /// <summary>
-/// The report of a pruning run, as written to report.json (schema: schemas/prune-report.schema.json;
-/// keys are snake_case). Accuracy is not in a data-free report: it says so in <see cref="Notes"/>.
+/// The report of a pruning run, as written to report.json (schema: schemas/report.schema.json, whose
+/// schema_version is <see cref="CurrentSchemaVersion"/>; keys are snake_case). Accuracy is not in a data-free report:
+/// it says so in <see cref="Notes"/>.
 /// </summary>
 public sealed record PruneReport(
     string Input, string Output, string Target, bool TargetMet, string? Shortfall,
@@ -15,6 +17,21 @@ public sealed record PruneReport(
 {
     /// <summary>The OnnxPrune that wrote the report (Directory.Build.props' version).</summary>
     public string ToolVersion { get; init; } = OnnxPrune.Onnx.ToolVersion.Current;
+
+    /// <summary>The version of report.json's layout: raised when a key is renamed or removed, or changes meaning
+    /// (schemas/report.schema.json requires this value).</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion => CurrentSchemaVersion;
+
+    /// <summary>The command that reproduces the run, the settings not in the keys above, and the machine its latency
+    /// was measured on (null where no command line made the report).</summary>
+    public SettingsReport? Settings { get; init; }
+
+    /// <summary>Each layer's kernel time before and after from ORT's profiler, measured once on the final model;
+    /// null when latency was not measured (--skip-latency).</summary>
+    public LayerLatencyReport? LayerLatency { get; init; }
 
     /// <summary>The repair after removal; null when none ran (no data, or --recover none).</summary>
     public RecoveryReport? Recovery { get; init; }
@@ -48,8 +65,8 @@ public sealed record PruneReport(
         else allNotes.Add("accuracy was not measured: no data was given (data-free pruning, no recovery)");
         if (latency is null) allNotes.Add("latency was not measured (the check was skipped)");
         return new PruneReport(input, output, target, r.TargetMet, r.Shortfall, r.Criterion, r.Allocation, r.RoundTo,
-            new CostFigures(r.ParamsBefore, r.MacsBefore, latency?.BeforeMs),
-            new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs),
+            new CostFigures(r.ParamsBefore, r.MacsBefore, latency?.BeforeMs, latency?.BeforeP90Ms),
+            new CostFigures(r.ParamsAfter, r.MacsAfter, latency?.AfterMs, latency?.AfterP90Ms),
             r.Groups.Select(g => new GroupReport(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.Prunable, g.PinnedBy)).ToList(),
             r.Barriers.GroupBy(b => (b.NodeName, b.OpType, b.Reason)).Select(b => new BarrierReport(b.Key.NodeName, b.Key.OpType, b.Key.Reason, b.Sum(x => x.Units.Count))).ToList(),
             RankBottlenecks(r.Groups), measuredAccuracy is null ? allNotes : [.. allNotes, measuredAccuracy], r.AnalysisTime.TotalMilliseconds, r.PruneTime.TotalMilliseconds, total.TotalMilliseconds)
@@ -69,8 +86,19 @@ public sealed record PruneReport(
 /// </summary>
 public sealed record BottleneckReport(int Id, string Name, int ChannelsBefore, int ChannelsAfter, double RatioRemoved);
 
-/// <param name="LatencyMs">Median ONNX Runtime latency at batch 1, measured side by side with the other model.</param>
-public sealed record CostFigures(long Params, long Macs, double? LatencyMs);
+/// <param name="Command">The command line, shell-quoted, recipes expanded.</param>
+/// <param name="MaxRatio">At most this fraction of any group's channels was removed.</param>
+/// <param name="Provider">ONNX Runtime execution provider of the latency measurements.</param>
+/// <param name="Threads">ONNX Runtime intra-op threads of the latency measurements.</param>
+public sealed record SettingsReport(string Command, int Seed, double MaxRatio, string Provider, int Threads, string Cpu, int Cores, string OnnxRuntimeVersion);
+
+/// <param name="LatencyMs">Median (p50) ONNX Runtime latency at batch 1, measured side by side with the other model.</param>
+/// <param name="LatencyP90Ms">90th percentile of the same runs.</param>
+public sealed record CostFigures(long Params, long Macs, [property: JsonPropertyName("latency_p50_ms")] double? LatencyMs, double? LatencyP90Ms = null)
+{
+    /// <summary>The model's files on disk: the .onnx and its external data, if any (null where no file was written).</summary>
+    public long? FileBytes { get; init; }
+}
 
 public sealed record GroupReport(int Id, string Name, IReadOnlyList<string> Producers, int ChannelsBefore, int ChannelsAfter, int PrunableChannels, IReadOnlyList<string> PinnedBy);
 
@@ -102,9 +130,17 @@ public sealed record PqiReport(string Scope, double P, double Q, double Eta, dou
         new(s.Scope == Policy.Pqi.PqiScope.Layer ? "layer" : "global", s.P, s.Q, s.Eta, s.Gamma, s.Beta, run.StopReason, run.Trajectory);
 }
 
-/// <summary>`--allocation cie`: the sensitivity grid behind the allocation (METHODS.md §4).</summary>
-public sealed record CieReport(string Metric, double Baseline, IReadOnlyList<double> Ratios, int Cells, int Computed, int Cached, double Seconds)
+/// <summary>`--allocation cie`: the sensitivity grid behind the allocation (METHODS.md §4), with every row of it.</summary>
+/// <param name="Rows">Per group: the loss when only that group is pruned at each of <paramref name="Ratios"/>.</param>
+public sealed record CieReport(string Metric, double Baseline, IReadOnlyList<double> Ratios, int Cells, int Computed, int Cached, double Seconds,
+    IReadOnlyList<CieRow> Rows)
 {
     public static CieReport? From(Policy.Cie.GridOutcome? grid) =>
-        grid?.Matrix is null ? null : new(grid.Metric, grid.Baseline, grid.Matrix.Ratios, grid.Cells, grid.Computed, grid.Cached, grid.Time.TotalSeconds);
+        grid?.Matrix is null ? null
+            : new(grid.Metric, grid.Baseline, grid.Matrix.Ratios, grid.Cells, grid.Computed, grid.Cached, grid.Time.TotalSeconds,
+                grid.Matrix.Rows.Select(r => new CieRow(r.Key, r.Value)).ToList());
 }
+
+/// <param name="Group">The group's key (its producers' output names, comma-separated).</param>
+/// <param name="Values">The loss at each ratio of the grid: accuracy points lost, or the KL divergence (<see cref="CieReport.Metric"/>).</param>
+public sealed record CieRow(string Group, IReadOnlyList<double> Values);

@@ -21,7 +21,7 @@ public class MainJobCliTests
         r.ShouldBeClean();
         var report = PruneCli.ReadReport(f.Report);
         report.ShouldBeWellFormedReport();
-        ReportSchema.Violations(report, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty();
+        report.ShouldFollow(JsonSchemas.Report);
         report.Key("target_met").GetBoolean().Should().BeTrue();
         var before = report.Key("before");
         var after = report.Key("after");

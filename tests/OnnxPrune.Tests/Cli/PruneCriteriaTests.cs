@@ -21,7 +21,7 @@ public class PruneCriteriaTests
         r.ExitCode.Should().Be(0, $"{r}");
         var report = PruneCli.ReadReport(f.Report);
         report.ShouldBeWellFormedReport();
-        ReportSchema.Violations(report, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty("the report follows schemas/prune-report.schema.json");
+        report.ShouldFollow(JsonSchemas.Report);
         report.Key("criterion").GetString().Should().Be("fpgm");
         report.Key("allocation").GetString().Should().Be("threshold");
         ((double)report.Key("after").Long("macs") / report.Key("before").Long("macs")).Should().BeInRange(0.48, 0.50 + 1e-9);

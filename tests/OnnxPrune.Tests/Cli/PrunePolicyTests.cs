@@ -16,10 +16,11 @@ public class PrunePolicyTests
             "--round-to", "1", "--skip-latency");
         r.ExitCode.Should().Be(0, r.ToString());
         var report = PruneCli.ReadReport(f.Report);
-        ReportSchema.Violations(report, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty();
+        report.ShouldFollow(JsonSchemas.Report);
         report.Key("allocation").GetString().Should().Be("pqi");
         var trajectory = report.Key("pqi").Key("trajectory").EnumerateArray().ToList();
         trajectory.Count.Should().BeGreaterThan(1);
+        File.ReadAllText(Path.ChangeExtension(f.Report, ".html")).Should().Contain("id=\"chart-pqi\"", "the pqi run writes report.html with its trajectory");
         PruneCli.ShouldRunInOrt(f.Pruned);
     }
 
@@ -36,11 +37,17 @@ public class PrunePolicyTests
         var r = PruneCli.Run([BundledResNet20, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", .. common]);
         r.ExitCode.Should().Be(0, r.ToString());
         var report = PruneCli.ReadReport(f.Report);
-        ReportSchema.Violations(report, ReportSchema.Load("prune-report.schema.json")).Should().BeEmpty();
+        report.ShouldFollow(JsonSchemas.Report);
         var cie = report.Key("cie");
         cie.Key("metric").GetString().Should().Be("accuracy");
         (cie.Key("computed").GetInt32() + cie.Key("cached").GetInt32()).Should().BeGreaterThan(0);
         cie.Key("cached").GetInt32().Should().BeGreaterThan(0, "the shard's cells were read back");
+        var ratios = cie.Key("ratios").GetArrayLength();
+        var rows = cie.Key("rows").EnumerateArray().ToList();
+        rows.Should().NotBeEmpty("the grid's rows are in the report for the heat map");
+        rows.Select(row => row.Key("values").GetArrayLength()).Should().AllBeEquivalentTo(ratios, "a value per ratio of the grid");
+        rows.Count.Should().Be(cie.Key("cells").GetInt32() / ratios);
+        File.ReadAllText(Path.ChangeExtension(f.Report, ".html")).Should().Contain("id=\"chart-cie\"", "report.html draws the grid as a heat map");
         PruneCli.ShouldRunInOrt(f.Pruned);
     }
 

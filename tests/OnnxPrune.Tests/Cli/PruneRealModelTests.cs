@@ -126,9 +126,9 @@ public class PruneRealModelTests
         report.ShouldBeWellFormedReport();
         foreach (var side in new[] { "before", "after" })
         {
-            report.Key(side).TryGetProperty("latency_ms", out var latency).Should().BeTrue($"{side}.latency_ms is reported when the latency check runs\n{report}");
+            report.Key(side).TryGetProperty("latency_p50_ms", out var latency).Should().BeTrue($"{side}.latency_p50_ms is reported when the latency check runs\n{report}");
             latency.ValueKind.Should().Be(JsonValueKind.Number);
-            latency.GetDouble().Should().BePositive($"{side}.latency_ms").And.BeLessThan(10_000);
+            latency.GetDouble().Should().BePositive($"{side}.latency_p50_ms").And.BeLessThan(10_000);
         }
         report.Key("notes").EnumerateArray().Select(n => n.GetString()).Should().NotContain(n => n!.Contains("latency was not measured"));
         // Widths finer than the default multiple of 16 are used only to land on the target, and the report says so.
@@ -149,7 +149,8 @@ public class PruneRealModelTests
         var r = PruneCli.Run(model, "-o", f.Pruned, "--target-flops", "60%", "--report", f.Report, "--skip-latency");
         r.ExitCode.Should().Be(0, $"{r}");
         var report = PruneCli.ReadReport(f.Report);
-        report.Key("before").TryGetProperty("latency_ms", out var before).Should().BeFalse($"nothing was timed, got {before}");
+        report.Key("before").TryGetProperty("latency_p50_ms", out var before).Should().BeFalse($"nothing was timed, got {before}");
+        report.TryGetProperty("layer_latency", out var layers).Should().BeFalse($"--skip-latency skips the per-layer profile too, got {layers}");
         report.Key("notes").EnumerateArray().Select(n => n.GetString()).Should().Contain(n => n!.Contains("latency was not measured"));
     }
 }

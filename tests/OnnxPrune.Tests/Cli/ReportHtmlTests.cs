@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using FluentAssertions;
 using OnnxPrune.Cli.Output.Report;
 using OnnxPrune.Pruning.Loop;
+using OnnxPrune.Pruning.Pipeline;
 using OnnxPrune.Pruning.Recovery;
 using OnnxPrune.Pruning.Reports;
 using OnnxPrune.Tests.Runtime;
@@ -38,9 +39,11 @@ public class ReportHtmlTests
         Shapes(dom, "channels", "rect", ReportCharts.Before).Should().Be(groups + 1, "one bar per group before, plus the legend swatch");
         Shapes(dom, "channels", "rect", ReportCharts.After).Should().Be(groups + 1, "one bar per group after, plus the legend swatch");
         Shapes(dom, "bottlenecks", "rect", ReportCharts.Accent).Should().Be(bottlenecks + 1);
-        foreach (var missing in new[] { "latency", "cost", "recovery" })
+        foreach (var missing in new[] { "latency", "cost", "recovery", "layer-latency" })
             dom.Should().Contain($"id=\"missing-{missing}\"", $"a data-free single-target prune has no {missing} chart and says why");
-        dom.Should().Contain("no latency chart");
+        dom.Should().Contain("no latency chart").And.Contain("no layer was profiled (--skip-latency");
+        dom.Should().NotContain("id=\"chart-pqi\"").And.NotContain("id=\"missing-pqi\"").And.NotContain("id=\"chart-cie\"").And.NotContain("id=\"missing-cie\"",
+            "the PQI and CIE charts belong to those allocations only");
         dom.Should().MatchRegex("<pre id=\"command\">onnxprune \\S*resnet20-fmnist.onnx -o \\S+ --target-flops 50% --skip-latency --report \\S+</pre>");
         SelfContained(File.ReadAllText(html));
     }
@@ -74,6 +77,15 @@ public class ReportHtmlTests
         Shapes(dom, "recovery", "rect", ReportCharts.Before).Should().Be(3 + 1, "the error of each refit layer before");
         Shapes(dom, "recovery", "rect", ReportCharts.After).Should().Be(3 + 1);
         Shapes(dom, "channels", "rect", ReportCharts.After).Should().Be(report.Groups.Count + 1);
+        var profile = report.LayerLatency!.Layers;
+        Shapes(dom, "layer-latency", "rect", ReportCharts.Before).Should().Be(profile.Count(l => l.BeforeMs is not null) + 1, "a bar per layer profiled in the original, plus the swatch");
+        Shapes(dom, "layer-latency", "rect", ReportCharts.After).Should().Be(profile.Count(l => l.AfterMs is not null) + 1, "a layer only the original has gets no after bar");
+        var trajectory = report.Pqi!.Trajectory;
+        Shapes(dom, "pqi", "ellipse", ReportCharts.After).Should().Be(trajectory.Count(t => t.Kept) + 1, "a marker per kept iteration");
+        Shapes(dom, "pqi", "ellipse", ReportCharts.Accent).Should().Be(trajectory.Count(t => !t.Kept) + 1, "a marker per undone iteration");
+        var cells = Cells(dom);
+        cells.Should().HaveCount(report.Cie!.Rows.Count * report.Cie.Ratios.Count, "one outlined cell per group and ratio of the grid");
+        dom.Should().Contain("top-1 points lost");
         dom.Should().NotContain("class=\"missing\" id=\"missing-");
         dom.Should().Contain("<td>latency 50%</td>").And.Contain("<td>Test CPU (2 logical cores)</td>").And.Contain("<td>Resize</td>");
         Regex.Matches(dom, "<tbody>.*?</tbody>", RegexOptions.Singleline).Select(m => m.Value)
@@ -81,7 +93,7 @@ public class ReportHtmlTests
         SelfContained(File.ReadAllText(html));
 
         var png = Path.Combine(folder.Path, "report.png");
-        HeadlessChromium.Screenshot(html, png);
+        HeadlessChromium.Screenshot(html, png, height: 4000);
         var bytes = File.ReadAllBytes(png);
         bytes.Take(8).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, "a PNG");
         bytes.Length.Should().BeGreaterThan(20_000, "a page of charts, not a blank image");
@@ -116,6 +128,14 @@ public class ReportHtmlTests
         return Regex.Matches(figure.Groups[1].Value, $"<{element}\\b[^>]*fill=\"{color}\"", RegexOptions.IgnoreCase).Count;
     }
 
+    /// <summary>The heat map's cells: rectangles outlined in <see cref="ReportCharts.CellEdge"/> inside the CIE chart.</summary>
+    private static List<string> Cells(string dom)
+    {
+        var figure = Regex.Match(dom, "<figure[^>]*id=\"chart-cie\"[^>]*>(.*?)</figure>", RegexOptions.Singleline);
+        figure.Success.Should().BeTrue("the page has the CIE heat map");
+        return Regex.Matches(figure.Groups[1].Value, $"<rect\\b[^>]*stroke=\"{ReportCharts.CellEdge}\"[^>]*>", RegexOptions.IgnoreCase).Select(m => m.Value).ToList();
+    }
+
     /// <summary>No script, no stylesheet or font link, nothing fetched over the network at view time.</summary>
     private static void SelfContained(string html)
     {
@@ -137,13 +157,26 @@ public class ReportHtmlTests
             new(3, 1, "latency 1.6 ms", 12_000_000, 250_000, 1_000_000, 1.4, 1.45, 3.0, 88.0, 1, false, "accuracy below the budget"),
         };
         return new PruneReport("models/resnet56-fmnist.onnx", "small.onnx", "latency 50%", true, null, "taylor", "uniform", 8,
-            new CostFigures(850_000, 40_000_000, 3.0), new CostFigures(250_000, 12_000_000, 1.45), groups,
+            new CostFigures(850_000, 40_000_000, 3.0, 3.4) { FileBytes = 3_420_000 }, new CostFigures(250_000, 12_000_000, 1.45, 1.6) { FileBytes = 1_010_000 }, groups,
             [new BarrierReport("up", "Resize", "no rule for Resize", 16)],
             PruneReport.RankBottlenecks(groups.Select(g => new OnnxPrune.Pruning.Pipeline.GroupOutcome(g.Id, g.Name, g.Producers, g.ChannelsBefore, g.ChannelsAfter, g.PrunableChannels, g.PinnedBy))),
             ["a note"], 10, 20, 30)
         {
             Recovery = new RecoveryReport("refit", 1024, 3, 1.5, [new("conv1", "Conv", 100, 0.3, 0.1, null), new("conv2", "Conv", 100, 0.2, 0.05, null), new("fc", "Gemm", 100, 0.1, 0.02, null), new("conv3", "Conv", 0, null, null, "no removed inputs")]),
             Job = new JobReport(["latency 50%"], 1.5, rounds, 92.0, 90.2, 12, false, false, null),
+            LayerLatency = new LayerLatencyReport(10, 1, 2, "CPUExecutionProvider", "extended",
+            [
+                new("conv0", "FusedConv", 0.30, 0.12), new("conv1", "FusedConv", 0.25, 0.11), new("add", "Add", 0.02, 0.02),
+                new("bn_only_before", "BatchNormalization", 0.05, null), new("conv2", "Conv", 0.40, 0.21),
+            ]),
+            // Not one run's sections (pqi and cie are two allocations): the fixture draws every chart for the screenshot.
+            Pqi = new PqiReport("layer", 1, 2, 1.2, 1, 0.9, "target reached",
+            [
+                new(1, 0.42, 16, 600_000, 30_000_000, 91.5, true), new(2, 0.38, 12, 450_000, 22_000_000, 91.0, true),
+                new(3, 0.35, 8, 380_000, 18_000_000, 90.4, true), new(4, 0.30, 8, 300_000, 15_000_000, 87.0, false),
+            ]),
+            Cie = new CieReport("accuracy", 92.0, [0.25, 0.5, 0.75], 9, 9, 0, 12.5,
+                [new("conv0_out", [0.1, 0.6, 2.5]), new("conv1_out", [0.0, 0.2, 0.9]), new("conv2_out", [0.3, 1.4, 6.0])]),
         };
     }
 }

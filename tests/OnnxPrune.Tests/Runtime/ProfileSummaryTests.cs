@@ -36,6 +36,18 @@ public class ProfileSummaryTests
             new OpTypeProfile("Relu", 1, 2, 12));
         summary.MicrosecondsOf("Conv").Should().Be(165);
         summary.MicrosecondsOf("Gemm").Should().Be(0);
+        summary.ExecutionOrder.Should().Equal(["conv1", "conv2", "relu"], "the order kernels first ran, not the slowest-first order of Nodes");
+        summary.CallsOf("conv2").Should().Equal(50, 45);
+        summary.CallsOf("fence").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Per_run_times_are_the_median_call_so_one_slow_run_does_not_count()
+    {
+        var json = "[" + string.Join(",\n", new[] { 900L, 20, 22, 21, 500 }.SelectMany(us => new[]
+            { Event("Node", "conv_kernel_time", us, "Conv"), Event("Session", "model_run", us + 5) })) + "]";
+        var perRun = ProfiledRuns.MillisecondsPerRun(ProfileSummary.Parse(json), runs: 5);
+        perRun["conv"].Should().Be(0.022, "the median of 900, 20, 22, 21, 500 microseconds");
     }
 
     [Fact]

@@ -13,8 +13,14 @@ internal static class ReportCharts
     private const int Width = 900, Height = 360;
     internal const string Before = "#8c8c8c", After = "#1f77b4", Accent = "#d62728", Second = "#2ca02c";
 
+    /// <summary>The outline of every heat-map cell: a colour no other shape uses, so that the cells can be counted.</summary>
+    internal const string CellEdge = "#404040";
+
+    /// <summary>The charts in page order. The PQI and CIE charts exist only for the allocation that computes them, so a
+    /// report without that section has no sentence about them either.</summary>
     public static IReadOnlyList<object> All(PruneReport r) =>
-        [Channels(r), AccuracyLatency(r), CostPerRound(r), Bottlenecks(r), RecoveryErrors(r)];
+        new[] { Channels(r), LayerLatency(r), AccuracyLatency(r), CostPerRound(r), PqiTrajectory(r), CieGrid(r), Bottlenecks(r), RecoveryErrors(r) }
+            .OfType<object>().ToList();
 
     /// <summary>Channels of every group before and after, side by side.</summary>
     public static object Channels(PruneReport r)
@@ -26,6 +32,68 @@ internal static class ReportCharts
         var after = BarSeries(plot, groups.Select(g => (double)g.ChannelsAfter).ToArray(), +0.2, After, "after");
         TickLabels(plot, groups.Select(g => g.Id.ToString()).ToArray());
         return Finish(plot, "channels", "Channels per group", [before, after]);
+    }
+
+    /// <summary>Each layer's kernel time per run before and after, from ORT's profiler (layers in the order ORT ran the
+    /// original). A layer missing on one side (fused away, or only in the pruned model) has no bar there.</summary>
+    public static object LayerLatency(PruneReport r)
+    {
+        const string title = "Latency per layer, before and after (ONNX Runtime profiler)";
+        if (r.LayerLatency is not { } profile) return new MissingChart("layer-latency", title, "no layer was profiled (--skip-latency, or Ctrl-C stopped the run): no per-layer latency chart");
+        if (profile.Layers.Count == 0) return new MissingChart("layer-latency", title, "the profile recorded no kernel: no per-layer latency chart");
+        var plot = NewPlot($"layer (ORT execution order; {profile.Runs} profiled runs, batch {profile.Batch})", "kernel time (ms per run, median)");
+        var layers = profile.Layers.Select((l, i) => (l, i)).ToList();
+        var before = BarSeries(plot, layers.Where(x => x.l.BeforeMs is not null).Select(x => (x.i - 0.2, x.l.BeforeMs!.Value)).ToList(), Before, "before");
+        var after = BarSeries(plot, layers.Where(x => x.l.AfterMs is not null).Select(x => (x.i + 0.2, x.l.AfterMs!.Value)).ToList(), After, "after");
+        TickLabels(plot, layers.Select(x => (x.i + 1).ToString()).ToArray());
+        return Finish(plot, "layer-latency", title, [before, after]);
+    }
+
+    /// <summary>The PQ Index of each iteration of `--allocation pqi` (METHODS.md §3); undone iterations in another colour.</summary>
+    public static object? PqiTrajectory(PruneReport r)
+    {
+        const string title = "PQ Index per iteration (--allocation pqi)";
+        if (r.Pqi is not { } pqi) return null;
+        if (pqi.Trajectory.Count == 0) return new MissingChart("pqi", title, "the loop recorded no iteration: no PQ Index chart");
+        var plot = NewPlot("iteration", "PQ Index");
+        var kept = pqi.Trajectory.Where(t => t.Kept).ToList();
+        var undone = pqi.Trajectory.Where(t => !t.Kept).ToList();
+        var series = new List<ChartSeries>();
+        if (kept.Count > 0) series.Add(Markers(plot, kept.Select(t => (double)t.Iteration).ToArray(), kept.Select(t => t.Index).ToArray(), After, "kept"));
+        if (undone.Count > 0) series.Add(Markers(plot, undone.Select(t => (double)t.Iteration).ToArray(), undone.Select(t => t.Index).ToArray(), Accent, "undone", line: false));
+        var iterations = pqi.Trajectory.Select(t => t.Iteration).Order().ToArray();
+        TickLabels(plot, iterations.Select(i => i.ToString()).ToArray(), start: iterations[0]); // whole iterations, not 1.2, 1.4, ...
+        return Finish(plot, "pqi", title, series);
+    }
+
+    /// <summary>The CIE sensitivity grid as a heat map: one cell per group (row) and ratio (column), coloured by what the
+    /// model loses with only that group pruned at that ratio. Cells are rectangles rather than ScottPlot's Heatmap, whose
+    /// SVG is an embedded bitmap: shapes keep the page a document of vectors and let a test count the cells.</summary>
+    public static object? CieGrid(PruneReport r)
+    {
+        const string title = "CIE sensitivity grid (--allocation cie)";
+        if (r.Cie is not { } cie) return null;
+        if (cie.Rows.Count == 0 || cie.Ratios.Count == 0) return new MissingChart("cie", title, "the grid has no cells: no sensitivity heat map");
+        var loss = cie.Metric == "accuracy" ? "top-1 points lost" : "KL divergence to the original";
+        var plot = NewPlot("pruning ratio of the group alone", "group");
+        var values = cie.Rows.SelectMany(row => row.Values).ToList();
+        double min = values.Min(), max = values.Max();
+        var colormap = new ScottPlot.Colormaps.Viridis();
+        Color Shade(double v) => colormap.GetColor(max > min ? (v - min) / (max - min) : 0.5);
+        for (int g = 0; g < cie.Rows.Count; g++)
+            for (int j = 0; j < cie.Ratios.Count; j++)
+            {
+                var cell = plot.Add.Rectangle(j - 0.5, j + 0.5, g - 0.5, g + 0.5);
+                cell.FillColor = Shade(cie.Rows[g].Values[j]);
+                cell.LineColor = Color.FromHex(CellEdge);
+                cell.LineWidth = 1;
+            }
+        plot.Axes.Bottom.SetTicks(cie.Ratios.Select((_, j) => (double)j).ToArray(), cie.Ratios.Select(x => x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        TickLabels(plot, cie.Rows.Select((_, g) => (g + 1).ToString()).ToArray(), axis: plot.Axes.Left);
+        plot.Axes.SetLimits(-0.5, cie.Ratios.Count - 0.5, -0.5, cie.Rows.Count - 0.5);
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{min:0.###} ({loss}, least)", FillColor = Shade(min) });
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{max:0.###} (most)", FillColor = Shade(max) });
+        return Finish(plot, "cie", $"{title}: {loss}", [new ChartSeries("cells", CellEdge, cie.Rows.Count * cie.Ratios.Count)]);
     }
 
     /// <summary>Top-1 against measured latency, one marker per round that has both, with the latency goal as a
@@ -97,22 +165,26 @@ internal static class ReportCharts
         return plot;
     }
 
-    private static ChartSeries BarSeries(Plot plot, double[] values, double offset, string color, string name, double size = 0.4)
+    private static ChartSeries BarSeries(Plot plot, double[] values, double offset, string color, string name, double size = 0.4) =>
+        BarSeries(plot, values.Select((v, i) => (i + offset, v)).ToList(), color, name, size);
+
+    /// <summary>Bars at the given positions (a series may skip a position another series has).</summary>
+    private static ChartSeries BarSeries(Plot plot, IReadOnlyList<(double Position, double Value)> points, string color, string name, double size = 0.4)
     {
-        var positions = values.Select((_, i) => i + offset).ToArray();
-        var bars = plot.Add.Bars(positions, values);
+        var values = points.Select(p => p.Value).ToArray();
+        var bars = plot.Add.Bars(points.Select(p => p.Position).ToArray(), values);
         foreach (var bar in bars.Bars) { bar.Size = size; bar.FillColor = Color.FromHex(color); bar.LineWidth = 0; }
         bars.LegendText = name;
         plot.Axes.Margins(bottom: 0, top: 0.1); // bars stand on the axis and keep room above the tallest
         return new ChartSeries(name, color, values.Length);
     }
 
-    private static ChartSeries Markers(Plot plot, double[] xs, double[] ys, string color, string name)
+    private static ChartSeries Markers(Plot plot, double[] xs, double[] ys, string color, string name, bool line = true)
     {
         var scatter = plot.Add.Scatter(xs, ys);
         scatter.Color = Color.FromHex(color);
         scatter.MarkerSize = 9;
-        scatter.LineWidth = 1;
+        scatter.LineWidth = line ? 1 : 0;
         scatter.LegendText = name;
         return new ChartSeries(name, color, xs.Length);
     }
@@ -126,11 +198,11 @@ internal static class ReportCharts
     }
 
     /// <summary>One tick per bar, thinned to about 30 labels so that ResNet-56's 57 refit layers stay readable.</summary>
-    private static void TickLabels(Plot plot, string[] labels, int start = 0)
+    private static void TickLabels(Plot plot, string[] labels, int start = 0, IAxis? axis = null)
     {
         int step = Math.Max(1, (labels.Length + 29) / 30);
         var kept = Enumerable.Range(0, labels.Length).Where(i => i % step == 0).ToArray();
-        plot.Axes.Bottom.SetTicks(kept.Select(i => (double)(i + start)).ToArray(), kept.Select(i => labels[i]).ToArray());
+        (axis ?? plot.Axes.Bottom).SetTicks(kept.Select(i => (double)(i + start)).ToArray(), kept.Select(i => labels[i]).ToArray());
     }
 
     private static double Percent(long value, long of) => of == 0 ? 0 : 100.0 * value / of;

@@ -63,8 +63,10 @@ internal static class ReportHtml
         [
             ["parameters", r.Before.Params.ToString("N0", Inv), r.After.Params.ToString("N0", Inv), Kept(r.After.Params, r.Before.Params)],
             ["MACs", r.Before.Macs.ToString("N0", Inv), r.After.Macs.ToString("N0", Inv), Kept(r.After.Macs, r.Before.Macs)],
-            ["latency (median, batch 1)", Ms(r.Before.LatencyMs), Ms(r.After.LatencyMs),
-                r.Before.LatencyMs is { } b && r.After.LatencyMs is { } a && b > 0 ? (100 * a / b).ToString("0.0", Inv) + "%" : ""],
+            ["latency p50 (median)", Ms(r.Before.LatencyMs), Ms(r.After.LatencyMs), Ratio(r.After.LatencyMs, r.Before.LatencyMs)],
+            ["latency p90", Ms(r.Before.LatencyP90Ms), Ms(r.After.LatencyP90Ms), Ratio(r.After.LatencyP90Ms, r.Before.LatencyP90Ms)],
+            ["file size (bytes)", r.Before.FileBytes?.ToString("N0", Inv) ?? "", r.After.FileBytes?.ToString("N0", Inv) ?? "",
+                r.Before.FileBytes is { } fb && r.After.FileBytes is { } fa ? Kept(fa, fb) : ""],
             .. r.Job is { AccuracyBefore: { } ab } j ? new[] { new[] { "top-1 (test split)", ab.ToString("0.00", Inv) + "%", j.AccuracyAfter is { } aa ? aa.ToString("0.00", Inv) + "%" : "", "" } } : [],
         ], "");
     }
@@ -74,6 +76,7 @@ internal static class ReportHtml
         [
             ["target", r.Target], ["criterion", r.Criterion], ["allocation", r.Allocation], ["round channels to", r.RoundTo.ToString(Inv)],
             ["recovery", r.Recovery is { } rec ? $"{rec.Mode} on {rec.Images} images, {rec.BatchNormsReestimated} BatchNorm layers re-estimated, {rec.Seconds:0.0} s" : "none"],
+            .. r.Settings is { } st ? new[] { new[] { "seed", st.Seed.ToString(Inv) }, ["at most removed per group", st.MaxRatio.ToString("0.##", Inv)] } : [],
             ["CPU", $"{c.Cpu} ({c.Cores} logical cores)"], ["ONNX Runtime", c.OrtVersion], ["execution provider", c.Provider], ["threads", c.Threads.ToString(Inv)],
             ["time", $"analysis {r.AnalysisMs:0} ms, pruning {r.PruneMs:0} ms, total {r.TotalMs:0} ms"],
         ], "");
@@ -88,6 +91,8 @@ internal static class ReportHtml
                 x.Bytes.ToString("N0", Inv), N(x.PredictedMs, "0.###"), N(x.MeasuredMs, "0.###"), N(x.Accuracy, "0.00"), x.Epochs.ToString(Inv), x.Accepted ? "yes" : "no", x.Note }),
             "no rounds");
     }
+
+    private static string Ratio(double? after, double? before) => before is { } b && after is { } a && b > 0 ? (100 * a / b).ToString("0.0", Inv) + "%" : "";
 
     private static string Kept(long after, long before) => before == 0 ? "" : (100.0 * after / before).ToString("0.0", Inv) + "%";
 
