@@ -10,6 +10,7 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("OnnxPrune: structured pruning of ONNX models, measured with ONNX Runtime");
+        root.Options.Add(CommonOptions.Quiet());
         PruneCommand.Attach(root, modelOptional: true);
         root.Subcommands.Add(PruneCommand.CreateSubcommand());
         root.Subcommands.Add(InspectCommand.Create());

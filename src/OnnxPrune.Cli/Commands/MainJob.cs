@@ -54,7 +54,8 @@ internal static class MainJob
         int batch = parse.GetValue(j.Batch);
         var cache = parse.GetValue(j.LatencyCache) ?? LatencyTableIdentity.DefaultFolder();
         LatencyTable? table = latency is null ? null : new LatencyTable(cache, timing, batch);
-        using var progress = new Progress("pruning", 1);
+        var terminal = CommonOptions.Terminal(parse);
+        using var progress = new Progress(terminal, "pruning");
         var options = new ObjectiveOptions
         {
             Prune = prune with { Progress = progress.Report },
@@ -72,7 +73,7 @@ internal static class MainJob
         {
             e.Cancel = true;
             cancel.Cancel();
-            Console.Error.WriteLine("\nCtrl-C: finishing the current step, then writing the last accepted round's model");
+            terminal.Notice("Ctrl-C: finishing the current step, then writing the last accepted round's model");
         };
         Console.CancelKeyPress += onCancel;
         var clock = Stopwatch.StartNew();
@@ -81,13 +82,14 @@ internal static class MainJob
         try
         {
             if (final > 0 || finetune > 0 || drop is not null)
-                trainer = FineTuneRoundsFor(x, parse.GetValue(j.FinetuneLr), distill, timing);
+                trainer = FineTuneRoundsFor(x, parse.GetValue(j.FinetuneLr), distill, timing, terminal.Quiet ? null : new ProgressLineWriter(progress));
             result = ObjectivePruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", options, trainer, cancel.Token);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, latency is not null ? "--target-latency" : "the target"); }
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {prune.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
         finally { Console.CancelKeyPress -= onCancel; }
+        progress.Dispose(); // the bar leaves the terminal before the summary is printed
 
         WriteModel(result.Bytes, x.Output);
         var objectives = Objectives(x.Prune.Target, latency, parse.GetValue(j.MaxSize), drop);
@@ -102,7 +104,7 @@ internal static class MainJob
         if (x.Report is not null) OnnxPrune.Onnx.AtomicFile.WriteAllText(x.Report, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, x.Input, x.Report, report, x.Timing);
         if (x.Json) Json.Write(Console.Out, report);
-        else PruneReportPrinter.Print(report, Console.Out);
+        else PruneReportPrinter.Print(report, terminal);
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"stopped: the last accepted round's model is in {x.Output}" + (x.Report is null ? "" : $" and the report in {x.Report}") +
@@ -129,14 +131,14 @@ internal static class MainJob
         return list;
     }
 
-    private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing)
+    private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing, TextWriter? log)
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
         var request = new TrainingCli.DataRequest(x.Data!, null, x.Seed);
         var (data, normalization, _) = FinetuneCommand.LoadForModel(request, signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
         return new FineTuneRounds(data.Train, data.Test, normalization!, lr, x.Seed,
             distill ? OnnxModelFile.FromBytes(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input))) : null,
-            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, Console.Error);
+            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, log);
     }
 
     private static void WriteModel(byte[] bytes, string output) => OnnxModelFile.Save(OnnxModelFile.FromBytes(bytes), output);

@@ -19,21 +19,22 @@ internal static class PolicyRuns
     public sealed record Inputs(string Input, string Output, string? Report, byte[] Original, IR.Model Probe, DataFreePruneOptions Prune, SessionSettings Timing,
         string? Data, string? Preprocess, bool Json, bool SkipLatency, int Seed, int FinetuneEpochs, double FinetuneLr);
 
-    public static int Pqi(Inputs x)
+    public static int Pqi(Terminal terminal, Inputs x)
     {
         bool labelled = x.Prune.Calibration is { HasLabels: true } && x.Data is not null;
         if (x.FinetuneEpochs > 0 && !labelled) throw new UsageException("--finetune-epochs with --allocation pqi fine-tunes after each iteration: give labelled --data");
         var clock = Stopwatch.StartNew();
-        using var progress = new Progress("pqi", 1);
-        var trainer = labelled ? Trainer(x) : null;
+        using var progress = new Progress(terminal, "pqi");
+        var trainer = labelled ? Trainer(x, terminal.Quiet ? null : new ProgressLineWriter(progress)) : null;
         PqiRun run;
         try
         {
             run = PqiPruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", x.Prune with { Progress = progress.Report },
-                trainer, x.FinetuneEpochs, line => Console.Error.WriteLine(line));
+                trainer, x.FinetuneEpochs, progress.Line);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "the target"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
+        progress.Dispose(); // the bar leaves the terminal before the summary is printed
         OnnxModelFile.Save(OnnxModelFile.FromBytes(run.Bytes), x.Output);
         var latency = x.SkipLatency ? null : LatencyComparison.Measure(x.Original, run.Bytes, x.Timing, 1, x.Prune.InputShapes);
         var accuracy = run.Trajectory.LastOrDefault(t => t.Kept)?.Accuracy is { } a ? $"accuracy: top-1 on the test split after the last kept iteration {a:0.00}%" : null;
@@ -45,10 +46,12 @@ internal static class PolicyRuns
         if (x.Json) Json.Write(Console.Out, report);
         else
         {
-            PruneReportPrinter.Print(report, Console.Out);
-            Console.Out.WriteLine("PQ Index trajectory: iteration, index, params kept, MACs kept, top-1");
+            PruneReportPrinter.Print(report, terminal);
+            terminal.Line("PQ Index trajectory:");
+            var trajectory = new Table("iteration", "index", "params kept", "MACs kept", "top-1", "note");
             foreach (var t in run.Trajectory)
-                Console.Out.WriteLine($"  {t.Iteration,3}  {t.Index:0.0000}  {t.ParamsAfter,12:N0}  {t.MacsAfter,14:N0}  {(t.Accuracy is { } acc ? $"{acc:0.00}%" : "-")}{(t.Kept ? "" : "  (undone)")}");
+                trajectory.Add(t.Iteration, t.Index.ToString("0.0000"), t.ParamsAfter.ToString("N0"), t.MacsAfter.ToString("N0"), t.Accuracy is { } acc ? $"{acc:0.00}%" : "-", t.Kept ? "" : "undone");
+            terminal.Write(trajectory);
         }
         if (!run.Result.TargetMet)
         {
@@ -59,23 +62,24 @@ internal static class PolicyRuns
     }
 
     /// <summary>`--shard I/N`: computes this shard's cells into the cache and says how many; no model is written.</summary>
-    public static int Shard(string input, byte[] original, DataFreePruneOptions options)
+    public static int Shard(Terminal terminal, string input, byte[] original, DataFreePruneOptions options)
     {
-        using var progress = new Progress($"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}", 1);
+        using var progress = new Progress(terminal, $"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}");
         GridOutcome grid;
         try { grid = SensitivityGrid.ComputeFor(original, Path.GetDirectoryName(Path.GetFullPath(input)), options with { Progress = progress.Report }); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "--allocation cie"); }
-        Console.Out.WriteLine($"shard {options.Cie.Shard.Index}/{options.Cie.Shard.Count}: computed {grid.Computed} cell(s), {grid.Cached} already cached, of {grid.Cells} in the grid, " +
+        progress.Dispose();
+        terminal.Result($"shard {options.Cie.Shard.Index}/{options.Cie.Shard.Count}: computed {grid.Computed} cell(s), {grid.Cached} already cached, of {grid.Cells} in the grid, " +
                               $"in {grid.Time.TotalSeconds:0.0} s; cache {options.Cie.CacheDirectory}");
         return options.Cie.Cancel.IsCancellationRequested ? ExitCodes.TargetNotReached : ExitCodes.Ok;
     }
 
     /// <summary>Fine-tuning and test-split evaluation from --data, as the main job builds them (no distillation).</summary>
-    private static FineTuneRounds Trainer(Inputs x)
+    private static FineTuneRounds Trainer(Inputs x, TextWriter? log)
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
         var (data, normalization, _) = FinetuneCommand.LoadForModel(new TrainingCli.DataRequest(x.Data!, null, x.Seed), signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
         return new FineTuneRounds(data.Train, data.Test, normalization!, x.FinetuneLr, x.Seed, null,
-            new SessionSettings { IntraOpThreads = x.Timing.IntraOpThreads, Provider = x.Timing.Provider }, Console.Error);
+            new SessionSettings { IntraOpThreads = x.Timing.IntraOpThreads, Provider = x.Timing.Provider }, log);
     }
 }

@@ -118,9 +118,9 @@ internal static class PruneCommand
             Constraints = new GroupConstraints { RoundTo = roundTo, SmallStep = smallStep, MaxRatio = maxRatio }, InputShapes = shapes,
         };
         options = o.Policies.Apply(parse, options, session.IntraOpThreads);
-        if (options.Cie.Shard is not null) return PolicyRuns.Shard(input, originalBytes, options);
+        if (options.Cie.Shard is not null) return PolicyRuns.Shard(CommonOptions.Terminal(parse), input, originalBytes, options);
         if (allocation == Allocation.Pqi)
-            return PolicyRuns.Pqi(new PolicyRuns.Inputs(input, output, reportPath, originalBytes, probe, PolicyOptions.PqiTargets(parse, o.Job, options), session, dataPath, parse.GetValue(o.Preprocess),
+            return PolicyRuns.Pqi(CommonOptions.Terminal(parse), new PolicyRuns.Inputs(input, output, reportPath, originalBytes, probe, PolicyOptions.PqiTargets(parse, o.Job, options), session, dataPath, parse.GetValue(o.Preprocess),
                 parse.GetValue(o.Json), parse.GetValue(o.SkipLatency), parse.GetValue(o.Seed), parse.GetValue(o.Job.FinetuneEpochs), parse.GetValue(o.Job.FinetuneLr)));
 
         if (mainJob)
@@ -128,7 +128,8 @@ internal static class PruneCommand
                 parse.GetValue(o.Json), parse.GetValue(o.SkipLatency), parse.GetValue(o.Seed), parse.GetResult(o.Allocation) is { Implicit: false }));
         if (options.Allocation == Allocation.Latency) throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
         var clock = Stopwatch.StartNew();
-        var (result, _, latency, notes) = PruneCheckingLatency(input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
+        var terminal = CommonOptions.Terminal(parse);
+        var (result, _, latency, notes) = PruneCheckingLatency(terminal, input, originalBytes, options, session, !parse.GetValue(o.SkipLatency), parse.GetValue(o.Steps));
         // A model that keeps its tensors in a data file gets its output written the same way (the data
         // beside the output); others switch to external data only past protobuf's 2 GB.
         OnnxModelFile.Save(result.Model, output, new SaveOptions { ExternalData = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto });
@@ -136,7 +137,7 @@ internal static class PruneCommand
         if (reportPath is not null) AtomicFile.WriteAllText(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, session);
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);
-        else PruneReportPrinter.Print(report, Console.Out);
+        else PruneReportPrinter.Print(report, terminal);
         if (!result.TargetMet)
         {
             Console.Error.WriteLine($"error: target not reached: {result.Shortfall}. What stops it: {Describe(result)}. The closest model was written to {output}.");
@@ -145,9 +146,9 @@ internal static class PruneCommand
         return ExitCodes.Ok;
     }
 
-    private static GuardedPruneResult PruneCheckingLatency(string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check, int steps)
+    private static GuardedPruneResult PruneCheckingLatency(Terminal terminal, string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check, int steps)
     {
-        using var progress = new Progress(check ? "pruning and timing" : "pruning", 1);
+        using var progress = new Progress(terminal, check ? "pruning and timing" : "pruning");
         try { return SteppedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options with { Progress = progress.Report }, session, check, steps); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, TargetOption(options.Target)); }
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {options.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }

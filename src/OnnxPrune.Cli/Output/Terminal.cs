@@ -1,0 +1,87 @@
+using Spectre.Console;
+
+namespace OnnxPrune.Cli.Output;
+
+/// <summary>
+/// Where a command writes: stdout for results (tables, summaries, JSON), stderr for progress and notes.
+/// A stream gets ANSI styling and live redraws only when it is a terminal; a pipe or a file gets plain
+/// text as wide as its longest row (no wrapping at an imagined 80 columns) and no escape codes.
+/// NO_COLOR (https://no-color.org) keeps the layout and drops colour. --quiet keeps errors and the
+/// final result line only: <see cref="Line"/>, tables and progress print nothing then.
+/// </summary>
+internal sealed class Terminal
+{
+    /// <summary>The width given to a console that is not a terminal: wide enough that no table row wraps.</summary>
+    private const int PlainWidth = 4096;
+
+    public Terminal(IAnsiConsole stdout, IAnsiConsole stderr, bool liveProgress, bool quiet)
+    {
+        Out = stdout;
+        Err = stderr;
+        LiveProgress = liveProgress;
+        Quiet = quiet;
+    }
+
+    /// <summary>Results: tables, the summary, JSON.</summary>
+    public IAnsiConsole Out { get; }
+
+    /// <summary>Progress and notes.</summary>
+    public IAnsiConsole Err { get; }
+
+    /// <summary>stderr is a terminal: progress is a bar redrawn in place; otherwise a plain line now and then.</summary>
+    public bool LiveProgress { get; }
+
+    public bool Quiet { get; }
+
+    /// <summary>How often a progress line is written when stderr is not a terminal.</summary>
+    public TimeSpan PlainProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Styling is allowed on stdout (a terminal, without NO_COLOR).</summary>
+    public bool Styled => Out.Profile.Capabilities.Ansi;
+
+    /// <summary>The process's own stdout and stderr.</summary>
+    public static Terminal FromConsole(bool quiet)
+    {
+        var noColor = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+        bool outTerminal = !Console.IsOutputRedirected, errTerminal = !Console.IsErrorRedirected;
+        return new Terminal(Create(Console.Out, outTerminal, noColor), Create(Console.Error, errTerminal, noColor), errTerminal, quiet);
+    }
+
+    /// <summary>A console on <paramref name="writer"/>: ANSI and colour only for a terminal.</summary>
+    public static IAnsiConsole Create(TextWriter writer, bool terminal, bool noColor)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal && !noColor ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!terminal) console.Profile.Width = PlainWidth;
+        return console;
+    }
+
+    /// <summary>An informational line on stdout (not with --quiet).</summary>
+    public void Line(string text = "")
+    {
+        if (!Quiet) Out.WriteLine(text);
+    }
+
+    /// <summary>The final result line: printed even with --quiet.</summary>
+    public void Result(string text) => Out.WriteLine(text);
+
+    /// <summary>A note on stderr (not with --quiet).</summary>
+    public void Note(string text)
+    {
+        if (!Quiet) Err.WriteLine(text);
+    }
+
+    /// <summary>A message on stderr that --quiet keeps (what the user must know: a stop, a failure).</summary>
+    public void Notice(string text) => Err.WriteLine(text);
+
+    /// <summary>A table on stdout (not with --quiet).</summary>
+    public void Write(Table table)
+    {
+        if (!Quiet) Out.Write(table.Render(Styled));
+    }
+}
