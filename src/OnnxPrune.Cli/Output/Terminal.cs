@@ -47,13 +47,14 @@ internal sealed class Terminal
         return new Terminal(Create(Console.Out, outTerminal, noColor), Create(Console.Error, errTerminal, noColor), errTerminal, quiet);
     }
 
-    /// <summary>A console on <paramref name="writer"/>: ANSI and colour only for a terminal.</summary>
-    public static IAnsiConsole Create(TextWriter writer, bool terminal, bool noColor)
+    /// <summary>A console on <paramref name="writer"/>: ANSI and colour only for a terminal. <paramref name="ansi"/>
+    /// overrides Spectre's detection of the terminal's escape support (tests render the terminal path into a string).</summary>
+    public static IAnsiConsole Create(TextWriter writer, bool terminal, bool noColor, AnsiSupport ansi = AnsiSupport.Detect)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            Ansi = terminal ? ansi : AnsiSupport.No,
             ColorSystem = terminal && !noColor ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
         });
@@ -82,6 +83,15 @@ internal sealed class Terminal
     /// <summary>A table on stdout (not with --quiet).</summary>
     public void Write(Table table)
     {
-        if (!Quiet) Out.Write(table.Render(Styled));
+        if (Quiet) return;
+        if (Styled)
+        {
+            Out.Write(table.Render(styled: true));
+            return;
+        }
+        // Spectre pads every cell to its column's width; a pipe gets the lines without the trailing spaces.
+        var buffer = new StringWriter();
+        Create(buffer, terminal: false, noColor: true).Write(table.Render(styled: false));
+        foreach (var line in buffer.ToString().Split('\n').SkipLast(1)) Out.WriteLine(line.TrimEnd());
     }
 }
