@@ -58,7 +58,7 @@ internal static class MainJob
         using var progress = new Progress(terminal, "pruning");
         var options = new ObjectiveOptions
         {
-            Prune = prune with { Progress = progress.Report },
+            Prune = progress.Follow(prune),
             Latency = latency, MaxSizeBytes = maxSize, MaxAccuracyDrop = drop,
             Rounds = rounds, FinetuneEpochs = finetune, FinalEpochs = final,
             Timing = timing, Batch = batch,
@@ -82,7 +82,7 @@ internal static class MainJob
         try
         {
             if (final > 0 || finetune > 0 || drop is not null)
-                trainer = FineTuneRoundsFor(x, parse.GetValue(j.FinetuneLr), distill, timing, terminal.Quiet ? null : new ProgressLineWriter(progress));
+                trainer = FineTuneRoundsFor(x, parse.GetValue(j.FinetuneLr), distill, timing, progress);
             result = ObjectivePruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", options, trainer, cancel.Token);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, latency is not null ? "--target-latency" : "the target"); }
@@ -131,14 +131,14 @@ internal static class MainJob
         return list;
     }
 
-    private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing, TextWriter? log)
+    private static FineTuneRounds FineTuneRoundsFor(Inputs x, double lr, bool distill, SessionSettings timing, Progress progress)
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
         var request = new TrainingCli.DataRequest(x.Data!, null, x.Seed);
         var (data, normalization, _) = FinetuneCommand.LoadForModel(request, signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
         return new FineTuneRounds(data.Train, data.Test, normalization!, lr, x.Seed,
             distill ? OnnxModelFile.FromBytes(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input))) : null,
-            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, log);
+            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, new ProgressLineWriter(progress), (label, p) => progress.Report(p, label));
     }
 
     private static void WriteModel(byte[] bytes, string output) => OnnxModelFile.Save(OnnxModelFile.FromBytes(bytes), output);

@@ -25,11 +25,11 @@ internal static class PolicyRuns
         if (x.FinetuneEpochs > 0 && !labelled) throw new UsageException("--finetune-epochs with --allocation pqi fine-tunes after each iteration: give labelled --data");
         var clock = Stopwatch.StartNew();
         using var progress = new Progress(terminal, "pqi");
-        var trainer = labelled ? Trainer(x, terminal.Quiet ? null : new ProgressLineWriter(progress)) : null;
+        var trainer = labelled ? Trainer(x, progress) : null;
         PqiRun run;
         try
         {
-            run = PqiPruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", x.Prune with { Progress = progress.Report },
+            run = PqiPruner.Run(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input)), $"'{x.Input}'", progress.Follow(x.Prune),
                 trainer, x.FinetuneEpochs, progress.Line);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "the target"); }
@@ -66,7 +66,7 @@ internal static class PolicyRuns
     {
         using var progress = new Progress(terminal, $"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}");
         GridOutcome grid;
-        try { grid = SensitivityGrid.ComputeFor(original, Path.GetDirectoryName(Path.GetFullPath(input)), options with { Progress = progress.Report }); }
+        try { grid = SensitivityGrid.ComputeFor(original, Path.GetDirectoryName(Path.GetFullPath(input)), progress.Follow(options)); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "--allocation cie"); }
         progress.Dispose();
         terminal.Result($"shard {options.Cie.Shard.Index}/{options.Cie.Shard.Count}: computed {grid.Computed} cell(s), {grid.Cached} already cached, of {grid.Cells} in the grid, " +
@@ -75,11 +75,11 @@ internal static class PolicyRuns
     }
 
     /// <summary>Fine-tuning and test-split evaluation from --data, as the main job builds them (no distillation).</summary>
-    private static FineTuneRounds Trainer(Inputs x, TextWriter? log)
+    private static FineTuneRounds Trainer(Inputs x, Progress progress)
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
         var (data, normalization, _) = FinetuneCommand.LoadForModel(new TrainingCli.DataRequest(x.Data!, null, x.Seed), signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
         return new FineTuneRounds(data.Train, data.Test, normalization!, x.FinetuneLr, x.Seed, null,
-            new SessionSettings { IntraOpThreads = x.Timing.IntraOpThreads, Provider = x.Timing.Provider }, log);
+            new SessionSettings { IntraOpThreads = x.Timing.IntraOpThreads, Provider = x.Timing.Provider }, new ProgressLineWriter(progress), (label, p) => progress.Report(p, label));
     }
 }

@@ -149,7 +149,7 @@ internal static class PruneCommand
     private static GuardedPruneResult PruneCheckingLatency(Terminal terminal, string input, byte[] original, DataFreePruneOptions options, SessionSettings session, bool check, int steps)
     {
         using var progress = new Progress(terminal, check ? "pruning and timing" : "pruning");
-        try { return SteppedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", options with { Progress = progress.Report }, session, check, steps); }
+        try { return SteppedPruner.Run(original, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'", progress.Follow(options), session, check, steps); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, TargetOption(options.Target)); }
         catch (Autodiff.GradientException e) { throw new UsageException($"--criterion {options.Criterion} needs the model's gradients, which cannot be built: {e.Message}"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }

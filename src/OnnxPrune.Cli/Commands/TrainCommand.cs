@@ -484,8 +484,7 @@ internal static class TrainingCli
                 Resume = checkpoint,
                 CheckpointMetadata = checkpointMetadata,
                 Started = start => Describe(start, s, data, commandName, checkpointPath, checkpoint),
-                Progress = p => bar.Report((long)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch, (long)p.Epochs * p.BatchesPerEpoch,
-                    $"epoch {p.Epoch}/{p.Epochs}, loss {p.Loss:0.0000}, acc {p.Accuracy * 100:0.0}%, {p.ImagesPerSecond:0} img/s"),
+                Progress = p => bar.Report(p),
                 RolledBack = r =>
                 {
                     bar.Line(FineTuneSupport.Describe(r));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using OnnxPrune.Pruning.Pipeline;
+using OnnxPrune.Training;
 using Spectre.Console;
 
 namespace OnnxPrune.Cli.Output;
@@ -78,6 +80,15 @@ internal sealed partial class Progress : IDisposable
         _lastLine = now;
         _terminal.Err.WriteLine(PlainLine(_label, status, done, total, now));
     }
+
+    /// <summary>Options whose library work reports here: the step's messages and each calibration batch.</summary>
+    public DataFreePruneOptions Follow(DataFreePruneOptions options) =>
+        options with { Progress = Report, Calibration = options.Calibration is { } c ? c with { Progress = Report } : null };
+
+    /// <summary>Training's batches: the bar spans all epochs; the status names the epoch, loss, accuracy and speed.</summary>
+    public void Report(TrainingProgress p, string? label = null) =>
+        Report((long)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch, (long)p.Epochs * p.BatchesPerEpoch,
+            $"{(label is null ? "" : label + ", ")}epoch {p.Epoch}/{p.Epochs}, loss {p.Loss:0.0000}, acc {p.Accuracy * 100:0.0}%, {p.ImagesPerSecond:0} img/s");
 
     /// <summary>A line that belongs above the bar (an epoch's result); with --quiet, nothing.</summary>
     public void Line(string text)
