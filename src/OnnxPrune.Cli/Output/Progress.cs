@@ -36,7 +36,7 @@ internal sealed partial class Progress : IDisposable
         _finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _display = terminal.Err.Progress()
             .AutoClear(true)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = BarWidth }, new PercentageColumn(),
                 new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async context =>
             {
@@ -66,13 +66,10 @@ internal sealed partial class Progress : IDisposable
         if (total > 0) _total = total;
         if (_task is not null)
         {
-            if (status is not null) _task.Description = Escape($"{_label}: {status}");
+            if (status is not null) _task.Description = Escape(Fit($"{_label}: {status}", _terminal.Err.Profile.Width - ColumnsWidth));
             _task.IsIndeterminate = total <= 0;
-            if (total > 0)
-            {
-                _task.MaxValue = total;
-                _task.Value = Math.Min(done, total);
-            }
+            _task.MaxValue = Math.Max(1, total);
+            _task.Value = Math.Clamp(done, 0, Math.Max(1, total)); // a status without a count restarts the bar at 0
             return;
         }
         var now = _clock.Elapsed;
@@ -108,6 +105,15 @@ internal sealed partial class Progress : IDisposable
     private static string Clock(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
 
     private static string Escape(string text) => Markup.Escape(text);
+
+    /// <summary>The bar's width in characters.</summary>
+    private const int BarWidth = 24;
+
+    /// <summary>What the columns after the description take: the bar, "100%", elapsed and ETA clocks, the spinner, the gaps.</summary>
+    private const int ColumnsWidth = BarWidth + 4 + 8 + 8 + 1 + 5;
+
+    /// <summary>The description cut to <paramref name="width"/> so that the columns stay on one line.</summary>
+    private static string Fit(string text, int width) => text.Length <= Math.Max(20, width) ? text : text[..(Math.Max(20, width) - 1)] + "…";
 
     [GeneratedRegex(@"(\d+)/(\d+)")]
     private static partial Regex Count();

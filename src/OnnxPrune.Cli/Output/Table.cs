@@ -30,9 +30,11 @@ public sealed class Table(params string[] headers)
     internal IRenderable Render(bool styled)
     {
         var table = new Spectre.Console.Table { Border = styled ? TableBorder.Rounded : TableBorder.None };
-        foreach (var h in headers)
+        for (int i = 0; i < headers.Length; i++)
         {
-            var column = new TableColumn(new Text(h, styled ? new Style(decoration: Decoration.Bold) : Style.Plain)).NoWrap();
+            var column = new TableColumn(new Text(headers[i], styled ? new Style(decoration: Decoration.Bold) : Style.Plain));
+            // A narrow terminal wraps the text columns (names, notes); numbers keep their width.
+            if (!styled || _rows.All(r => i >= r.Length || r[i].Length == 0 || IsNumber(r[i]))) column.NoWrap();
             if (!styled) column.Padding(0, 0, 2, 0); // columns start at the line's first character, two spaces apart
             table.AddColumn(column);
         }
