@@ -20,7 +20,7 @@ internal static class CalibrationData
     /// file; one that is not chosen is never read (decoding a whole large folder to sample from it would cost
     /// more than the scoring).
     /// </summary>
-    public static CalibrationSet Load(string data, string? preprocess, IR.Model model, int count, int seed, bool labels) => TrainingCli.Guard(() =>
+    public static CalibrationSet Load(string data, string? preprocess, IR.Model model, int count, int seed, bool labels, TextWriter notes) => TrainingCli.Guard(() =>
     {
         var signature = ClassifierSignature.Of(model);
         var request = new TrainingCli.DataRequest(data, null, seed);
@@ -29,14 +29,14 @@ internal static class CalibrationData
             TrainingCli.RejectPreprocess(preprocess, request);
             var loaded = TrainingCli.LoadData(request, signature.ClassCount);
             signature.CheckData(loaded.Train);
-            return CalibrationSet.Sample(loaded.Train, FinetuneCommand.Normalization(null, model, loaded.Train), count, seed, labels);
+            return CalibrationSet.Sample(loaded.Train, FinetuneCommand.Normalization(null, model, loaded.Train, notes), count, seed, labels);
         }
         var preprocessing = TrainingCli.ResolvePreprocessing(preprocess, model, request);
         var scan = ImageFolderDataset.Scan(data);
         bool useLabels = labels && scan.HasLabels;
         var chosen = CalibrationSet.Choose(useLabels ? scan.Labels : null, scan.Files.Count, count, seed);
         var classes = signature.ClassCount ?? (int)Math.Max(1, scan.ClassNames?.Count ?? 1);
-        Console.Error.WriteLine($"image folder '{data}': {chosen.Length} of {scan.Files.Count} images, " +
+        notes.WriteLine($"image folder '{data}': {chosen.Length} of {scan.Files.Count} images, " +
             (scan.ClassNames is { } names ? $"{names.Count} class folders{(useLabels ? "" : " (labels not used)")}" : "no labels (a flat folder): targets are the model's own predictions") +
             $"; preprocessing {preprocessing}");
         var images = ImageFolderDataset.LoadFiles(scan, chosen, preprocessing, classes);

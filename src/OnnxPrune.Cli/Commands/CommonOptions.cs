@@ -20,6 +20,9 @@ internal static class CommonOptions
     /// <summary>The terminal of this run, with --quiet as parsed.</summary>
     public static Terminal Terminal(ParseResult parse) => Output.Terminal.FromConsole(parse.GetValue<bool>("--quiet"));
 
+    /// <summary>Where a command's notes go: stderr, or nowhere with --quiet.</summary>
+    public static TextWriter Notes(ParseResult parse) => parse.GetValue<bool>("--quiet") ? TextWriter.Null : Console.Error;
+
     public static Argument<string> Model(string name = "MODEL") => new(name) { Description = "An .onnx model file" };
 
     /// <summary>Loads a model, turning every problem into a message for the user.</summary>

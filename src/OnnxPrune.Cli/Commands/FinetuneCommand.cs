@@ -39,7 +39,7 @@ internal static class FinetuneCommand
             var settings = common.Read(parse, inputModel: path);
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
-            var (data, norm, _) = LoadForModel(TrainingCli.Request(settings), signature.ClassCount, settings.Preprocess, parse.GetValue(normalization), loaded, allowNhwc: false);
+            var (data, norm, _) = LoadForModel(TrainingCli.Request(settings), signature.ClassCount, settings.Preprocess, parse.GetValue(normalization), loaded, allowNhwc: false, CommonOptions.Notes(parse));
             var metadata = loaded.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
             return TrainingCli.Run(settings, loaded, data, norm!, metadata, "finetune", baseModel: Path.GetFileName(path), measureBefore: true,
                 fineTune: new FineTuneChoices(InsertBatchNorm: !parse.GetValue(noInsert), FoldAll: parse.GetValue(foldBn)));
@@ -55,13 +55,13 @@ internal static class FinetuneCommand
     /// nhwc (evaluate only) the mean/std is applied while loading and the returned normalisation is null.
     /// </summary>
     internal static (TrainingCli.LoadedData Data, ChannelNormalization? Normalization, ImagePreprocessing? Preprocessing) LoadForModel(
-        TrainingCli.DataRequest request, int? classCount, string? preprocess, string? normalization, IR.Model model, bool allowNhwc)
+        TrainingCli.DataRequest request, int? classCount, string? preprocess, string? normalization, IR.Model model, bool allowNhwc, TextWriter notes)
     {
         if (!TrainingCli.UsesImages(request))
         {
             TrainingCli.RejectPreprocess(preprocess, request);
             var data = TrainingCli.LoadData(request, classCount);
-            return (data, Normalization(normalization, model, data.Train), null);
+            return (data, Normalization(normalization, model, data.Train, notes), null);
         }
         var pre = TrainingCli.ResolvePreprocessing(preprocess, model, request);
         bool givenInPreprocess = preprocess is not null && ImagePreprocessing.SetsNormalization(preprocess);
@@ -71,13 +71,13 @@ internal static class FinetuneCommand
         {
             if (!allowNhwc) throw new UsageException("--preprocess layout=nhwc: finetune trains on channels-first images (layout=nchw); evaluate takes nhwc");
             if (normalization is not null) throw new UsageException("with layout=nhwc give the normalisation as mean/std in --preprocess, not --normalization");
-            Console.Error.WriteLine($"preprocessing: {pre}");
+            notes.WriteLine($"preprocessing: {pre}");
             return (TrainingCli.LoadData(request, classCount, pre), null, pre);
         }
         var loaded = TrainingCli.LoadData(request, classCount, pre.WithoutNormalization());
-        var norm = givenInPreprocess || normalization is null ? pre.Normalization : Normalization(normalization, model, loaded.Train);
+        var norm = givenInPreprocess || normalization is null ? pre.Normalization : Normalization(normalization, model, loaded.Train, notes);
         pre = pre.WithNormalization(norm);
-        Console.Error.WriteLine($"preprocessing: {pre}");
+        notes.WriteLine($"preprocessing: {pre}");
         return (loaded, norm, pre);
     }
 
@@ -87,7 +87,7 @@ internal static class FinetuneCommand
     };
 
     /// <summary>The normalisation --normalization names, else the model's metadata, else the training data's statistics.</summary>
-    public static ChannelNormalization Normalization(string? option, IR.Model model, Dataset train)
+    public static ChannelNormalization Normalization(string? option, IR.Model model, Dataset train, TextWriter notes)
     {
         switch (option?.Trim().ToLowerInvariant())
         {
@@ -111,15 +111,15 @@ internal static class FinetuneCommand
                 var fromModel = ChannelNormalization.Parse(saved);
                 if (fromModel.Channels == train.Channels)
                 {
-                    Console.Error.WriteLine($"normalization from the model's metadata: {fromModel}");
+                    notes.WriteLine($"normalization from the model's metadata: {fromModel}");
                     return fromModel;
                 }
             }
             catch (FormatException) { }
-            Console.Error.WriteLine($"the model's normalization metadata '{saved}' does not fit the data; using the training data's mean and standard deviation");
+            notes.WriteLine($"the model's normalization metadata '{saved}' does not fit the data; using the training data's mean and standard deviation");
         }
         var computed = ChannelNormalization.Compute(train);
-        Console.Error.WriteLine($"the model has no normalization metadata: using the training data's mean and standard deviation ({computed}); pass --normalization to choose");
+        notes.WriteLine($"the model has no normalization metadata: using the training data's mean and standard deviation ({computed}); pass --normalization to choose");
         return computed;
     }
 }

@@ -135,7 +135,7 @@ internal static class MainJob
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
         var request = new TrainingCli.DataRequest(x.Data!, null, x.Seed);
-        var (data, normalization, _) = FinetuneCommand.LoadForModel(request, signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
+        var (data, normalization, _) = FinetuneCommand.LoadForModel(request, signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false, new ProgressLineWriter(progress));
         return new FineTuneRounds(data.Train, data.Test, normalization!, lr, x.Seed,
             distill ? OnnxModelFile.FromBytes(x.Original, Path.GetDirectoryName(Path.GetFullPath(x.Input))) : null,
             new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, new ProgressLineWriter(progress), (label, p) => progress.Report(p, label));

@@ -78,7 +78,7 @@ internal static class PolicyRuns
     private static FineTuneRounds Trainer(Inputs x, Progress progress)
     {
         var signature = Training.ClassifierSignature.Of(x.Probe);
-        var (data, normalization, _) = FinetuneCommand.LoadForModel(new TrainingCli.DataRequest(x.Data!, null, x.Seed), signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false);
+        var (data, normalization, _) = FinetuneCommand.LoadForModel(new TrainingCli.DataRequest(x.Data!, null, x.Seed), signature.ClassCount, x.Preprocess, null, x.Probe, allowNhwc: false, new ProgressLineWriter(progress));
         return new FineTuneRounds(data.Train, data.Test, normalization!, x.FinetuneLr, x.Seed, null,
             new SessionSettings { IntraOpThreads = x.Timing.IntraOpThreads, Provider = x.Timing.Provider }, new ProgressLineWriter(progress), (label, p) => progress.Report(p, label));
     }

@@ -109,7 +109,7 @@ internal static class PruneCommand
         var probe = OnnxModelFile.FromBytes(originalBytes, Path.GetDirectoryName(Path.GetFullPath(input)), $"'{input}'");
         var shapes = InputShapes.Parse(parse.GetValue(o.InputShape), probe);
         if (dataPath is null && parse.GetValue(o.Preprocess) is not null) throw new UsageException("--preprocess says how --data's images become inputs: give --data too");
-        var calibration = dataPath is null ? null : CalibrationData.Load(dataPath, parse.GetValue(o.Preprocess), probe, parse.GetValue(o.CalibrationImages) + o.Policies.ExtraImages(parse, allocation), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels));
+        var calibration = dataPath is null ? null : CalibrationData.Load(dataPath, parse.GetValue(o.Preprocess), probe, parse.GetValue(o.CalibrationImages) + o.Policies.ExtraImages(parse, allocation), parse.GetValue(o.Seed), !parse.GetValue(o.NoLabels), CommonOptions.Notes(parse));
         var options = new DataFreePruneOptions
         {
             Calibration = calibration, Recover = recover,

@@ -44,7 +44,7 @@ internal static class TrainCommand
                     throw new UsageException("--preprocess layout=nhwc: train builds channels-first models; use layout=nchw");
                 data = TrainingCli.LoadData(request, classCount: null, preprocessing.WithoutNormalization());
                 normalization = settings.Preprocess is { } text && ImagePreprocessing.SetsNormalization(text) ? preprocessing.Normalization : ChannelNormalization.Compute(data.Train);
-                Console.Error.WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
+                CommonOptions.Notes(parse).WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
             }
             else
             {
@@ -483,7 +483,7 @@ internal static class TrainingCli
                 Metadata = metadata,
                 Resume = checkpoint,
                 CheckpointMetadata = checkpointMetadata,
-                Started = start => Describe(start, s, data, commandName, checkpointPath, checkpoint),
+                Started = start => { if (!s.Quiet) Describe(start, s, data, commandName, checkpointPath, checkpoint); },
                 Progress = p => bar.Report(p),
                 RolledBack = r =>
                 {
@@ -519,17 +519,24 @@ internal static class TrainingCli
         else
         {
             var o = Console.Out;
-            o.WriteLine($"wrote {s.Output}");
-            o.WriteLine($"  {(baseModel is not null ? "fine-tuned " + baseModel : "arch " + metadata.GetValueOrDefault("arch"))}, data {data.Name}: {data.Train.Count} training images, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}");
-            if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
-            o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
-            o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
-            if (s.Teacher is { } kd) o.WriteLine($"  distilled from {s.TeacherPath} ({kd}): teacher {result.TeacherSeconds:0.0} s of the training");
-            if (result.Rollbacks.Count > 0) o.WriteLine($"  {result.Rollbacks.Count} rollback(s) after divergence; learning rate x{result.LearningRateFactor:0.####} from then on");
+            if (s.Quiet) o.WriteLine($"wrote {s.Output}: test accuracy {final.Accuracy * 100:0.00}% on {final.Count} images");
+            else PrintResult(o, s, result, data, options, metadata, baseModel, imagesPerSecond);
         }
         if (!collapsed) return ExitCodes.Ok;
         Console.Error.WriteLine(FineTuneSupport.CollapseMessage(before!, final, s.Output));
         return ExitCodes.TrainingFailed;
+    }
+
+    private static void PrintResult(TextWriter o, Settings s, FineTuneResult result, LoadedData data, TrainerOptions options, Dictionary<string, string> metadata, string? baseModel, double imagesPerSecond)
+    {
+        var (before, final, trainSeconds) = (result.Before, result.Final, result.TrainSeconds);
+        o.WriteLine($"wrote {s.Output}");
+        o.WriteLine($"  {(baseModel is not null ? "fine-tuned " + baseModel : "arch " + metadata.GetValueOrDefault("arch"))}, data {data.Name}: {data.Train.Count} training images, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}");
+        if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
+        o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
+        o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
+        if (s.Teacher is { } kd) o.WriteLine($"  distilled from {s.TeacherPath} ({kd}): teacher {result.TeacherSeconds:0.0} s of the training");
+        if (result.Rollbacks.Count > 0) o.WriteLine($"  {result.Rollbacks.Count} rollback(s) after divergence; learning rate x{result.LearningRateFactor:0.####} from then on");
     }
 
     /// <summary>The lines before the first step: inserted BatchNorm, the run, the checkpoint, the accuracy before.</summary>

@@ -69,16 +69,16 @@ public class CalibrationDataTests
         var preprocess = $"resize=4,crop=4,mean=0.5/0.4/0.3,std=0.2/0.25/0.5,order={(bgr ? "bgr" : "rgb")},layout={(nhwc ? "nhwc" : "nchw")}";
         var model = Classifier(nhwc);
 
-        var withLabels = CalibrationData.Load(labelled, preprocess, model, count: 10, seed: 0, labels: true);
+        var withLabels = CalibrationData.Load(labelled, preprocess, model, count: 10, seed: 0, labels: true, TextWriter.Null);
         withLabels.HasLabels.Should().BeTrue();
         withLabels.Images.Labels.Should().Equal(0, 1);
         ShouldBe(withLabels.Images.Images, [.. ByHand(1, bgr, nhwc), .. ByHand(2, bgr, nhwc)]);
 
-        var flatSet = CalibrationData.Load(flat, preprocess, model, count: 10, seed: 0, labels: true);
+        var flatSet = CalibrationData.Load(flat, preprocess, model, count: 10, seed: 0, labels: true, TextWriter.Null);
         flatSet.HasLabels.Should().BeFalse("a flat folder has no labels: the criteria use the model's predictions");
         ShouldBe(flatSet.Images.Images, [.. ByHand(3, bgr, nhwc), .. ByHand(4, bgr, nhwc)]);
 
-        CalibrationData.Load(labelled, preprocess, model, count: 10, seed: 0, labels: false).HasLabels.Should().BeFalse("--no-labels");
+        CalibrationData.Load(labelled, preprocess, model, count: 10, seed: 0, labels: false, TextWriter.Null).HasLabels.Should().BeFalse("--no-labels");
     }
 
     private static void ShouldBe(float[] actual, float[] expected)

@@ -82,6 +82,19 @@ public sealed class TerminalOutputTests
     }
 
     [Fact]
+    public void Quiet_finetune_prints_only_its_result_line()
+    {
+        using var dir = TestData.NewTempFolder();
+        var output = dir.File("tuned.onnx");
+        var r = CliRunner.Run(TimeSpan.FromSeconds(180), null, "finetune", Resnet20, "--data", "fashion-mnist", "--limit-train", "128", "--limit-test", "64",
+            "--epochs", "1", "--threads", "2", "-o", output, "--quiet");
+        r.ShouldBeClean();
+        r.ExitCode.Should().Be(0, $"{r}");
+        r.Stderr.Should().BeEmpty("the notes (normalization, per-epoch lines) are not the result");
+        r.Stdout.TrimEnd('\n').Split('\n').Should().ContainSingle($"{r}").Which.Should().MatchRegex($@"^wrote {Regex.Escape(output)}: test accuracy \d+\.\d\d% on 64 images$");
+    }
+
+    [Fact]
     public void The_interactive_path_draws_a_framed_table_with_ANSI_styling()
     {
         var (terminal, stdout, _) = Interactive(noColor: false);
