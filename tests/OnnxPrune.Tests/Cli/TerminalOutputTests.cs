@@ -46,6 +46,22 @@ public sealed class TerminalOutputTests
         (r.Stdout + r.Stderr).Should().NotContain(Escape.ToString(), $"{r}");
     }
 
+    [Theory]
+    [InlineData("inspect", "MODEL")]
+    [InlineData("inspect", "MODEL", "--groups")]
+    [InlineData("profile", "MODEL", "--runs", "3", "--warmup", "0")]
+    [InlineData("verify", "MODEL", "MODEL")]
+    [InlineData("methods")]
+    [InlineData("recipes")]
+    [InlineData("devices")]
+    public void Json_is_the_only_thing_on_stdout(params string[] args)
+    {
+        var r = CliRunner.Run(args.Select(a => a == "MODEL" ? Resnet20 : a).Append("--json").ToArray());
+        var json = JsonOutput.Parse(r); // the whole of stdout is one JSON document
+        json.ValueKind.Should().Be(System.Text.Json.JsonValueKind.Object);
+        r.Stdout.Should().NotContain(Escape.ToString());
+    }
+
     [Fact]
     public void Quiet_inspect_prints_one_result_line_and_nothing_on_stderr()
     {
