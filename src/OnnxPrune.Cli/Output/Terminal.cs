@@ -9,29 +9,21 @@ namespace OnnxPrune.Cli.Output;
 /// NO_COLOR (https://no-color.org) keeps the layout and drops colour. --quiet keeps errors and the
 /// final result line only: <see cref="Line"/>, tables and progress print nothing then.
 /// </summary>
-internal sealed class Terminal
+internal sealed class Terminal(IAnsiConsole stdout, IAnsiConsole stderr, bool liveProgress, bool quiet)
 {
     /// <summary>The width given to a console that is not a terminal: wide enough that no table row wraps.</summary>
     private const int PlainWidth = 4096;
 
-    public Terminal(IAnsiConsole stdout, IAnsiConsole stderr, bool liveProgress, bool quiet)
-    {
-        Out = stdout;
-        Err = stderr;
-        LiveProgress = liveProgress;
-        Quiet = quiet;
-    }
-
     /// <summary>Results: tables, the summary, JSON.</summary>
-    public IAnsiConsole Out { get; }
+    public IAnsiConsole Out => stdout;
 
     /// <summary>Progress and notes.</summary>
-    public IAnsiConsole Err { get; }
+    public IAnsiConsole Err => stderr;
 
     /// <summary>stderr is a terminal: progress is a bar redrawn in place; otherwise a plain line now and then.</summary>
-    public bool LiveProgress { get; }
+    public bool LiveProgress => liveProgress;
 
-    public bool Quiet { get; }
+    public bool Quiet => quiet;
 
     /// <summary>How often a progress line is written when stderr is not a terminal.</summary>
     public TimeSpan PlainProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
