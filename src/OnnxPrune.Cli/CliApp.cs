@@ -10,6 +10,7 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("OnnxPrune: structured pruning of ONNX models, measured with ONNX Runtime");
+        root.Options.Add(CommonOptions.Quiet());
         PruneCommand.Attach(root, modelOptional: true);
         root.Subcommands.Add(PruneCommand.CreateSubcommand());
         root.Subcommands.Add(InspectCommand.Create());
@@ -31,7 +32,8 @@ public static class CliApp
         try
         {
             args = RecipeExpansion.Expand(root, args, out var note);
-            if (note is not null) Console.Error.WriteLine(note); // stderr, so that --json output stays one document
+            // stderr, so that --json output stays one document; a note, so not with --quiet (parsed below, so looked for here)
+            if (note is not null && !args.Any(a => a is "--quiet" or "-q")) Console.Error.WriteLine(note);
         }
         catch (UsageException e)
         {

@@ -52,7 +52,7 @@ internal static class MainJob
         LatencyTable? table = latency is null ? null : new LatencyTable(cache, timing, batch);
         var options = new ObjectiveOptions
         {
-            Prune = prune with { Progress = hooks.Stage("pruning") },
+            Prune = hooks.Follow(prune, "pruning"),
             Latency = latency, MaxSizeBytes = maxSize, MaxAccuracyDrop = drop,
             Rounds = rounds, FinetuneEpochs = finetune, FinalEpochs = final,
             Timing = timing, Batch = batch,
@@ -68,7 +68,7 @@ internal static class MainJob
         try
         {
             if (final > 0 || finetune > 0 || drop is not null)
-                trainer = FineTuneRoundsFor(model, data, parse.GetValue(j.FinetuneLr), distill, timing, hooks.Log);
+                trainer = FineTuneRoundsFor(model, data, parse.GetValue(j.FinetuneLr), distill, timing, hooks);
             result = ObjectivePruner.Run(model.Bytes, model.Directory, model.Label, options, trainer, hooks.Cancel);
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, latency is not null ? "--target-latency" : "the target"); }
@@ -101,13 +101,13 @@ internal static class MainJob
         return list;
     }
 
-    private static FineTuneRounds FineTuneRoundsFor(ModelInput model, JobData data, double lr, bool distill, SessionSettings timing, TextWriter log)
+    private static FineTuneRounds FineTuneRoundsFor(ModelInput model, JobData data, double lr, bool distill, SessionSettings timing, JobHooks hooks)
     {
         var signature = Training.ClassifierSignature.Of(data.Probe);
         var request = new TrainingData.DataRequest(data.Path!, null, data.Seed);
-        var (loaded, normalization, _) = TrainingData.LoadForModel(request, signature.ClassCount, data.Preprocess, null, data.Probe, allowNhwc: false, log);
+        var (loaded, normalization, _) = TrainingData.LoadForModel(request, signature.ClassCount, data.Preprocess, null, data.Probe, allowNhwc: false, hooks.Log);
         return new FineTuneRounds(loaded.Train, loaded.Test, normalization!, lr, data.Seed,
             distill ? OnnxModelFile.FromBytes(model.Bytes, model.Directory) : null,
-            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, log);
+            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, hooks.Log, hooks.Training("fine-tuning"));
     }
 }

@@ -22,11 +22,11 @@ internal static class PolicyRuns
         if (finetuneEpochs > 0 && !labelled) throw new UsageException("--finetune-epochs with --allocation pqi fine-tunes after each iteration: give labelled --data");
         hooks.Cancel.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
-        var trainer = labelled ? Trainer(data, finetuneLr, timing, hooks.Log) : null;
+        var trainer = labelled ? Trainer(data, finetuneLr, timing, hooks) : null;
         PqiRun run;
         try
         {
-            run = PqiPruner.Run(model.Bytes, model.Directory, model.Label, prune with { Progress = hooks.Stage("pqi") },
+            run = PqiPruner.Run(model.Bytes, model.Directory, model.Label, hooks.Follow(prune, "pqi"),
                 trainer, finetuneEpochs, line => hooks.Log.WriteLine(line));
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "the target"); }
@@ -45,7 +45,7 @@ internal static class PolicyRuns
     public static JobOutcome Shard(ModelInput model, DataFreePruneOptions options, SessionSettings timing, JobHooks hooks)
     {
         GridOutcome grid;
-        try { grid = SensitivityGrid.ComputeFor(model.Bytes, model.Directory, options with { Progress = hooks.Stage($"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}") }); }
+        try { grid = SensitivityGrid.ComputeFor(model.Bytes, model.Directory, hooks.Follow(options, $"CIE grid, shard {options.Cie.Shard!.Index}/{options.Cie.Shard.Count}")); }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "--allocation cie"); }
         var summary = new ShardSummary(options.Cie.Shard.Index, options.Cie.Shard.Count, grid.Computed, grid.Cached, grid.Cells, grid.Time.TotalSeconds, options.Cie.CacheDirectory);
         bool stopped = options.Cie.Cancel.IsCancellationRequested;
@@ -54,11 +54,11 @@ internal static class PolicyRuns
     }
 
     /// <summary>Fine-tuning and test-split evaluation from --data, as the main job builds them (no distillation).</summary>
-    private static FineTuneRounds Trainer(JobData data, double lr, SessionSettings timing, TextWriter log)
+    private static FineTuneRounds Trainer(JobData data, double lr, SessionSettings timing, JobHooks hooks)
     {
         var signature = Training.ClassifierSignature.Of(data.Probe);
-        var (loaded, normalization, _) = TrainingData.LoadForModel(new TrainingData.DataRequest(data.Path!, null, data.Seed), signature.ClassCount, data.Preprocess, null, data.Probe, allowNhwc: false, log);
+        var (loaded, normalization, _) = TrainingData.LoadForModel(new TrainingData.DataRequest(data.Path!, null, data.Seed), signature.ClassCount, data.Preprocess, null, data.Probe, allowNhwc: false, hooks.Log);
         return new FineTuneRounds(loaded.Train, loaded.Test, normalization!, lr, data.Seed, null,
-            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, log);
+            new SessionSettings { IntraOpThreads = timing.IntraOpThreads, Provider = timing.Provider }, hooks.Log, hooks.Training("pqi fine-tuning"));
     }
 }

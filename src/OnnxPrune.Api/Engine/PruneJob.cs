@@ -37,6 +37,15 @@ internal sealed record JobHooks(IProgress<PruneProgress>? Progress, TextWriter L
 {
     /// <summary>The library's progress callback for one stage of the job.</summary>
     public Action<string> Stage(string stage) => status => Progress?.Report(new PruneProgress(stage, status));
+
+    /// <summary>Options whose library work reports to <paramref name="stage"/>: the step's messages and each calibration batch.</summary>
+    public DataFreePruneOptions Follow(DataFreePruneOptions options, string stage) =>
+        options with { Progress = Stage(stage), Calibration = options.Calibration is { } c ? c with { Progress = Stage(stage) } : null };
+
+    /// <summary>Training's batches as counted progress: all epochs of a fine-tune span one stage.</summary>
+    public Action<string, Training.TrainingProgress> Training(string stage) => (label, p) => Progress?.Report(
+        new PruneProgress(stage, $"{label}, epoch {p.Epoch} of {p.Epochs}, loss {p.Loss:0.0000}, acc {p.Accuracy * 100:0.0}%, {p.ImagesPerSecond:0} img/s")
+        { Done = (long)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch, Total = (long)p.Epochs * p.BatchesPerEpoch });
 }
 
 /// <summary>What kind of run a job was: the printing and exit code of the command line depend on it.</summary>
@@ -148,7 +157,7 @@ internal static class PruneJob
         var progress = hooks.Stage(check ? "pruning and timing" : "pruning");
         // The single-target pipeline reports no steps of its own: say that it started, so a caller sees the stage.
         progress($"toward {options.Target.Describe()}");
-        var (result, _, latency, notes) = PruneCheckingLatency(model, options with { Progress = progress }, session, check, parse.GetValue(o.Steps));
+        var (result, _, latency, notes) = PruneCheckingLatency(model, hooks.Follow(options, check ? "pruning and timing" : "pruning"), session, check, parse.GetValue(o.Steps));
         var report = PruneReport.From(model.Name, outputName, options, result, latency, notes, clock.Elapsed);
         // A model that keeps its tensors in a data file gets its output written the same way (the data beside the
         // output); others switch to external data only past protobuf's 2 GB.

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnnxPrune.Cli.Output;
 using OnnxPrune.IR;
 using OnnxPrune.Onnx;
 
@@ -8,6 +9,19 @@ namespace OnnxPrune.Cli.Commands;
 internal static class CommonOptions
 {
     public static Option<bool> Json() => new("--json") { Description = "Write one JSON document (snake_case keys) to stdout instead of tables" };
+
+    /// <summary>The root's `--quiet`: recursive, so every command takes it (`onnxprune -q inspect m.onnx` or `onnxprune inspect m.onnx -q`).</summary>
+    public static Option<bool> Quiet() => new("--quiet", "-q")
+    {
+        Description = "Print only errors and the final result line: no tables, notes or progress",
+        Recursive = true,
+    };
+
+    /// <summary>The terminal of this run, with --quiet as parsed.</summary>
+    public static Terminal Terminal(ParseResult parse) => Output.Terminal.FromConsole(parse.GetValue<bool>("--quiet"));
+
+    /// <summary>Where a command's notes go: stderr, or nowhere with --quiet.</summary>
+    public static TextWriter Notes(ParseResult parse) => parse.GetValue<bool>("--quiet") ? TextWriter.Null : Console.Error;
 
     public static Argument<string> Model(string name = "MODEL") => new(name) { Description = "An .onnx model file" };
 

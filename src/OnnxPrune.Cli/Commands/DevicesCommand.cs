@@ -34,12 +34,15 @@ internal static class DevicesCommand
                 Json.Write(Console.Out, report);
                 return ExitCodes.Ok;
             }
-            Console.WriteLine($"ONNX Runtime {report.OnnxRuntimeVersion} ({report.Package})");
-            if (report.Library is not null) Console.WriteLine($"library: {report.Library}");
-            Console.WriteLine($"providers in this build: {string.Join(", ", providers)}");
-            Console.WriteLine();
-            foreach (var row in rows)
-                Console.WriteLine($"--device {row.Device,-9} {(row.Usable ? "usable" : "not usable: " + row.Problem)}");
+            var o = CommonOptions.Terminal(parse);
+            o.Line($"ONNX Runtime {report.OnnxRuntimeVersion} ({report.Package})");
+            if (report.Library is not null) o.Line($"library: {report.Library}");
+            o.Line($"providers in this build: {string.Join(", ", providers)}");
+            o.Line();
+            var table = new Table("--device", "provider", "usable", "why not");
+            foreach (var row in rows) table.Add(row.Device, row.Provider, row.Usable ? "yes" : "no", row.Problem ?? "");
+            o.Write(table);
+            if (o.Quiet) o.Result($"usable devices: {string.Join(", ", rows.Where(r => r.Usable).Select(r => r.Device))}");
             return ExitCodes.Ok;
         });
         return command;

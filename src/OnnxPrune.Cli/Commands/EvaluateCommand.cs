@@ -33,7 +33,7 @@ internal static class EvaluateCommand
             var loaded = CommonOptions.Load(path);
             var signature = ClassifierSignature.Of(loaded); // no float input etc.: clear message before loading data
             var request = new TrainingData.DataRequest(parse.GetValue(data)!, parse.GetValue(testData), Seed: 0, LimitTest: parse.GetValue(limit)) { WholeSetIsTest = true };
-            var (sets, norm, pre) = TrainingData.LoadForModel(request, signature.ClassCount, parse.GetValue(preprocess), parse.GetValue(normalization), loaded, allowNhwc: true, Console.Error);
+            var (sets, norm, pre) = TrainingData.LoadForModel(request, signature.ClassCount, parse.GetValue(preprocess), parse.GetValue(normalization), loaded, allowNhwc: true, CommonOptions.Notes(parse));
             var result = ClassifierEvaluation.Evaluate(loaded, sets.Test, norm, session);
             var normText = norm?.ToString() ?? $"{pre!.Normalization} (applied in preprocessing)";
             if (parse.GetValue(json))

@@ -36,16 +36,16 @@ internal static class GroupListing
         return new Listing(baseline.Macs, baseline.Params, rows.Count(r => r.PrunableChannels > 1), rows, barriers);
     }
 
-    public static void Print(Listing l, TextWriter o)
+    public static void Print(Listing l, Terminal o)
     {
-        o.WriteLine($"{l.Groups.Count} channel groups, {l.Prunable} prunable; model: {l.Macs:N0} MACs, {l.Params:N0} params");
+        o.Result($"{l.Groups.Count} channel groups, {l.Prunable} prunable; model: {l.Macs:N0} MACs, {l.Params:N0} params");
         var table = new Table("id", "group", "channels", "prunable", "MACs", "params", "members", "pinned by");
         foreach (var g in l.Groups)
             table.Add(g.Id, g.Name, g.Channels, g.PrunableChannels, Numbers.Short(g.MacsControlled), Numbers.Short(g.ParamsControlled), g.Members.Count, g.PinnedBy.FirstOrDefault() ?? "");
-        table.Write(o);
+        o.Write(table);
         if (l.Barriers.Count == 0) return;
-        o.WriteLine();
-        o.WriteLine("barriers:");
-        foreach (var b in l.Barriers) o.WriteLine($"  {b.OpType} '{b.Node}': {b.Reason} ({b.PinnedChannels} channel(s))");
+        o.Line();
+        o.Line("barriers:");
+        foreach (var b in l.Barriers) o.Line($"  {b.OpType} '{b.Node}': {b.Reason} ({b.PinnedChannels} channel(s))");
     }
 }

@@ -27,7 +27,7 @@ internal static class InspectCommand
             {
                 var listing = GroupListing.Build(m, InputShapes.Parse(parse.GetValue(inputShape), m));
                 if (parse.GetValue(json)) Json.Write(Console.Out, listing);
-                else GroupListing.Print(listing, Console.Out);
+                else GroupListing.Print(listing, CommonOptions.Terminal(parse));
                 return ExitCodes.Ok;
             }
             var declared = (m.Graph.Inputs.Where(i => i.ConstValue is null).Select(CommonOptions.ValueJson).ToArray(), m.Graph.Outputs.Select(CommonOptions.ValueJson).ToArray());
@@ -35,7 +35,7 @@ internal static class InspectCommand
             var cost = CostModel.Measure(m.Graph);
             var report = Build(path, m, declared, cost, b, shapes.SkippedNodes.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal).ToList());
             if (parse.GetValue(json)) Json.Write(Console.Out, report);
-            else Print(report);
+            else Print(report, CommonOptions.Terminal(parse));
             return ExitCodes.Ok;
         });
         return command;
@@ -68,26 +68,30 @@ internal static class InspectCommand
             cost.UncountedOpTypes, cost.UnknownMacNodes, skipped, preprocess?.ToString(), preprocess is null ? why : null, m.Graph.Nodes.Count, histogram, nodes);
     }
 
-    private static void Print(Report r)
+    private static void Print(Report r, Terminal o)
     {
-        var o = Console.Out;
-        o.WriteLine($"model     {r.Model}");
-        o.WriteLine($"producer  {(r.Producer.Length > 0 ? r.Producer + " " + r.ProducerVersion : "(none recorded)")}; IR version {r.IrVersion}; opsets {string.Join(", ", r.OpsetImports.Select(kv => $"{(kv.Key.Length == 0 ? "ai.onnx" : kv.Key)} {kv.Value}"))}");
-        foreach (var i in r.Inputs) o.WriteLine($"input     {CommonOptions.Describe(i)}");
-        foreach (var v in r.Outputs) o.WriteLine($"output    {CommonOptions.Describe(v)}");
-        o.WriteLine($"preprocess {(r.Preprocess is { } p ? p + " (default for image folders; --preprocess changes it)" : $"(no default for image folders: {r.PreprocessNote})")}");
-        o.WriteLine($"params    {r.Params:N0} ({Numbers.Short(r.Params)})");
-        o.WriteLine($"MACs      {r.Macs:N0} ({Numbers.Short(r.Macs)}) at batch {r.Batch}{(r.UnknownMacNodes > 0 ? $"; {r.UnknownMacNodes} node(s) with unknown shapes not counted" : "")}");
-        o.WriteLine($"          {r.MacsNote}{(r.OpsCountedAsZero.Count > 0 ? $" (here: {string.Join(", ", r.OpsCountedAsZero)})" : "")}");
-        if (r.OpsWithoutShapeRule.Count > 0) o.WriteLine($"          ops without a shape rule (shapes as recorded): {string.Join(", ", r.OpsWithoutShapeRule)}");
-        o.WriteLine();
+        if (o.Quiet)
+        {
+            o.Result($"{r.Model}: {r.NodeCount} nodes, {r.Params:N0} params, {r.Macs:N0} MACs at batch {r.Batch}");
+            return;
+        }
+        o.Line($"model     {r.Model}");
+        o.Line($"producer  {(r.Producer.Length > 0 ? r.Producer + " " + r.ProducerVersion : "(none recorded)")}; IR version {r.IrVersion}; opsets {string.Join(", ", r.OpsetImports.Select(kv => $"{(kv.Key.Length == 0 ? "ai.onnx" : kv.Key)} {kv.Value}"))}");
+        foreach (var i in r.Inputs) o.Line($"input     {CommonOptions.Describe(i)}");
+        foreach (var v in r.Outputs) o.Line($"output    {CommonOptions.Describe(v)}");
+        o.Line($"preprocess {(r.Preprocess is { } p ? p + " (default for image folders; --preprocess changes it)" : $"(no default for image folders: {r.PreprocessNote})")}");
+        o.Line($"params    {r.Params:N0} ({Numbers.Short(r.Params)})");
+        o.Line($"MACs      {r.Macs:N0} ({Numbers.Short(r.Macs)}) at batch {r.Batch}{(r.UnknownMacNodes > 0 ? $"; {r.UnknownMacNodes} node(s) with unknown shapes not counted" : "")}");
+        o.Line($"          {r.MacsNote}{(r.OpsCountedAsZero.Count > 0 ? $" (here: {string.Join(", ", r.OpsCountedAsZero)})" : "")}");
+        if (r.OpsWithoutShapeRule.Count > 0) o.Line($"          ops without a shape rule (shapes as recorded): {string.Join(", ", r.OpsWithoutShapeRule)}");
+        o.Line();
         var hist = new Table("op", "count");
         foreach (var (op, count) in r.OpHistogram.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)) hist.Add(op, count);
-        hist.Write(o);
-        o.WriteLine();
+        o.Write(hist);
+        o.Line();
         var table = new Table("node", "op", "output shape", "MACs", "params");
         foreach (var n in r.Nodes.Where(n => n.Macs is null or > 0 || n.Params > 0))
             table.Add(n.Name, n.OpType, n.OutputShape is null ? "?" : "[" + string.Join(",", n.OutputShape) + "]", n.Macs?.ToString("N0") ?? "?", n.Params.ToString("N0"));
-        table.Write(o);
+        o.Write(table);
     }
 }

@@ -29,7 +29,7 @@ internal static class MethodsCommand
         {
             var report = Build();
             if (parse.GetValue(json)) Json.Write(Console.Out, report);
-            else Print(report, Console.Out);
+            else Print(report, CommonOptions.Terminal(parse));
             return ExitCodes.Ok;
         });
         return command;
@@ -43,23 +43,26 @@ internal static class MethodsCommand
         new(name, summary, isDefault, needsData, options.Select(o => new OptionRow(o.Name, o.Default, o.Meaning)).ToList(),
             paper is null ? null : new PaperRow(paper.Authors, paper.Year, paper.Title, paper.Where));
 
-    private static void Print(Report report, TextWriter o)
+    private static void Print(Report report, Terminal o)
     {
         Section("criteria (--criterion)", report.Criteria, o);
-        o.WriteLine();
+        o.Line();
         Section("allocations (--allocation)", report.Allocations, o);
+        if (o.Quiet) o.Result($"criteria: {string.Join(", ", report.Criteria.Select(r => r.Name))}; allocations: {string.Join(", ", report.Allocations.Select(r => r.Name))}");
     }
 
-    private static void Section(string title, IReadOnlyList<MethodRow> rows, TextWriter o)
+    /// <summary>One row per method; its options are one per line of the options cell.</summary>
+    private static void Section(string title, IReadOnlyList<MethodRow> rows, Terminal o)
     {
-        o.WriteLine(title);
+        o.Line(title);
+        var table = new Table("name", "default", "data", "what it computes", "options", "paper");
         foreach (var r in rows)
         {
             var tags = new[] { r.IsDefault ? "default" : null, r.IsDefaultWithData ? "default with --data" : null }.OfType<string>().ToList();
-            o.WriteLine($"  {r.Name}{(tags.Count > 0 ? $" ({string.Join(", ", tags)})" : "")}: {r.Summary}");
-            o.WriteLine($"      data: {(r.NeedsData ? "needs calibration data" : "none (data-free)")}");
-            foreach (var opt in r.Options) o.WriteLine($"      {opt.Name} (default {opt.Default}): {opt.Meaning}");
-            o.WriteLine($"      paper: {(r.Paper is { } p ? $"{p.Authors} ({p.Year}), \"{p.Title}\", {p.Where}" : "none (a baseline)")}");
+            table.Add(r.Name, string.Join(", ", tags), r.NeedsData ? "needs calibration data" : "none (data-free)", r.Summary,
+                string.Join("\n", r.Options.Select(opt => $"{opt.Name} (default {opt.Default}): {opt.Meaning}")),
+                r.Paper is { } p ? $"{p.Authors} ({p.Year}), \"{p.Title}\", {p.Where}" : "none (a baseline)");
         }
+        o.Write(table);
     }
 }

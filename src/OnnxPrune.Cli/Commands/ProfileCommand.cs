@@ -33,9 +33,10 @@ internal static class ProfileCommand
             var settings = DeviceOptions.Settings(parse.GetValue(device)!, parse.GetValue(threads));
             var loaded = CommonOptions.Load(path); // our own checks first: clear messages for malformed files
             var shapes = InputShapes.Parse(parse.GetValue(inputShape), loaded);
-            var result = Profile(path, settings, b, w, r, parse.GetValue(seed), shapes);
+            var terminal = CommonOptions.Terminal(parse);
+            var result = Profile(terminal, path, settings, b, w, r, parse.GetValue(seed), shapes);
             if (parse.GetValue(json)) Json.Write(Console.Out, result);
-            else Print(result);
+            else Print(result, terminal);
             return ExitCodes.Ok;
         });
         return command;
@@ -46,14 +47,14 @@ internal static class ProfileCommand
     internal sealed record Result(string Model, string Device, int Threads, int Batch, int Warmup, int Runs,
         double MeanMs, double P50Ms, double P90Ms, double MinMs, double MaxMs, int ProfiledRuns, IReadOnlyList<OpTypeRow> OpTypes);
 
-    private static Result Profile(string path, SessionSettings settings, int batch, int warmup, int runs, int seed, IReadOnlyDictionary<string, long[]> shapes)
+    private static Result Profile(Terminal terminal, string path, SessionSettings settings, int batch, int warmup, int runs, int seed, IReadOnlyDictionary<string, long[]> shapes)
     {
         double[] times;
         Dictionary<string, TensorData> inputs;
         using (var session = InferenceSession.FromFile(path, settings))
         {
             inputs = Wrap(() => RandomInputs.Create(session.Inputs, batch, seed, shapes));
-            times = TimeRuns(session, inputs, warmup, runs);
+            times = TimeRuns(terminal, session, inputs, warmup, runs);
         }
         var sorted = times.Order().ToArray();
 
@@ -69,10 +70,10 @@ internal static class ProfileCommand
             times.Average(), LatencyComparison.Percentile(sorted, 0.5), LatencyComparison.Percentile(sorted, 0.9), sorted[0], sorted[^1], profiled, rows);
     }
 
-    private static double[] TimeRuns(InferenceSession session, Dictionary<string, TensorData> inputs, int warmup, int runs)
+    private static double[] TimeRuns(Terminal terminal, InferenceSession session, Dictionary<string, TensorData> inputs, int warmup, int runs)
     {
         var times = new List<double>(runs);
-        using var progress = new Progress("profiling", runs);
+        using var progress = new Progress(terminal, "timing", runs);
         const int chunk = 10;
         var first = LatencyBenchmark.Measure(session, inputs, warmup, Math.Min(chunk, runs));
         times.AddRange(first);
@@ -91,16 +92,15 @@ internal static class ProfileCommand
         catch (InvalidInputException e) { throw LibraryErrors.Word(e); }
     }
 
-    private static void Print(Result r)
+    private static void Print(Result r, Terminal o)
     {
-        var o = Console.Out;
-        o.WriteLine($"model    {r.Model}");
-        o.WriteLine($"device   {r.Device}, {(r.Threads == 0 ? "ORT default" : r.Threads.ToString())} thread(s), batch {r.Batch}, {r.Warmup} warm-up + {r.Runs} timed runs");
-        o.WriteLine($"latency  mean {r.MeanMs:0.000} ms  p50 {r.P50Ms:0.000} ms  p90 {r.P90Ms:0.000} ms  min {r.MinMs:0.000} ms  max {r.MaxMs:0.000} ms");
-        o.WriteLine();
-        o.WriteLine($"time per op type (ONNX Runtime profiler, {r.ProfiledRuns} runs; after ORT's graph optimizations, so fused ops appear under their fused names)");
+        o.Line($"model    {r.Model}");
+        o.Line($"device   {r.Device}, {(r.Threads == 0 ? "ORT default" : r.Threads.ToString())} thread(s), batch {r.Batch}, {r.Warmup} warm-up + {r.Runs} timed runs");
+        o.Result($"latency  mean {r.MeanMs:0.000} ms  p50 {r.P50Ms:0.000} ms  p90 {r.P90Ms:0.000} ms  min {r.MinMs:0.000} ms  max {r.MaxMs:0.000} ms");
+        o.Line();
+        o.Line($"time per op type (ONNX Runtime profiler, {r.ProfiledRuns} runs; after ORT's graph optimizations, so fused ops appear under their fused names)");
         var table = new Table("op type", "nodes", "ms/run", "share");
         foreach (var row in r.OpTypes) table.Add(row.OpType, row.Nodes, row.MsPerRun.ToString("0.000"), $"{row.Percent:0.0}%");
-        table.Write(o);
+        o.Write(table);
     }
 }

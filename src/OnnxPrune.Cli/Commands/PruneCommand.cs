@@ -52,24 +52,25 @@ internal static class PruneCommand
             if (reportPath is not null) OutputPaths.CheckNotInput(input, reportPath);
         });
 
+        var terminal = CommonOptions.Terminal(parse);
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
             cancel.Cancel();
-            Console.Error.WriteLine("\nCtrl-C: finishing the current step, then writing what was finished (the main job: the last accepted round's model; a CIE grid: the cells done are in the cache)");
+            terminal.Notice("Ctrl-C: finishing the current step, then writing what was finished (the main job: the last accepted round's model; a CIE grid: the cells done are in the cache)");
         };
         Console.CancelKeyPress += onCancel;
         JobOutcome outcome;
-        using (var progress = new ProgressStages())
+        using (var progress = new ProgressStages(terminal))
         {
-            try { outcome = PruneJob.Run(parse, o.Prune, model, output, new JobHooks(progress, Console.Error, cancel.Token)); }
+            try { outcome = PruneJob.Run(parse, o.Prune, model, output, new JobHooks(progress, CommonOptions.Notes(parse), cancel.Token)); }
             finally { Console.CancelKeyPress -= onCancel; }
         }
         if (outcome.Kind == JobKind.Shard)
         {
             if (parse.GetValue(o.Json)) Json.Write(Console.Out, outcome.Shard!);
-            else Console.Out.WriteLine(outcome.Shard);
+            else terminal.Result(outcome.Shard!.ToString());
             return outcome.Cancelled ? ExitCodes.TargetNotReached : ExitCodes.Ok;
         }
         OnnxModelFile.Save(outcome.Model!, output, new SaveOptions { ExternalData = outcome.ExternalData });
@@ -83,12 +84,14 @@ internal static class PruneCommand
         if (parse.GetValue(o.Json)) Json.Write(Console.Out, report);
         else
         {
-            PruneReportPrinter.Print(report, Console.Out);
+            PruneReportPrinter.Print(report, terminal);
             if (outcome.Pqi is { } run)
             {
-                Console.Out.WriteLine("PQ Index trajectory: iteration, index, params kept, MACs kept, top-1");
+                terminal.Line("PQ Index trajectory:");
+                var trajectory = new Table("iteration", "index", "params kept", "MACs kept", "top-1", "note");
                 foreach (var t in run.Trajectory)
-                    Console.Out.WriteLine($"  {t.Iteration,3}  {t.Index:0.0000}  {t.ParamsAfter,12:N0}  {t.MacsAfter,14:N0}  {(t.Accuracy is { } acc ? $"{acc:0.00}%" : "-")}{(t.Kept ? "" : "  (undone)")}");
+                    trajectory.Add(t.Iteration, t.Index.ToString("0.0000"), t.ParamsAfter.ToString("N0"), t.MacsAfter.ToString("N0"), t.Accuracy is { } acc ? $"{acc:0.00}%" : "-", t.Kept ? "" : "undone");
+                terminal.Write(trajectory);
             }
         }
         if (outcome.Cancelled)

@@ -19,20 +19,23 @@ internal static class RecipesCommand
         {
             var rows = RecipeLibrary.Shipped().Select(s => RecipeFile.Load(s.Path)).Select(r => new Row(r.Name, r.Description, r.CommandLine, r.Path)).ToList();
             if (parse.GetValue(json)) Json.Write(Console.Out, new Report(rows));
-            else Print(rows, Console.Out);
+            else Print(rows, CommonOptions.Terminal(parse));
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static void Print(IReadOnlyList<Row> rows, TextWriter o)
+    private static void Print(IReadOnlyList<Row> rows, Terminal o)
     {
-        if (rows.Count == 0) o.WriteLine($"no recipes found (looked in {string.Join(", ", RecipeLibrary.Folders())}, and passes/ next to the tool)");
-        foreach (var r in rows)
+        if (rows.Count == 0)
         {
-            o.WriteLine($"  {r.Name}: {r.Description}");
-            o.WriteLine($"      {r.Options}");
+            o.Result($"no recipes found (looked in {string.Join(", ", RecipeLibrary.Folders())}, and passes/ next to the tool)");
+            return;
         }
-        if (rows.Count > 0) o.WriteLine("Use one with: onnxprune MODEL -o OUT.onnx --recipe NAME [options that override it]");
+        var table = new Table("recipe", "for", "options it sets");
+        foreach (var r in rows) table.Add(r.Name, r.Description, r.Options);
+        o.Write(table);
+        if (o.Quiet) o.Result($"recipes: {string.Join(", ", rows.Select(r => r.Name))}");
+        o.Line("Use one with: onnxprune MODEL -o OUT.onnx --recipe NAME [options that override it]");
     }
 }

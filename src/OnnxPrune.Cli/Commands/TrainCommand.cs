@@ -44,7 +44,7 @@ internal static class TrainCommand
                     throw new UsageException("--preprocess layout=nhwc: train builds channels-first models; use layout=nchw");
                 data = TrainingData.LoadData(request, classCount: null, Console.Error, preprocessing.WithoutNormalization());
                 normalization = settings.Preprocess is { } text && ImagePreprocessing.SetsNormalization(text) ? preprocessing.Normalization : ChannelNormalization.Compute(data.Train);
-                Console.Error.WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
+                CommonOptions.Notes(parse).WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
             }
             else
             {
@@ -66,7 +66,11 @@ internal static class TrainingCli
     internal sealed record Settings(string Data, string? TestData, string Output, int Epochs, int Seed, int BatchSize, double LearningRate,
         double Momentum, bool Nesterov, double WeightDecay, bool DecayAll, LearningRateSchedule Schedule, Augmentation Augmentation,
         int Threads, ExecutionProvider Provider, int? LimitTrain, int? LimitTest, int? Holdout, string? Resume, Checkpoint? Checkpoint, string? CheckpointDir, bool Json,
-        string? Preprocess = null, DistillationOptions? Teacher = null, string? TeacherPath = null);
+        string? Preprocess = null, DistillationOptions? Teacher = null, string? TeacherPath = null)
+    {
+        /// <summary>--quiet: only errors and the final result line.</summary>
+        public bool Quiet { get; init; }
+    }
 
     internal sealed record Options(
         Option<string> Data, Option<string?> TestData, Option<int> Epochs, Option<string> Output, Option<int> Seed, Option<int> BatchSize,
@@ -136,7 +140,7 @@ internal static class TrainingCli
             var (teacher, teacherPath) = ReadTeacher(parse);
             return new Settings(parse.GetValue(Data)!, parse.GetValue(TestData), output, epochs, seed, batch, lr, momentum, nesterov, decay,
                 parse.GetValue(DecayAll), schedule, augmentation, threads, provider, limitTrain, limitTest, holdout, resume, checkpoint, checkpointDir, parse.GetValue(Json),
-                parse.GetValue(Preprocess), teacher, teacherPath);
+                parse.GetValue(Preprocess), teacher, teacherPath) { Quiet = parse.GetValue<bool>("--quiet") };
         }
 
         /// <summary>--teacher's model with --distill-temperature and --distill-weight, or null without --teacher.</summary>
@@ -277,9 +281,9 @@ internal static class TrainingCli
         if (metadata.TryGetValue("arch", out var a)) checkpointMetadata["arch"] = a;
         if (baseModel is not null) checkpointMetadata["base_model"] = baseModel;
 
-        var log = Console.Error;
+        var terminal = Terminal.FromConsole(s.Quiet);
         FineTuneResult result;
-        using (var bar = new TrainingBar())
+        using (var bar = new Progress(terminal, commandName))
         {
             result = FineTuning.Run(model, new FineTuneRequest(data.Train, data.Test)
             {
@@ -289,19 +293,17 @@ internal static class TrainingCli
                 Metadata = metadata,
                 Resume = checkpoint,
                 CheckpointMetadata = checkpointMetadata,
-                Started = start => Describe(start, s, data, commandName, checkpointPath, checkpoint),
-                Progress = bar.Report,
+                Started = start => { if (!s.Quiet) Describe(start, s, data, commandName, checkpointPath, checkpoint); },
+                Progress = p => bar.Report(p),
                 RolledBack = r =>
                 {
-                    bar.Clear();
-                    log.WriteLine(FineTuneSupport.Describe(r));
+                    bar.Line(FineTuneSupport.Describe(r));
                 },
                 EpochDone = epoch =>
                 {
-                    bar.Clear();
                     var eval = epoch.Validation is { } e ? $" | {(data.Validation is null ? "test" : "held-out")} {e.Accuracy * 100:0.00}% (loss {e.Loss:0.0000})" : "";
                     var teacher = s.Teacher is null ? "" : $" (teacher {epoch.TeacherSeconds:0.0} s)";
-                    log.WriteLine($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy * 100:0.00}%{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s{teacher}");
+                    bar.Line($"epoch {epoch.Epoch}/{options.Epochs}: loss {epoch.TrainLoss:0.0000} train {epoch.TrainAccuracy * 100:0.00}%{eval} | {epoch.ImagesPerSecond:0} img/s | lr {epoch.LearningRate:0.#####} | {epoch.Seconds:0.0} s{teacher}");
                 },
             }, options);
         }
@@ -327,17 +329,24 @@ internal static class TrainingCli
         else
         {
             var o = Console.Out;
-            o.WriteLine($"wrote {s.Output}");
-            o.WriteLine($"  {(baseModel is not null ? "fine-tuned " + baseModel : "arch " + metadata.GetValueOrDefault("arch"))}, data {data.Name}: {data.Train.Count} training images, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}");
-            if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
-            o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
-            o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
-            if (s.Teacher is { } kd) o.WriteLine($"  distilled from {s.TeacherPath} ({kd}): teacher {result.TeacherSeconds:0.0} s of the training");
-            if (result.Rollbacks.Count > 0) o.WriteLine($"  {result.Rollbacks.Count} rollback(s) after divergence; learning rate x{result.LearningRateFactor:0.####} from then on");
+            if (s.Quiet) o.WriteLine($"wrote {s.Output}: test accuracy {final.Accuracy * 100:0.00}% on {final.Count} images");
+            else PrintResult(o, s, result, data, options, metadata, baseModel, imagesPerSecond);
         }
         if (!collapsed) return ExitCodes.Ok;
         Console.Error.WriteLine(FineTuneSupport.CollapseMessage(before!, final, s.Output));
         return ExitCodes.TrainingFailed;
+    }
+
+    private static void PrintResult(TextWriter o, Settings s, FineTuneResult result, TrainingData.LoadedData data, TrainerOptions options, Dictionary<string, string> metadata, string? baseModel, double imagesPerSecond)
+    {
+        var (before, final, trainSeconds) = (result.Before, result.Final, result.TrainSeconds);
+        o.WriteLine($"wrote {s.Output}");
+        o.WriteLine($"  {(baseModel is not null ? "fine-tuned " + baseModel : "arch " + metadata.GetValueOrDefault("arch"))}, data {data.Name}: {data.Train.Count} training images, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}");
+        if (before is not null) o.WriteLine($"  test accuracy before {before.Accuracy * 100:0.00}%");
+        o.WriteLine($"  test accuracy {final.Accuracy * 100:0.00}% (loss {final.Loss:0.0000}) on {final.Count} images ({data.TestDescription})");
+        o.WriteLine($"  {trainSeconds:0.0} s training, {imagesPerSecond:0} images/s");
+        if (s.Teacher is { } kd) o.WriteLine($"  distilled from {s.TeacherPath} ({kd}): teacher {result.TeacherSeconds:0.0} s of the training");
+        if (result.Rollbacks.Count > 0) o.WriteLine($"  {result.Rollbacks.Count} rollback(s) after divergence; learning rate x{result.LearningRateFactor:0.####} from then on");
     }
 
     /// <summary>The lines before the first step: inserted BatchNorm, the run, the checkpoint, the accuracy before.</summary>
@@ -360,38 +369,4 @@ internal static class TrainingCli
         a.IsNone ? "none" : string.Join("+", new[] { a.CropPadding > 0 ? $"crop(pad {a.CropPadding})" : null, a.HorizontalFlip ? "flip" : null }.Where(x => x is not null));
 
     private static string Quote(string a) => a.Length > 0 && a.All(c => !char.IsWhiteSpace(c) && c != '\'' && c != '"') ? a : $"'{a.Replace("'", "'\\''")}'";
-
-    /// <summary>
-    /// A one-line bar on stderr (only on a terminal, at most ten times a second, as
-    /// <see cref="Progress"/>): epoch, batches, running loss, training accuracy, images per second.
-    /// </summary>
-    private sealed class TrainingBar : IDisposable
-    {
-        private readonly bool _enabled = !Console.IsErrorRedirected;
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _lastDraw = -1000;
-        private bool _drawn;
-
-        public void Report(TrainingProgress p)
-        {
-            if (!_enabled) return;
-            var now = _clock.ElapsedMilliseconds;
-            if (now - _lastDraw < 100 && p.Batch < p.BatchesPerEpoch) return;
-            _lastDraw = now;
-            const int width = 20;
-            var filled = (int)((long)width * p.Batch / Math.Max(1, p.BatchesPerEpoch));
-            Console.Error.Write($"\repoch {p.Epoch}/{p.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {p.Batch}/{p.BatchesPerEpoch} " +
-                                $"loss {p.Loss:0.0000} acc {p.Accuracy * 100:0.0}% {p.ImagesPerSecond:0} img/s ");
-            _drawn = true;
-        }
-
-        public void Clear()
-        {
-            if (!_drawn) return;
-            Console.Error.Write("\r" + new string(' ', 100) + "\r");
-            _drawn = false;
-        }
-
-        public void Dispose() => Clear();
-    }
 }

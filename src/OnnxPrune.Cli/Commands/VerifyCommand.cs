@@ -42,7 +42,7 @@ internal static class VerifyCommand
             var shapes = InputShapes.Parse(parse.GetValue(inputShape), modelA);
             var result = Compare(pathA, pathB, parse.GetValue(inputsFile), tol, n, parse.GetValue(seed), shapes, settings);
             if (parse.GetValue(json)) Json.Write(Console.Out, result);
-            else Print(result);
+            else Print(result, CommonOptions.Terminal(parse));
             return result.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
         });
         return command;
@@ -132,17 +132,16 @@ internal static class VerifyCommand
         return new OutputComparison(name, nameB, shape, maxAbs, maxAbs == 0 ? 0 : rel, scale, passed, nanMismatch ? "NaN in one model where the other has a number" : null);
     }
 
-    private static void Print(Result r)
+    private static void Print(Result r, Terminal o)
     {
-        var o = Console.Out;
-        o.WriteLine($"A        {r.ModelA}");
-        o.WriteLine($"B        {r.ModelB}");
-        o.WriteLine($"inputs   {r.Inputs}");
+        o.Line($"A        {r.ModelA}");
+        o.Line($"B        {r.ModelB}");
+        o.Line($"inputs   {r.Inputs}");
         var table = new Table("output", "shape", "max |A-B|", "max |A-B| / max|A|", "result");
         foreach (var c in r.Outputs)
             table.Add(c.NameInB is null ? c.Name : $"{c.Name} / {c.NameInB}", "[" + string.Join(",", c.Shape) + "]", c.MaxAbsError.ToString("0.###e+0"),
                 c.MaxRelError.ToString("0.###e+0"), c.Passed ? "ok" : "DIFFERS" + (c.Problem is null ? "" : $": {c.Problem}"));
-        table.Write(o);
-        o.WriteLine(r.Passed ? $"same outputs within tolerance {r.Tolerance:0.###e+0}" : $"outputs differ beyond tolerance {r.Tolerance:0.###e+0} (relative to max(1, max|A|))");
+        o.Write(table);
+        o.Result(r.Passed ? $"same outputs within tolerance {r.Tolerance:0.###e+0}" : $"outputs differ beyond tolerance {r.Tolerance:0.###e+0} (relative to max(1, max|A|))");
     }
 }

@@ -1,9 +1,19 @@
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
 namespace OnnxPrune.Cli.Output;
 
-/// <summary>A plain text table with aligned columns; numeric cells are right-aligned.</summary>
+/// <summary>
+/// A table of the commands' output, drawn by Spectre.Console: a rounded frame and a bold header on a
+/// terminal; on a pipe, borderless columns (header, then one line per row, two spaces between columns)
+/// that scripts can split. Numeric cells are right-aligned. Cells are text, never markup, so "[1,3]"
+/// prints as it is.
+/// </summary>
 public sealed class Table(params string[] headers)
 {
     private readonly List<string[]> _rows = new();
+
+    public IReadOnlyList<IReadOnlyList<string>> Rows => _rows;
 
     public Table Add(params object?[] cells)
     {
@@ -17,17 +27,23 @@ public sealed class Table(params string[] headers)
         return this;
     }
 
-    public void Write(TextWriter output)
+    internal IRenderable Render(bool styled)
     {
-        var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Count == 0 ? 0 : _rows.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
-        output.WriteLine(string.Join("  ", headers.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
-        output.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
-        foreach (var row in _rows)
+        var table = new Spectre.Console.Table { Border = styled ? TableBorder.Rounded : TableBorder.None };
+        for (int i = 0; i < headers.Length; i++)
         {
-            var cells = row.Select((c, i) => IsNumber(c) ? c.PadLeft(widths[i]) : c.PadRight(widths[i]));
-            output.WriteLine(string.Join("  ", cells).TrimEnd());
+            var column = new TableColumn(new Text(headers[i], styled ? new Style(decoration: Decoration.Bold) : Style.Plain));
+            // A narrow terminal wraps the text columns (names, notes); numbers keep their width.
+            if (!styled || _rows.All(r => i >= r.Length || r[i].Length == 0 || IsNumber(r[i]))) column.NoWrap();
+            if (!styled) column.Padding(0, 0, 2, 0); // columns start at the line's first character, two spaces apart
+            table.AddColumn(column);
         }
+        foreach (var row in _rows)
+            table.AddRow(headers.Select((_, i) => (IRenderable)Cell(i < row.Length ? row[i] : "")).ToArray());
+        return table;
     }
+
+    private static Text Cell(string s) => new(s) { Justification = IsNumber(s) ? Justify.Right : Justify.Left };
 
     private static bool IsNumber(string s) => s.Length > 0 && (char.IsDigit(s[0]) || s[0] == '-' && s.Length > 1) && s.All(c => char.IsDigit(c) || c is '.' or ',' or '-' or 'e' or 'E' or '%' or '+');
 }

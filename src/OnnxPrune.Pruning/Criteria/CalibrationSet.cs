@@ -11,6 +11,10 @@ namespace OnnxPrune.Pruning.Criteria;
 /// </summary>
 public sealed record CalibrationSet(Dataset Images, bool HasLabels)
 {
+    /// <summary>Told "calibration: k/n images" as each batch of <see cref="Batches"/> is done, so that a
+    /// caller can show how far a pass over the images (scoring, refit, BatchNorm statistics) has got.</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>The images in batches of at most <paramref name="batchSize"/>, as the model's input
     /// takes them: the first image's index, the image count, and the tensor.</summary>
     public IEnumerable<(int Start, int Count, TensorData Batch)> Batches(ClassifierSignature signature, int batchSize)
@@ -20,6 +24,7 @@ public sealed record CalibrationSet(Dataset Images, bool HasLabels)
             int n = Math.Min(batchSize, Images.Count - start);
             var pixels = Images.Images.AsSpan(start * Images.SampleSize, n * Images.SampleSize).ToArray();
             yield return (start, n, TensorData.Create(pixels, signature.BatchDims(n, Images)));
+            Progress?.Invoke($"calibration: {start + n}/{Images.Count} images");
         }
     }
 

@@ -14,7 +14,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// repairs the pruned function rather than regularising a new one.
 /// </summary>
 public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormalization normalization, double learningRate, int seed,
-    Model? teacher, SessionSettings session, TextWriter? log = null) : IRoundTrainer
+    Model? teacher, SessionSettings session, TextWriter? log = null, Action<string, TrainingProgress>? progress = null) : IRoundTrainer
 {
     public int TestCount => test.Count;
 
@@ -37,6 +37,7 @@ public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormaliza
         var request = new FineTuneRequest(train, test)
         {
             MeasureBefore = false,
+            Progress = progress is null ? null : p => progress(label, p),
             Started = s => { if (s.InsertedBatchNorms > 0) log?.WriteLine($"{label}: inserted {s.InsertedBatchNorms} BatchNormalization node(s) for fine-tuning (folded back on export)"); },
             RolledBack = r => log?.WriteLine($"{label}: {r.Reason}; rolled back and halved the learning rate"),
             EpochDone = e => log?.WriteLine($"{label}: epoch {e.Epoch}/{epochs}: loss {e.TrainLoss:0.0000}, train top-1 {e.TrainAccuracy * 100:0.00}%, {e.Seconds:0.0} s"),

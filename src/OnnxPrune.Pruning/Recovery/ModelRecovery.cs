@@ -34,7 +34,8 @@ public static class ModelRecovery
 
         IReadOnlyList<LayerRefitOutcome> refit = [];
         if (mode == RecoveryMode.Refit && layers.Count > 0)
-            refit = new LeastSquaresRefit(data, session, settings).Run(original, pruned, layers, progress);
+            // The refit reports layers done; its several passes over the images would each restart an image count.
+            refit = new LeastSquaresRefit(data with { Progress = null }, session, settings).Run(original, pruned, layers, progress);
         progress?.Invoke("re-estimating BatchNorm statistics");
         int norms = new BatchNormReestimation(data, session, settings.BatchSize).Run(pruned);
         return new RecoveryOutcome(mode, refit, norms, data.Images.Count, clock.Elapsed);

@@ -46,7 +46,8 @@ public class PruneCriteriaTests
         var lines = r.Stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
         int start = lines.FindIndex(l => l.StartsWith("bottlenecks ", StringComparison.Ordinal));
         start.Should().BeGreaterThan(0, $"{r}");
-        var rows = lines.Skip(start + 3).TakeWhile(l => l.Length > 0).ToList();
+        lines[start + 1].Should().MatchRegex(@"^group\s+channels\s+kept\s+removed$", "the bottleneck table's header follows its title");
+        var rows = lines.Skip(start + 2).TakeWhile(l => l.Length > 0).ToList();
         rows.Should().HaveCount(5);
         for (int i = 0; i < 5; i++) rows[i].Should().StartWith(bottlenecks[i].Key("name").GetString()!);
         PruneCli.ShouldRunInOrt(f.Pruned);
