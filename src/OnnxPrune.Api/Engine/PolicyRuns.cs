@@ -31,7 +31,7 @@ internal static class PolicyRuns
         }
         catch (PruneInputException e) { throw LibraryErrors.Word(e, "the target"); }
         catch (Training.TrainingInputException e) { throw new UsageException($"--data: {e.Message}"); }
-        var latency = skipLatency ? null : LatencyComparison.Measure(model.Bytes, run.Bytes, timing, 1, prune.InputShapes);
+        var latency = skipLatency ? null : LatencyComparison.Measure(model.Bytes, run.Bytes, timing, 1, prune.InputShapes, progress: hooks.Stage("pqi"));
         var accuracy = run.Trajectory.LastOrDefault(t => t.Kept)?.Accuracy is { } a ? $"accuracy: top-1 on the test split after the last kept iteration {a:0.00}%" : null;
         var report = PruneReport.From(model.Name, outputName, prune, run.Result, latency, [$"pqi: {run.StopReason}"], clock.Elapsed, accuracy) with
         {

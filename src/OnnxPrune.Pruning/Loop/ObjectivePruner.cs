@@ -119,7 +119,7 @@ public static class ObjectivePruner
             if (options.MeasureLatency || options.Latency is not null)
             {
                 Say("measuring the result against the original");
-                latency = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes);
+                latency = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
             }
             var shortfalls = new List<string>();
             if (!best.Result.TargetMet && best.Result.Shortfall is { } s) shortfalls.Add(s);
@@ -280,7 +280,7 @@ public static class ObjectivePruner
                     {
                         result = DataFreePruner.Run(Load(current), prune with { Target = new TargetSpec.All(parts) });
                         bytes = OnnxModelFile.ToBytes(result.Model);
-                        pair = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes);
+                        pair = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
                     }
                 }
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)

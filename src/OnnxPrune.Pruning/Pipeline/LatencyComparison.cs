@@ -27,14 +27,18 @@ public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, in
 public static class LatencyComparison
 {
     public static LatencyPair Measure(byte[] before, byte[] after, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes,
-        int rounds = 5, int runsPerRound = 15, int warmup = 5)
+        int rounds = 5, int runsPerRound = 15, int warmup = 5, Action<string>? progress = null)
     {
         var ta = new List<double>();
         var tb = new List<double>();
+        // A count in the status ("3/10") is what a progress bar moves on.
+        progress?.Invoke($"measuring latency, original and pruned alternated: 0/{2 * rounds} blocks");
         for (int r = 0; r < rounds; r++)
         {
             ta.AddRange(Block(before, settings, batch, inputShapes, runsPerRound, warmup));
+            progress?.Invoke($"measuring latency, original and pruned alternated: {2 * r + 1}/{2 * rounds} blocks");
             tb.AddRange(Block(after, settings, batch, inputShapes, runsPerRound, warmup));
+            progress?.Invoke($"measuring latency, original and pruned alternated: {2 * r + 2}/{2 * rounds} blocks");
         }
         return new LatencyPair(Median(ta), Median(tb), rounds, settings.EffectiveIntraOpThreads, batch, ExecutionProviders.OrtName(settings.Provider))
         {

@@ -44,7 +44,7 @@ public static class LatencyGuardedPruner
                 if (note is not null && !notes.Contains(note)) notes.Add(note);
             if (!checkLatency) return Recovered(result, null, null);
             var bytes = OnnxModelFile.ToBytes(result.Model);
-            var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes);
+            var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes, progress: options.Progress);
             int roundTo = options.Constraints.RoundTo;
             bool slower = latency.AfterMs > latency.BeforeMs;
             if (slower && result.RoundTo < roundTo && options.AllowFinerWidths)
