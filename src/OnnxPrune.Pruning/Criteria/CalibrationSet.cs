@@ -9,7 +9,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// labels when they are known. Without labels the criteria use the original model's own
 /// predictions as targets (<see cref="HasLabels"/> false).
 /// </summary>
-public sealed record CalibrationSet(Dataset Images, bool HasLabels)
+internal sealed record CalibrationSet(Dataset Images, bool HasLabels)
 {
     /// <summary>The images in batches of at most <paramref name="batchSize"/>, as the model's input
     /// takes them: the first image's index, the image count, and the tensor.</summary>
