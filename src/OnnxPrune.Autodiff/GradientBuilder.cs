@@ -10,7 +10,7 @@ namespace OnnxPrune.Autodiff;
 /// standard ONNX ops. Gradients come from the rule table (<see cref="SupportedOps"/>) applied by
 /// one reverse walk; see <see cref="GradientOptions"/> for the choices.
 /// </summary>
-public static class GradientBuilder
+internal static class GradientBuilder
 {
     /// <summary>Operator types (default domain) that have a gradient rule.</summary>
     public static IReadOnlyCollection<string> SupportedOps => GradientRules.Table.Keys;

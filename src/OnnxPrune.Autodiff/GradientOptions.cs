@@ -1,7 +1,7 @@
 namespace OnnxPrune.Autodiff;
 
 /// <summary>What <see cref="GradientBuilder.Build"/> differentiates and how. Immutable; vary with <c>with</c>.</summary>
-public sealed record GradientOptions
+internal sealed record GradientOptions
 {
     public static GradientOptions Default { get; } = new();
 
@@ -65,7 +65,7 @@ public sealed record GradientOptions
 }
 
 /// <summary>How BatchNormalization is differentiated.</summary>
-public enum BatchNormMode
+internal enum BatchNormMode
 {
     /// <summary>Training mode: normalise with the batch's mean and (biased) variance computed in
     /// the graph; the batch mean and unbiased variance become outputs so the trainer can update
@@ -78,7 +78,7 @@ public enum BatchNormMode
 }
 
 /// <summary>Formulations of the convolution weight gradient (DESIGN.md: measure the alternatives).</summary>
-public enum ConvWeightGradient
+internal enum ConvWeightGradient
 {
     /// <summary><see cref="InterleavedConv"/> where its input channels are a multiple of the
     /// block, else <see cref="TransposedConv"/> where that Conv will run on ORT's blocked-layout
@@ -105,7 +105,7 @@ public enum ConvWeightGradient
 }
 
 /// <summary>A loss appended to the model. The training graph's first output is the scalar loss.</summary>
-public abstract record Loss;
+internal abstract record Loss;
 
 /// <summary>
 /// Mean softmax cross-entropy between logits (N,C) or (N,C,d1,...) and int64 class labels
@@ -113,7 +113,7 @@ public abstract record Loss;
 /// </summary>
 /// <param name="Logits">Name of the logits value; null means the model's first output.</param>
 /// <param name="LabelsInput">Name of the new int64 graph input holding the labels.</param>
-public sealed record SoftmaxCrossEntropyLoss(string? Logits = null, string LabelsInput = "labels") : Loss;
+internal sealed record SoftmaxCrossEntropyLoss(string? Logits = null, string LabelsInput = "labels") : Loss;
 
 /// <summary>
 /// Knowledge distillation (Hinton et al., 2015): (1 − Weight)·CE(logits, labels) +
@@ -127,12 +127,12 @@ public sealed record SoftmaxCrossEntropyLoss(string? Logits = null, string Label
 /// <param name="TeacherLogitsInput">Name of the new float input holding the teacher's logits [N, K].</param>
 /// <param name="Temperature">T &gt; 0.</param>
 /// <param name="Weight">The soft term's share in [0, 1].</param>
-public sealed record DistillationLoss(string? Logits, string LabelsInput, string TeacherLogitsInput, double Temperature, double Weight) : Loss;
+internal sealed record DistillationLoss(string? Logits, string LabelsInput, string TeacherLogitsInput, double Temperature, double Weight) : Loss;
 
 /// <summary>Mean over all elements of (output - target)^2.</summary>
 /// <param name="Output">Name of the value compared; null means the model's first output.</param>
 /// <param name="TargetInput">Name of the new graph input holding the target (same shape and type).</param>
-public sealed record MeanSquaredErrorLoss(string? Output = null, string TargetInput = "target") : Loss;
+internal sealed record MeanSquaredErrorLoss(string? Output = null, string TargetInput = "target") : Loss;
 
 /// <summary>A scalar the model already computes is the loss (custom losses built with the IR).</summary>
-public sealed record ExistingLoss(string Value) : Loss;
+internal sealed record ExistingLoss(string Value) : Loss;

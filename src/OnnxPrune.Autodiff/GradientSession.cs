@@ -9,7 +9,7 @@ namespace OnnxPrune.Autodiff;
 /// the loss and the gradients. Parameters not given take their starting values. Thread-safe as
 /// ORT sessions are (concurrent <see cref="Evaluate"/> calls are allowed).
 /// </summary>
-public sealed class GradientSession : IDisposable
+internal sealed class GradientSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly Dictionary<string, TensorData> _initial = new(StringComparer.Ordinal);
@@ -92,11 +92,11 @@ public sealed class GradientSession : IDisposable
 /// <param name="Loss">The loss.</param>
 /// <param name="Gradients">Gradient per parameter name.</param>
 /// <param name="Outputs">Every fetched output by output name.</param>
-public sealed record GradientEvaluation(double Loss, IReadOnlyDictionary<string, TensorData> Gradients,
+internal sealed record GradientEvaluation(double Loss, IReadOnlyDictionary<string, TensorData> Gradients,
     IReadOnlyDictionary<string, TensorData> Outputs);
 
 /// <summary>Conversions between IR tensors, ORT tensors and double arrays (float and double only).</summary>
-public static class TensorConvert
+internal static class TensorConvert
 {
     public static TensorData ToTensorData(Tensor tensor) => tensor.DataType is DataType.Float or DataType.Double
         ? OnnxPrune.Runtime.Data.TensorConversion.ToTensorData(tensor)

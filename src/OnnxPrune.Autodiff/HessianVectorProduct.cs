@@ -7,7 +7,7 @@ namespace OnnxPrune.Autodiff;
 /// Hv ≈ (g(θ + εv) − g(θ − εv)) / (2ε). Two runs of the training graph; exact for a quadratic
 /// loss up to rounding, O(ε²) otherwise.
 /// </summary>
-public static class HessianVectorProduct
+internal static class HessianVectorProduct
 {
     /// <summary>ε = 1e-3 · (1 + ‖θ‖) / ‖v‖: a perturbation of about a thousandth of the
     /// parameters' size, large against float32 rounding, small against curvature changes.</summary>

@@ -7,7 +7,7 @@ namespace OnnxPrune.Autodiff;
 /// respect to every trainable parameter, in standard ONNX ops (ONNX Runtime's CPU provider runs
 /// it). Built by <see cref="GradientBuilder.Build"/>; the input model is not changed.
 /// </summary>
-public sealed class TrainingGraph
+internal sealed class TrainingGraph
 {
     internal TrainingGraph(Model model, string lossOutput, IReadOnlyList<TrainableParameter> parameters,
         IReadOnlyList<string> dataInputs, IReadOnlyList<string> modelOutputs,
@@ -66,7 +66,7 @@ public sealed class TrainingGraph
 /// <param name="Name">Initializer name in the inference model, and input name in the training graph.</param>
 /// <param name="GradientOutput">Output holding d loss / d parameter (same shape and type).</param>
 /// <param name="InitialValue">The value the inference model had.</param>
-public sealed record TrainableParameter(string Name, string GradientOutput, Tensor InitialValue)
+internal sealed record TrainableParameter(string Name, string GradientOutput, Tensor InitialValue)
 {
     public DataType ElementType => InitialValue.DataType;
     public long[] Dims => InitialValue.Dims;
@@ -85,5 +85,5 @@ public sealed record TrainableParameter(string Name, string GradientOutput, Tens
 /// PyTorch uses for its running variance); normalisation itself uses the biased one.</param>
 /// <param name="Momentum">The node's momentum attribute (default 0.9).</param>
 /// <param name="Epsilon">The node's epsilon attribute.</param>
-public sealed record BatchNormStatistics(string NodeName, string RunningMean, string RunningVariance,
+internal sealed record BatchNormStatistics(string NodeName, string RunningMean, string RunningVariance,
     string BatchMeanOutput, string BatchVarianceOutput, float Momentum, float Epsilon);

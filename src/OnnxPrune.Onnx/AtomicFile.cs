@@ -6,7 +6,7 @@ namespace OnnxPrune.Onnx;
 /// rename replaces the target. The temporary name is unique per process, thread and call, so concurrent writers
 /// of one cache folder never share one.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, temp => File.WriteAllBytes(temp, bytes));
 

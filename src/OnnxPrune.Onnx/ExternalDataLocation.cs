@@ -6,7 +6,7 @@ namespace OnnxPrune.Onnx;
 /// absolute path, a ".." component, or a link that leads out is refused. (The onnx package's
 /// CVE-2022-25882 and CVE-2024-27318 came from resolving such locations naively.)
 /// </summary>
-public static class ExternalDataLocation
+internal static class ExternalDataLocation
 {
     public static string Resolve(string modelDirectory, string location, string tensorName)
     {

@@ -5,7 +5,7 @@ namespace OnnxPrune.Onnx;
 /// the file and, where known, the node, value or tensor, and says what is wrong; it is meant for
 /// the user, so callers print it as is.
 /// </summary>
-public sealed class OnnxFormatException : Exception
+internal sealed class OnnxFormatException : Exception
 {
     public OnnxFormatException(string message, Exception? inner = null) : base(message, inner) { }
 }

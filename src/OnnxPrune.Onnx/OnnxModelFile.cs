@@ -5,7 +5,7 @@ using OnnxPrune.Onnx.Proto;
 namespace OnnxPrune.Onnx;
 
 /// <summary>When initializers go into a separate data file.</summary>
-public enum ExternalDataMode
+internal enum ExternalDataMode
 {
     /// <summary>Inline, unless the model would exceed protobuf's 2 GB message limit.</summary>
     Auto,
@@ -15,7 +15,7 @@ public enum ExternalDataMode
     Never,
 }
 
-public sealed record SaveOptions
+internal sealed record SaveOptions
 {
     public ExternalDataMode ExternalData { get; init; } = ExternalDataMode.Auto;
 
@@ -32,7 +32,7 @@ public sealed record SaveOptions
 /// sizes match their dims, external data stays inside the model's folder) and reports problems as
 /// <see cref="OnnxFormatException"/>. Saving is atomic: the file appears complete or not at all.
 /// </summary>
-public static class OnnxModelFile
+internal static class OnnxModelFile
 {
     public static Model Load(string path)
     {
@@ -175,7 +175,7 @@ public static class OnnxModelFile
 }
 
 /// <summary>Reads a single serialized TensorProto (.pb), as ONNX's test data stores inputs and outputs.</summary>
-public static class OnnxTensorFile
+internal static class OnnxTensorFile
 {
     public static Tensor Load(string path)
     {

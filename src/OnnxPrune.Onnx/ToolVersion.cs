@@ -7,7 +7,7 @@ namespace OnnxPrune.Onnx;
 /// OnnxPrune's version (Directory.Build.props sets it for every assembly): what `onnxprune --version` prints,
 /// what every report records and what a pruned model names as its producer.
 /// </summary>
-public static class ToolVersion
+internal static class ToolVersion
 {
     /// <summary>The producer_name OnnxPrune writes into the models it produces.</summary>
     public const string ProducerName = "onnxprune";

@@ -7,7 +7,7 @@ namespace OnnxPrune.Runtime;
 /// here. The checks come first so a user learns what is missing (the GPU package, a device, the
 /// CUDA libraries) instead of reading ORT's failure from deep inside provider loading.
 /// </summary>
-public static class ExecutionProviders
+internal static class ExecutionProviders
 {
     public const string Cpu = "CPUExecutionProvider";
     public const string Cuda = "CUDAExecutionProvider";

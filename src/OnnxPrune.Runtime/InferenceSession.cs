@@ -9,7 +9,7 @@ namespace OnnxPrune.Runtime;
 /// from several threads at once (ORT allows concurrent runs of one session); Dispose waits for
 /// runs in progress. A session nobody disposed is released by the finalizer.
 /// </summary>
-public sealed class InferenceSession : IDisposable
+internal sealed class InferenceSession : IDisposable
 {
     private readonly Ort.InferenceSession session;
     private readonly string? profilePrefix;

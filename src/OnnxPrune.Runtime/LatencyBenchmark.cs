@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace OnnxPrune.Runtime;
 
 /// <summary>Wall-clock latency of a session on fixed inputs.</summary>
-public static class LatencyBenchmark
+internal static class LatencyBenchmark
 {
     /// <summary>
     /// Runs <paramref name="warmupRuns"/> untimed and then <paramref name="timedRuns"/> timed runs.

@@ -6,7 +6,7 @@ namespace OnnxPrune.Runtime;
 /// released by Dispose, or by the finalizer when a caller forgot; the leak tests check that the
 /// counts return to where they were, which a bound on resident memory cannot tell reliably.
 /// </summary>
-public static class NativeHandles
+internal static class NativeHandles
 {
     private static long sessions, values, pins;
 

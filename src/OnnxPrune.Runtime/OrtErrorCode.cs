@@ -2,7 +2,7 @@ namespace OnnxPrune.Runtime;
 
 /// <summary>ONNX Runtime's <c>OrtErrorCode</c>, same numbering as the C header (codes after
 /// <see cref="EpFail"/> were added in later ORT releases and may come from newer libraries).</summary>
-public enum OrtErrorCode
+internal enum OrtErrorCode
 {
     Ok = 0,
     Fail = 1,

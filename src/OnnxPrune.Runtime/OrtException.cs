@@ -4,7 +4,7 @@ namespace OnnxPrune.Runtime;
 
 /// <summary>A call into ONNX Runtime returned a failed status. <see cref="Exception.Message"/> is
 /// ORT's own message prefixed by the code's name, so logs say what kind of failure it was.</summary>
-public sealed class OrtException : Exception
+internal sealed class OrtException : Exception
 {
     public OrtException(OrtErrorCode errorCode, string ortMessage, Exception? inner = null)
         : base($"ONNX Runtime error {Describe(errorCode)}: {ortMessage.TrimEnd()}", inner)

@@ -1,7 +1,7 @@
 namespace OnnxPrune.Runtime;
 
 /// <summary>ORT's <c>OrtLoggingLevel</c>: messages below the chosen level are dropped.</summary>
-public enum OrtLoggingLevel
+internal enum OrtLoggingLevel
 {
     Verbose = 0,
     Info = 1,

@@ -8,7 +8,7 @@ namespace OnnxPrune.Runtime;
 /// process (a host toolchain that created it first keeps its settings). Sessions take a runtime;
 /// most callers pass <see cref="Shared"/>. Thread-safe.
 /// </summary>
-public sealed class OrtRuntime
+internal sealed class OrtRuntime
 {
     private static readonly object SharedGate = new();
     private static OrtRuntime? shared;

@@ -3,10 +3,10 @@ using System.Text.Json;
 namespace OnnxPrune.Runtime;
 
 /// <summary>Kernel time of one graph node, summed over every run the profile covers.</summary>
-public sealed record NodeProfile(string NodeName, string OpType, string? Provider, int Calls, long TotalMicroseconds);
+internal sealed record NodeProfile(string NodeName, string OpType, string? Provider, int Calls, long TotalMicroseconds);
 
 /// <summary>Kernel time of all nodes of one op type, summed over every run the profile covers.</summary>
-public sealed record OpTypeProfile(string OpType, int NodeCount, int Calls, long TotalMicroseconds);
+internal sealed record OpTypeProfile(string OpType, int NodeCount, int Calls, long TotalMicroseconds);
 
 /// <summary>
 /// ORT's profile (a Chrome-trace JSON array of events) reduced to what pruning decisions need:
@@ -15,7 +15,7 @@ public sealed record OpTypeProfile(string OpType, int NodeCount, int Calls, long
 /// bookkeeping. Totals include every run while profiling was on (warm-up runs too); divide
 /// by <see cref="RunCount"/> for a per-run figure.
 /// </summary>
-public sealed class ProfileSummary
+internal sealed class ProfileSummary
 {
     private const string KernelSuffix = "_kernel_time";
 

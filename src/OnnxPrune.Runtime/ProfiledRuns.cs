@@ -6,7 +6,7 @@ namespace OnnxPrune.Runtime;
 /// <see cref="LatencyBenchmark"/> in a session without profiling. `onnxprune profile` and the report's per-layer
 /// latency both come from here.
 /// </summary>
-public static class ProfiledRuns
+internal static class ProfiledRuns
 {
     /// <param name="open">Builds the session from the settings it is given (<paramref name="settings"/> with profiling on).</param>
     /// <param name="inputs">The inputs to run, made for the session (its input names and shapes).</param>

@@ -1,7 +1,7 @@
 namespace OnnxPrune.Runtime;
 
 /// <summary>How ORT should build and run a session. Immutable; use <c>with</c> to vary one setting.</summary>
-public sealed record SessionSettings
+internal sealed record SessionSettings
 {
     public static SessionSettings Default { get; } = new();
 
@@ -51,7 +51,7 @@ public sealed record SessionSettings
 }
 
 /// <summary>ORT's GraphOptimizationLevel, same numbers as the C enum.</summary>
-public enum GraphOptimizationLevel
+internal enum GraphOptimizationLevel
 {
     Disable = 0,
     Basic = 1,
@@ -59,7 +59,7 @@ public enum GraphOptimizationLevel
     All = 99,
 }
 
-public enum ExecutionProvider
+internal enum ExecutionProvider
 {
     Cpu,
     /// <summary>NVIDIA CUDA; needs the GPU native package (Microsoft.ML.OnnxRuntime.Gpu), a device

@@ -10,7 +10,7 @@ namespace OnnxPrune.Runtime;
 /// in place while <see cref="InferenceSession.Run"/> runs, so changing the array afterwards
 /// changes the next run's input. Outputs are fresh arrays the caller owns.
 /// </summary>
-public sealed class TensorData
+internal sealed class TensorData
 {
     private TensorData(DataType elementType, Array data, long[] dims)
     {

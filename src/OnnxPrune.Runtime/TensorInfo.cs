@@ -4,7 +4,7 @@ using OnnxPrune.IR;
 namespace OnnxPrune.Runtime;
 
 /// <summary>What kind of value an input or output is; same numbers as ORT's ONNXType.</summary>
-public enum OnnxValueKind
+internal enum OnnxValueKind
 {
     Unknown = 0,
     Tensor = 1,
@@ -19,7 +19,7 @@ public enum OnnxValueKind
 /// A session input or output as ORT sees it after loading the model. For non-tensors
 /// (<see cref="Kind"/> other than Tensor) the element type is Undefined and the shape empty.
 /// </summary>
-public sealed class TensorInfo
+internal sealed class TensorInfo
 {
     internal TensorInfo(string name, OnnxValueKind kind, DataType elementType, long[] dims, string?[] symbolicDims)
     {

@@ -9,7 +9,7 @@ namespace OnnxPrune.Training;
 /// <summary>A model with BatchNormalization inserted, and the names of the inserted nodes.</summary>
 /// <param name="Model">A copy of the given model.</param>
 /// <param name="NodeNames">Names of the inserted BatchNormalization nodes (what <see cref="BatchNormInsertion.FoldBack"/> folds).</param>
-public sealed record InsertedBatchNorms(Model Model, IReadOnlySet<string> NodeNames);
+internal sealed record InsertedBatchNorms(Model Model, IReadOnlySet<string> NodeNames);
 
 /// <summary>
 /// Fine-tuning a model whose exporter folded BatchNorm into its convolutions (METHODS.md §7): a
@@ -29,7 +29,7 @@ public sealed record InsertedBatchNorms(Model Model, IReadOnlySet<string> NodeNa
 /// given data set (all of them when fewer), so the inserted statistics, and with them a resumed
 /// run's parameters, are the same every time.</para>
 /// </summary>
-public static class BatchNormInsertion
+internal static class BatchNormInsertion
 {
     /// <summary>Calibration images measured at most; a few hundred estimate a channel's moments within a few percent.</summary>
     public const int MaxImages = 256;

@@ -5,7 +5,7 @@ using OnnxPrune.Training.Data;
 namespace OnnxPrune.Training;
 
 /// <summary>Per-channel mean and (biased, as BatchNormalization's batch statistics) variance of one value.</summary>
-public sealed record ChannelMoments(double[] Mean, double[] Variance);
+internal sealed record ChannelMoments(double[] Mean, double[] Variance);
 
 /// <summary>
 /// Measures per-channel moments of intermediate values of a classifier on images: the values are
@@ -14,7 +14,7 @@ public sealed record ChannelMoments(double[] Mean, double[] Variance);
 /// Batches are combined with Chan et al.'s pairwise update of (count, mean, M2), in double, so a
 /// large mean does not swallow a small variance as E[x²] − E[x]² would.
 /// </summary>
-public static class ChannelStatistics
+internal static class ChannelStatistics
 {
     /// <param name="model">Not modified.</param>
     /// <param name="valueNames">Names of node outputs of rank ≥ 2 (float32).</param>

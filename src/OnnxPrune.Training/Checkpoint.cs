@@ -10,7 +10,7 @@ using OnnxPrune.Training.Data;
 namespace OnnxPrune.Training;
 
 /// <summary>A named float32 array of a checkpoint.</summary>
-public sealed record NamedArray(string Name, long[] Dims, float[] Values);
+internal sealed record NamedArray(string Name, long[] Dims, float[] Values);
 
 /// <summary>
 /// Everything needed to continue a training run exactly where it stopped: the weights, the
@@ -25,7 +25,7 @@ public sealed record NamedArray(string Name, long[] Dims, float[] Values);
 /// crash never leaves a half-written checkpoint.
 /// </para>
 /// </summary>
-public sealed class Checkpoint
+internal sealed class Checkpoint
 {
     public const string FormatName = "onnxprune-checkpoint";
     public const int FormatVersion = 1;

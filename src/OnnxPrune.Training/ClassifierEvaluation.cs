@@ -5,7 +5,7 @@ using OnnxPrune.Training.Data;
 namespace OnnxPrune.Training;
 
 /// <summary>Top-1 accuracy and cross-entropy of any image classifier on a data set, run by ONNX Runtime.</summary>
-public static class ClassifierEvaluation
+internal static class ClassifierEvaluation
 {
     /// <summary>
     /// Runs <paramref name="model"/> over <paramref name="data"/> in batches (images normalised with

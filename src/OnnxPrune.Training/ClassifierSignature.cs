@@ -9,7 +9,7 @@ namespace OnnxPrune.Training;
 /// (class scores [N, K]; when the model ends in Softmax, the Softmax input is used as the logits
 /// for the loss) and the trainable initializers.
 /// </summary>
-public sealed class ClassifierSignature
+internal sealed class ClassifierSignature
 {
     private ClassifierSignature(string inputName, IReadOnlyList<Dim> sampleDims, Dim batch, string outputName, string logitsName,
         bool outputIsProbabilities, int? classCount)

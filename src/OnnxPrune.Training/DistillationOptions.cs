@@ -10,7 +10,7 @@ namespace OnnxPrune.Training;
 /// The KL term is part of the training graph (<see cref="Autodiff.DistillationLoss"/>), so its
 /// gradient comes from the same autodiff pass. Evaluation is unchanged.
 /// </summary>
-public sealed record DistillationOptions
+internal sealed record DistillationOptions
 {
     /// <summary>Default <see cref="Temperature"/>: 4, the usual choice for 10–100 classes; it
     /// spreads a confident teacher's probability over the runner-up classes enough to carry

@@ -20,7 +20,7 @@ namespace OnnxPrune.Training;
 /// 0.2 on one batch is noise, not divergence.</param>
 /// <param name="SnapshotEverySteps">Steps between in-memory snapshots within an epoch, so a late
 /// divergence does not throw away the whole epoch.</param>
-public sealed record DivergenceOptions(int MaxRollbacks = 4, double ExplosionFactor = 10, int Window = 50, int MinimumHistory = 20,
+internal sealed record DivergenceOptions(int MaxRollbacks = 4, double ExplosionFactor = 10, int Window = 50, int MinimumHistory = 20,
     double MinimumLoss = 1.0, int SnapshotEverySteps = 50)
 {
     /// <exception cref="ArgumentException">A number is out of range.</exception>
@@ -40,7 +40,7 @@ public sealed record DivergenceOptions(int MaxRollbacks = 4, double ExplosionFac
 /// <param name="RestoredBatch">Batches of the epoch done in the restored state (0: its start).</param>
 /// <param name="NewLearningRateFactor">The factor on the scheduled rate from now on (0.5 after the first rollback, ...).</param>
 /// <param name="Rollback">1-based count of rollbacks so far.</param>
-public sealed record TrainingRollback(int Epoch, int Batch, string Reason, int RestoredBatch, double NewLearningRateFactor, int Rollback);
+internal sealed record TrainingRollback(int Epoch, int Batch, string Reason, int RestoredBatch, double NewLearningRateFactor, int Rollback);
 
 /// <summary>Decides whether a step's loss is a divergence; keeps the recent losses for the median.</summary>
 internal sealed class DivergenceGuard(DivergenceOptions options)

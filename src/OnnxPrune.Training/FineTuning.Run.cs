@@ -8,7 +8,7 @@ namespace OnnxPrune.Training;
 /// <summary>What <see cref="FineTuning.Run"/> trains on and what it does around the training.</summary>
 /// <param name="Train">Training images.</param>
 /// <param name="Test">Measured before (when <see cref="MeasureBefore"/>) and after training.</param>
-public sealed record FineTuneRequest(Dataset Train, Dataset Test)
+internal sealed record FineTuneRequest(Dataset Train, Dataset Test)
 {
     /// <summary>Evaluated after every epoch; null: <see cref="Test"/> (whose last evaluation is then
     /// also the final one, so it is not run twice).</summary>
@@ -45,7 +45,7 @@ public sealed record FineTuneRequest(Dataset Train, Dataset Test)
 /// <param name="Trainer">The trainer (its parameters, options; do not train it from the callback).</param>
 /// <param name="InsertedBatchNorms">BatchNormalization nodes inserted for training (folded back on export).</param>
 /// <param name="Before">Test accuracy before training, when measured.</param>
-public sealed record FineTuneStart(Trainer Trainer, int InsertedBatchNorms, EvaluationResult? Before);
+internal sealed record FineTuneStart(Trainer Trainer, int InsertedBatchNorms, EvaluationResult? Before);
 
 /// <summary>A finished <see cref="FineTuning.Run"/>.</summary>
 /// <param name="Model">The trained inference model (inserted BatchNorm folded back, metadata set).</param>
@@ -60,7 +60,7 @@ public sealed record FineTuneStart(Trainer Trainer, int InsertedBatchNorms, Eval
 /// <param name="Rollbacks">Rollbacks after divergence in this run.</param>
 /// <param name="LearningRateFactor">Factor on the schedule at the end (halved by each rollback).</param>
 /// <param name="TrainSeconds">Wall time of the training (evaluations after epochs included).</param>
-public sealed record FineTuneResult(Model Model, TrainerOptions Options, EvaluationResult? Before, EvaluationResult Final,
+internal sealed record FineTuneResult(Model Model, TrainerOptions Options, EvaluationResult? Before, EvaluationResult Final,
     IReadOnlyList<EpochResult> History, int ResumedFromEpoch, bool Collapsed, int InsertedBatchNorms, IReadOnlyList<string> Parameters,
     IReadOnlyList<TrainingRollback> Rollbacks, double LearningRateFactor, double TrainSeconds)
 {
@@ -68,7 +68,7 @@ public sealed record FineTuneResult(Model Model, TrainerOptions Options, Evaluat
     public double TeacherSeconds => History.Skip(ResumedFromEpoch).Sum(e => e.TeacherSeconds);
 }
 
-public static partial class FineTuning
+internal static partial class FineTuning
 {
     /// <summary>
     /// Trains <paramref name="model"/> (not modified) as <paramref name="options"/> say, end to end:

@@ -8,7 +8,7 @@ namespace OnnxPrune.Training;
 /// BatchNorm inserted where the exporter folded it (<see cref="BatchNormInsertion"/>) and folded
 /// back on export, and the check that the run did not collapse.
 /// </summary>
-public static partial class FineTuning
+internal static partial class FineTuning
 {
     /// <summary>Accuracy (a fraction) a fine-tuned model may lose against the model before
     /// fine-tuning before the run counts as collapsed: 5 points. Fine-tuning a trained model should

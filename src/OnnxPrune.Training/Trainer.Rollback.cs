@@ -4,7 +4,7 @@ using OnnxPrune.Training.Data;
 namespace OnnxPrune.Training;
 
 /// <summary>The trainer's answer to divergence: in-memory snapshots of the state and the rollback to them.</summary>
-public sealed partial class Trainer
+internal sealed partial class Trainer
 {
     private readonly List<TrainingRollback> _rollbacks = [];
 

@@ -28,7 +28,7 @@ namespace OnnxPrune.Training;
 /// (Trainer.Rollback.cs, <see cref="DivergenceOptions"/>).
 /// Not thread-safe.
 /// </summary>
-public sealed partial class Trainer : IDisposable
+internal sealed partial class Trainer : IDisposable
 {
     private readonly Model _inference;
     private readonly TrainingGraph _graph;

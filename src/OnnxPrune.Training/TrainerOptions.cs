@@ -5,7 +5,7 @@ using OnnxPrune.Training.Data;
 namespace OnnxPrune.Training;
 
 /// <summary>How a <see cref="Trainer"/> trains. Immutable; vary with <c>with</c>.</summary>
-public sealed record TrainerOptions
+internal sealed record TrainerOptions
 {
     /// <summary>Epochs to train in total (a resumed run continues up to this many).</summary>
     public int Epochs { get; init; } = 1;
@@ -103,7 +103,7 @@ public sealed record TrainerOptions
 /// <param name="DecayNormAndBias">False (the default): weight decay applies only to parameters of
 /// rank ≥ 2 (convolution and linear weights), not to biases and BatchNorm scales/shifts (rank 1),
 /// the usual choice for small networks. True: to every parameter, as plain torch.optim.SGD does.</param>
-public sealed record SgdOptions(double LearningRate = 0.1, double Momentum = 0.9, bool Nesterov = false,
+internal sealed record SgdOptions(double LearningRate = 0.1, double Momentum = 0.9, bool Nesterov = false,
     double WeightDecay = 5e-4, bool DecayNormAndBias = false)
 {
     public void Validate()
@@ -118,7 +118,7 @@ public sealed record SgdOptions(double LearningRate = 0.1, double Momentum = 0.9
 }
 
 /// <summary>A factor on the base learning rate as a function of the step.</summary>
-public abstract record LearningRateSchedule
+internal abstract record LearningRateSchedule
 {
     /// <summary>The factor for global step <paramref name="step"/> (0-based) of a run of
     /// <paramref name="epochs"/> epochs of <paramref name="stepsPerEpoch"/> steps.</summary>
@@ -167,7 +167,7 @@ public abstract record LearningRateSchedule
 }
 
 /// <summary>The base learning rate throughout.</summary>
-public sealed record ConstantSchedule : LearningRateSchedule
+internal sealed record ConstantSchedule : LearningRateSchedule
 {
     public override double Factor(long step, int stepsPerEpoch, int epochs) => 1;
     public override string ToString() => "constant";
@@ -178,7 +178,7 @@ public sealed record ConstantSchedule : LearningRateSchedule
 /// half cosine per step from 1 down to <paramref name="FinalFactor"/> at the end of the last epoch
 /// (as torch's CosineAnnealingLR stepped per iteration).
 /// </summary>
-public sealed record CosineSchedule(int WarmupEpochs = 0, double FinalFactor = 0) : LearningRateSchedule
+internal sealed record CosineSchedule(int WarmupEpochs = 0, double FinalFactor = 0) : LearningRateSchedule
 {
     public override double Factor(long step, int stepsPerEpoch, int epochs)
     {
@@ -209,7 +209,7 @@ public sealed record CosineSchedule(int WarmupEpochs = 0, double FinalFactor = 0
 /// epochs (default 0.5 and 0.75: 0.1 → 0.01 → 0.001, the CIFAR ResNet recipe); changes take effect
 /// at epoch boundaries.
 /// </summary>
-public sealed record StepSchedule(IReadOnlyList<double> MilestoneFractions, double Gamma = 0.1) : LearningRateSchedule
+internal sealed record StepSchedule(IReadOnlyList<double> MilestoneFractions, double Gamma = 0.1) : LearningRateSchedule
 {
     public static readonly double[] DefaultMilestones = [0.5, 0.75];
 

@@ -5,7 +5,7 @@ namespace OnnxPrune.Training;
 /// <param name="Loss">Mean softmax cross-entropy (natural log).</param>
 /// <param name="Count">Samples evaluated.</param>
 /// <param name="Seconds">Wall time of the evaluation.</param>
-public sealed record EvaluationResult(double Accuracy, double Loss, int Count, double Seconds);
+internal sealed record EvaluationResult(double Accuracy, double Loss, int Count, double Seconds);
 
 /// <summary>One finished epoch.</summary>
 /// <param name="Epoch">1-based.</param>
@@ -17,7 +17,7 @@ public sealed record EvaluationResult(double Accuracy, double Loss, int Count, d
 /// <param name="Validation">Evaluation after the epoch, when there was one.</param>
 /// <param name="TeacherSeconds">Of <paramref name="Seconds"/>, the time spent running the distillation
 /// teacher (0 without one).</param>
-public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate,
+internal sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate,
     double ImagesPerSecond, double Seconds, EvaluationResult? Validation, double TeacherSeconds = 0);
 
 /// <summary>Where training is, for a progress display (reported after every step).</summary>
@@ -29,5 +29,5 @@ public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccura
 /// <param name="Accuracy">Training accuracy of this epoch's batches so far.</param>
 /// <param name="ImagesPerSecond">This epoch's training throughput so far.</param>
 /// <param name="LearningRate">The current rate.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int BatchesPerEpoch, double Loss, double Accuracy,
+internal sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int BatchesPerEpoch, double Loss, double Accuracy,
     double ImagesPerSecond, double LearningRate);

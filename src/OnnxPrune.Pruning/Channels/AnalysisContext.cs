@@ -126,4 +126,4 @@ internal sealed class AnalysisContext
 }
 
 /// <summary>An op that stopped channels from being pruned, and the units it pinned.</summary>
-public sealed record ChannelBarrier(string NodeName, string OpType, string Reason, IReadOnlyList<int> Units);
+internal sealed record ChannelBarrier(string NodeName, string OpType, string Reason, IReadOnlyList<int> Units);

@@ -9,7 +9,7 @@ namespace OnnxPrune.Pruning.Channels;
 /// graph output, a subgraph). The result knows every tensor slice of every unit, so removal is
 /// one step per unit set.
 /// </summary>
-public sealed class ChannelAnalysis
+internal sealed class ChannelAnalysis
 {
     private ChannelAnalysis(Model model, AnalysisContext ctx, IReadOnlyList<ChannelGroup> groups)
     {
@@ -167,4 +167,4 @@ public sealed class ChannelAnalysis
 
 /// <summary>A tensor slice that belongs to a group: input <see cref="Tensor"/> of node
 /// <see cref="Node"/>, sliced along <see cref="Axis"/>; role is producer, consumer, perchannel or statistic.</summary>
-public sealed record GroupMember(string Node, string OpType, string Tensor, int Axis, string Role);
+internal sealed record GroupMember(string Node, string OpType, string Tensor, int Axis, string Role);

@@ -7,7 +7,7 @@ namespace OnnxPrune.Pruning.Channels;
 /// producers (one conv, or all convs tied by residual Adds). Removing a unit removes one channel
 /// from every producer in the group and the matching slices everywhere the channel goes.
 /// </summary>
-public sealed class ChannelGroup
+internal sealed class ChannelGroup
 {
     internal ChannelGroup(int id, IReadOnlyList<Node> producers, IReadOnlyList<int> units, IReadOnlyList<int> prunableUnits, IReadOnlyList<string> pinReasons)
     {

@@ -9,7 +9,7 @@ namespace OnnxPrune.Pruning.Cost;
 /// floating-point initializers and of floating-point Constant nodes (paddle2onnx stores weights
 /// as Constants), each counted once however many nodes read it.
 /// </summary>
-public static class CostModel
+internal static class CostModel
 {
     public static ModelCost Measure(Graph graph)
     {
@@ -123,4 +123,4 @@ public static class CostModel
 }
 
 /// <summary>A node's shapes are too large to count; the model's dims are wrong.</summary>
-public sealed class CostOverflowException(string message) : Exception(message);
+internal sealed class CostOverflowException(string message) : Exception(message);

@@ -10,7 +10,7 @@ namespace OnnxPrune.Pruning.Cost;
 /// shrinks along its bound axes. Exact for what <see cref="CostModel"/> counts, and O(layers +
 /// bindings) per query, so allocation can search over thousands of candidate sets.
 /// </summary>
-public sealed class PrunedCostEstimator
+internal sealed class PrunedCostEstimator
 {
     private readonly ChannelAnalysis _analysis;
     private readonly RemovalMask _mask;

@@ -16,7 +16,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// 32 images: every tapped activation of a batch is an output at once, so the batch bounds the memory
 /// (tools/bench/results/calibration-memory.md).
 /// </summary>
-public sealed class ActivationCriterion(CalibrationSet data, SessionSettings session, int batchSize = 32, double p = 1) : IChannelCriterion
+internal sealed class ActivationCriterion(CalibrationSet data, SessionSettings session, int batchSize = 32, double p = 1) : IChannelCriterion
 {
     /// <summary>Ops that map a channel to itself, through which "after the layer" continues.</summary>
     private static readonly HashSet<string> Tail = ["BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "Sigmoid", "Tanh", "Elu", "Selu", "Mish", "Gelu", "Add"];

@@ -12,7 +12,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// ranked against the others, so both are a <see cref="PruneInputException"/>
 /// (<see cref="PruneInputProblem.NoBatchNormalization"/>).
 /// </summary>
-public sealed class BnScaleCriterion : IChannelCriterion
+internal sealed class BnScaleCriterion : IChannelCriterion
 {
     public const string Alternatives = "choose l1, l2 or fpgm";
 

@@ -9,7 +9,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// labels when they are known. Without labels the criteria use the original model's own
 /// predictions as targets (<see cref="HasLabels"/> false).
 /// </summary>
-public sealed record CalibrationSet(Dataset Images, bool HasLabels)
+internal sealed record CalibrationSet(Dataset Images, bool HasLabels)
 {
     /// <summary>Told "calibration: k/n images" as each batch of <see cref="Batches"/> is done, so that a
     /// caller can show how far a pass over the images (scoring, refit, BatchNorm statistics) has got.</summary>

@@ -4,7 +4,7 @@ namespace OnnxPrune.Pruning.Criteria;
 
 /// <summary>Scores every unit of an analysis; a higher score means more important. Scores of a
 /// unit aggregate over all its members (all producers of a coupled group).</summary>
-public interface IChannelCriterion
+internal interface IChannelCriterion
 {
     string Name { get; }
 
@@ -18,7 +18,7 @@ public interface IChannelCriterion
 /// the group. Consumer slices are not counted (they measure how much the next layer listens, a
 /// different signal).
 /// </summary>
-public sealed class NormCriterion(int p) : IChannelCriterion
+internal sealed class NormCriterion(int p) : IChannelCriterion
 {
     public string Name => p == 1 ? "l1" : "l2";
 
@@ -42,7 +42,7 @@ public sealed class NormCriterion(int p) : IChannelCriterion
 }
 
 /// <summary>Uniformly random scores from a seed: the baseline every criterion must beat.</summary>
-public sealed class RandomCriterion(int seed) : IChannelCriterion
+internal sealed class RandomCriterion(int seed) : IChannelCriterion
 {
     public string Name => "random";
 

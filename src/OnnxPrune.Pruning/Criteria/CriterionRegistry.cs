@@ -1,17 +1,17 @@
 namespace OnnxPrune.Pruning.Criteria;
 
 /// <summary>A published method: authors, year, title, and where it appeared (venue, arXiv id).</summary>
-public sealed record Paper(string Authors, int Year, string Title, string Where)
+internal sealed record Paper(string Authors, int Year, string Title, string Where)
 {
     public override string ToString() => $"{Authors} ({Year}), \"{Title}\", {Where}";
 }
 
 /// <summary>An option of the prune command a method reads, with its default.</summary>
-public sealed record MethodOption(string Name, string Default, string Meaning);
+internal sealed record MethodOption(string Name, string Default, string Meaning);
 
 /// <summary>What a criterion's factory may draw on. Data-driven criteria add what they need here
 /// (calibration batches, a loss) and say so with <see cref="CriterionEntry.NeedsData"/>.</summary>
-public sealed record CriterionSettings(int Seed, CalibrationSet? Calibration = null, Runtime.SessionSettings? Session = null)
+internal sealed record CriterionSettings(int Seed, CalibrationSet? Calibration = null, Runtime.SessionSettings? Session = null)
 {
     /// <summary>The calibration images a data-driven criterion needs.</summary>
     /// <exception cref="Pipeline.PruneInputException">None were given.</exception>
@@ -23,14 +23,14 @@ public sealed record CriterionSettings(int Seed, CalibrationSet? Calibration = n
 
 /// <summary>One channel criterion: its option value, one line on what it computes, whether it needs
 /// data, its paper (null for baselines without one), the prune options it reads, and its factory.</summary>
-public sealed record CriterionEntry(string Name, string Summary, bool NeedsData, Paper? Paper, IReadOnlyList<MethodOption> Options,
+internal sealed record CriterionEntry(string Name, string Summary, bool NeedsData, Paper? Paper, IReadOnlyList<MethodOption> Options,
     Func<CriterionSettings, IChannelCriterion> Create);
 
 /// <summary>
 /// The criteria `--criterion` accepts and `onnxprune methods` lists: one registry, so the two cannot
 /// drift apart. Adding a criterion is one entry in <see cref="All"/>.
 /// </summary>
-public static class Criteria
+internal static class Criteria
 {
     public const string Default = "l1";
 

@@ -10,7 +10,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// Gemm, MatMul), not the bias. A group sums its producers' scores. Cost: n^2 * k per layer of n
 /// filters of k weights each; layers whose channels are all pinned are skipped.
 /// </summary>
-public sealed class FpgmCriterion : IChannelCriterion
+internal sealed class FpgmCriterion : IChannelCriterion
 {
     public string Name => "fpgm";
 

@@ -11,7 +11,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// parameters, both over the calibration images (Hθ by a forward difference of gradients; see
 /// <see cref="CalibrationGradients"/>). θ_s is every parameter the group's removal zeroes.
 /// </summary>
-public sealed class SospCriterion(CalibrationSet data, SessionSettings session, int batchSize = 128) : IChannelCriterion
+internal sealed class SospCriterion(CalibrationSet data, SessionSettings session, int batchSize = 128) : IChannelCriterion
 {
     public string Name => "sosp-h";
 

@@ -20,7 +20,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// <para>The first-order term and its loss are those of <see cref="TaylorCriterion"/> (labels, or the
 /// model's own top-1 predictions); G does not depend on the labels.</para>
 /// </summary>
-public sealed class SospICriterion(CalibrationSet data, SessionSettings session, int batchSize = 128, int maxClasses = SospICriterion.DefaultMaxClasses) : IChannelCriterion
+internal sealed class SospICriterion(CalibrationSet data, SessionSettings session, int batchSize = 128, int maxClasses = SospICriterion.DefaultMaxClasses) : IChannelCriterion
 {
     /// <summary>Classes per image in the Gauss-Newton sum: all of a 10-class model's.</summary>
     public const int DefaultMaxClasses = 10;

@@ -15,7 +15,7 @@ namespace OnnxPrune.Pruning.Criteria;
 /// unpruned model to itself has zero gradient, which would make every first-order score 0.)
 /// BatchNorm uses its running statistics: the model as it is deployed.</para>
 /// </summary>
-public sealed class TaylorCriterion(CalibrationSet data, SessionSettings session, int batchSize = 128) : IChannelCriterion
+internal sealed class TaylorCriterion(CalibrationSet data, SessionSettings session, int batchSize = 128) : IChannelCriterion
 {
     public string Name => "taylor";
 

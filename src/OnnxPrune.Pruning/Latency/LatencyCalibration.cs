@@ -6,7 +6,7 @@ namespace OnnxPrune.Pruning.Latency;
 /// per-run overhead), and the model pays costs the probes do not (Add, pooling, the reorders at
 /// its ends), so neither the sum nor the sum plus a constant is the model's latency.
 /// </summary>
-public enum LatencyCalibration
+internal enum LatencyCalibration
 {
     /// <summary>predicted = measured original × sum(pruned) / sum(original): every layer's share of
     /// the measured time scales with its probe. Wins when the probes' extra cost is proportional to

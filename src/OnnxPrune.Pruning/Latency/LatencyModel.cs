@@ -5,7 +5,7 @@ namespace OnnxPrune.Pruning.Latency;
 
 /// <summary>One layer's widths and isolated latency before and after a removal (for the report).</summary>
 /// <param name="MsBefore">The layer's probe alone, uncalibrated.</param>
-public sealed record LayerLatency(string Node, string Op, string Signature, int InBefore, int OutBefore, int InAfter, int OutAfter,
+internal sealed record LayerLatency(string Node, string Op, string Signature, int InBefore, int OutBefore, int InAfter, int OutAfter,
     double MsBefore, double MsAfter);
 
 /// <summary>
@@ -18,7 +18,7 @@ public sealed record LayerLatency(string Node, string Op, string Signature, int 
 /// holds the widths asked for; the first query of an unmeasured width pair measures it.
 /// Layers the table cannot probe (see <see cref="Unmodelled"/>) count as part of the rest.
 /// </summary>
-public sealed class LatencyModel : Policy.ILatencyPredictor
+internal sealed class LatencyModel : Policy.ILatencyPredictor
 {
     private readonly LatencyTable _table;
     private readonly RemovalMask _mask;

@@ -16,7 +16,7 @@ namespace OnnxPrune.Pruning.Latency;
 /// measured again and the file rewritten. A failed write leaves the entries in memory only.
 /// Not thread-safe; one table per pruning run.
 /// </summary>
-public sealed class LatencyTable
+internal sealed class LatencyTable
 {
     private const int FormatVersion = 1;
     private readonly Dictionary<string, double> _entries = new(StringComparer.Ordinal);

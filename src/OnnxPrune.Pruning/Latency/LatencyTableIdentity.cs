@@ -11,7 +11,7 @@ namespace OnnxPrune.Pruning.Latency;
 /// under any other of these is a different number, so each combination gets its own cache file;
 /// the file records this text and a file that records another is not read.
 /// </summary>
-public static class LatencyTableIdentity
+internal static class LatencyTableIdentity
 {
     public static string Describe(SessionSettings settings, long batch) => string.Join(" | ",
         CpuModel(), $"{Environment.ProcessorCount} logical cores", $"ORT {OrtRuntime.Shared.VersionString}",

@@ -13,7 +13,7 @@ namespace OnnxPrune.Pruning.Latency;
 /// work, at most <see cref="MaxRuns"/>: a 0.05 ms layer gets 400 runs (a median that noise cannot
 /// move far), a 20 ms layer 15 (0.3 s).
 /// </summary>
-public static class LayerProbe
+internal static class LayerProbe
 {
     public const int WarmupRuns = 3;
     public const int MinRuns = 15;

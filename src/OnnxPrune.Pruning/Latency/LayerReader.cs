@@ -4,7 +4,7 @@ using OnnxPrune.Pruning.Channels;
 namespace OnnxPrune.Pruning.Latency;
 
 /// <summary>A model's layer as the latency table sees it: its signature and its widths in the model.</summary>
-public sealed record LayerShape(Node Node, LayerSignature Signature, int In, int Out);
+internal sealed record LayerShape(Node Node, LayerSignature Signature, int In, int Out);
 
 /// <summary>
 /// Reads the <see cref="LayerSignature"/> of a Conv / Gemm / MatMul node with constant weights from

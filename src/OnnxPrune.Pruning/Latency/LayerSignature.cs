@@ -5,7 +5,7 @@ namespace OnnxPrune.Pruning.Latency;
 
 /// <summary>How a layer's channels are split into groups; decides how the probe is built and what
 /// its (in, out) widths mean.</summary>
-public enum LayerKind
+internal enum LayerKind
 {
     /// <summary>One group: every output reads every input.</summary>
     Dense,
@@ -24,7 +24,7 @@ public enum LayerKind
 /// Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/Tanh directly after it), so all of those are in the key.
 /// Equality is the equality of <see cref="Key"/>.
 /// </summary>
-public sealed class LayerSignature : IEquatable<LayerSignature>
+internal sealed class LayerSignature : IEquatable<LayerSignature>
 {
     /// <summary>Activations ORT's Conv/Gemm activation fusion absorbs on the CPU provider.</summary>
     public static readonly IReadOnlySet<string> FusableActivations = new HashSet<string>(StringComparer.Ordinal)

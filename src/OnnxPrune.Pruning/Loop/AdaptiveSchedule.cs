@@ -7,7 +7,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// a step further; a round that breaks it goes back to the last accepted round and retries with the step
 /// halved once more per failed retry (λ / 2^c). The schedule ends when the step falls below a floor.
 /// </summary>
-public sealed class AdaptiveSchedule(double initialStep = 0.25, double floor = 0.02, double maxFraction = 0.95)
+internal sealed class AdaptiveSchedule(double initialStep = 0.25, double floor = 0.02, double maxFraction = 0.95)
 {
     private int _retries;
 

@@ -13,7 +13,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// 93.04% without it against 92.65% with crop and flip (docs/saliency-comparison.md): a short fine-tune
 /// repairs the pruned function rather than regularising a new one.
 /// </summary>
-public sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormalization normalization, double learningRate, int seed,
+internal sealed class FineTuneRounds(Dataset train, Dataset test, ChannelNormalization normalization, double learningRate, int seed,
     Model? teacher, SessionSettings session, TextWriter? log = null, Action<string, TrainingProgress>? progress = null) : IRoundTrainer
 {
     public int TestCount => test.Count;

@@ -6,7 +6,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// training nor the fine-tuning sees (a split of the training images would flatter the original, which learnt them).
 /// The command line builds one from --data; tests can give a cheap one.
 /// </summary>
-public interface IRoundTrainer
+internal interface IRoundTrainer
 {
     /// <summary>The model after <paramref name="epochs"/> epochs of fine-tuning (a new model; the input is not changed).</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired (checked between steps).</exception>

@@ -10,7 +10,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// The user's objectives for the main job (`onnxprune MODEL --target-latency 50% ...`): any of a measured
 /// latency, MACs, parameters, file size and an accuracy budget; every one given must hold.
 /// </summary>
-public sealed record ObjectiveOptions
+internal sealed record ObjectiveOptions
 {
     /// <summary>How each round prunes: criterion, allocation, constraints, calibration, recovery. Its
     /// <see cref="DataFreePruneOptions.Target"/> holds the MACs/params targets (an empty <see cref="TargetSpec.All"/> when none).</summary>

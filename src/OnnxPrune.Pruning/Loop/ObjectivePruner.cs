@@ -17,7 +17,7 @@ namespace OnnxPrune.Pruning.Loop;
 /// <item>Only an accuracy budget: <see cref="AdaptiveSchedule"/> over the fraction of MACs removed.</item>
 /// </list>
 /// </summary>
-public static class ObjectivePruner
+internal static class ObjectivePruner
 {
     public static ObjectiveResult Run(byte[] original, string? modelDirectory, string label, ObjectiveOptions options, IRoundTrainer? trainer,
         CancellationToken cancel = default)

@@ -17,5 +17,5 @@ public sealed record RoundRecord(int Round, int Attempt, string Goal, long Macs,
 /// <param name="AccuracyBefore">The original's test-split top-1 in percent (null without data).</param>
 /// <param name="LatencyGoalMs">The latency target in ms (a percentage resolved against the original's measured latency).</param>
 /// <param name="Cancelled">Ctrl-C stopped the loop; <paramref name="Bytes"/> is the last accepted round's model.</param>
-public sealed record ObjectiveResult(byte[] Bytes, DataFreePruneResult Pruning, LatencyPair? Latency, double? AccuracyBefore, double? AccuracyAfter,
+internal sealed record ObjectiveResult(byte[] Bytes, DataFreePruneResult Pruning, LatencyPair? Latency, double? AccuracyBefore, double? AccuracyAfter,
     bool TargetMet, string? Shortfall, IReadOnlyList<RoundRecord> Rounds, IReadOnlyList<string> Notes, double? LatencyGoalMs, int EpochsUsed, bool Cancelled);

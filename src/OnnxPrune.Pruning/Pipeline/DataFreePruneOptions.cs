@@ -3,7 +3,7 @@ using OnnxPrune.Pruning.Policy;
 namespace OnnxPrune.Pruning.Pipeline;
 
 /// <summary>Settings of one data-free pruning run.</summary>
-public sealed record DataFreePruneOptions
+internal sealed record DataFreePruneOptions
 {
     public required TargetSpec Target { get; init; }
     public string Criterion { get; init; } = "l1";
@@ -67,7 +67,7 @@ public sealed record DataFreePruneOptions
 
 /// <summary>Channel scores by criterion, seed and calibration set, for one model's analysis
 /// (unit ids are the same each time the same model bytes are analysed).</summary>
-public sealed class ScoreCache
+internal sealed class ScoreCache
 {
     private (string Criterion, int Seed, Criteria.CalibrationSet? Data, int Units)? _key;
     private IReadOnlyDictionary<int, double>? _scores;
@@ -83,7 +83,7 @@ public sealed class ScoreCache
 }
 
 /// <summary>A target as the user wrote it; resolved against the model once its cost is known.</summary>
-public abstract record TargetSpec
+internal abstract record TargetSpec
 {
     public sealed record Flops(string Text) : TargetSpec;
     public sealed record Params(string Text) : TargetSpec;

@@ -4,10 +4,10 @@ using OnnxPrune.Pruning.Channels;
 namespace OnnxPrune.Pruning.Pipeline;
 
 /// <summary>Channels of one group before and after.</summary>
-public sealed record GroupOutcome(int Id, string Name, IReadOnlyList<string> Producers, int ChannelsBefore, int ChannelsAfter, int Prunable, IReadOnlyList<string> PinnedBy);
+internal sealed record GroupOutcome(int Id, string Name, IReadOnlyList<string> Producers, int ChannelsBefore, int ChannelsAfter, int Prunable, IReadOnlyList<string> PinnedBy);
 
 /// <summary>What a data-free pruning run did: the pruned model (in memory) and the figures for the report.</summary>
-public sealed record DataFreePruneResult(
+internal sealed record DataFreePruneResult(
     Model Model,
     long MacsBefore, long ParamsBefore, long MacsAfter, long ParamsAfter,
     bool TargetMet, string? Shortfall,

@@ -13,7 +13,7 @@ namespace OnnxPrune.Pruning.Pipeline;
 /// their declared shapes; recorded intermediate shapes keep their symbolic dims and get the new
 /// channel counts.
 /// </summary>
-public static class DataFreePruner
+internal static class DataFreePruner
 {
     public static DataFreePruneResult Run(Model model, DataFreePruneOptions options)
     {
@@ -204,14 +204,14 @@ public static class DataFreePruner
 }
 
 /// <summary>The model or the options cannot be pruned as asked; the message says why and what to do.</summary>
-public sealed class PruneInputException(PruneInputProblem problem, string message) : Exception(message)
+internal sealed class PruneInputException(PruneInputProblem problem, string message) : Exception(message)
 {
     public PruneInputProblem Problem { get; } = problem;
 }
 
 /// <summary>Why a model or the options cannot be pruned as asked; a front end words each one
 /// with its own option names.</summary>
-public enum PruneInputProblem
+internal enum PruneInputProblem
 {
     /// <summary>MACs depend on input sizes the model leaves open.</summary>
     DynamicInputShapes,

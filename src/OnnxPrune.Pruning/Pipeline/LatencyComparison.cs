@@ -5,7 +5,7 @@ namespace OnnxPrune.Pruning.Pipeline;
 
 /// <summary>Median latencies of two models measured side by side by ONNX Runtime (<see cref="BeforeMs"/> and
 /// <see cref="AfterMs"/> are the medians, the p50), with the 90th percentiles when the runs were kept.</summary>
-public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, int Threads, int Batch, string Provider = "CPUExecutionProvider")
+internal sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, int Threads, int Batch, string Provider = "CPUExecutionProvider")
 {
     /// <summary>90th percentile (nearest rank) of the original's runs; null where only medians were recorded.</summary>
     public double? BeforeP90Ms { get; init; }
@@ -24,7 +24,7 @@ public sealed record LatencyPair(double BeforeMs, double AfterMs, int Rounds, in
 /// inflate the other model's latency unevenly (ResNet-56 at 2 threads: 0.92 ms beside its pruned copy
 /// against 0.55 ms alone), which made the ratio of the two wrong.
 /// </summary>
-public static class LatencyComparison
+internal static class LatencyComparison
 {
     public static LatencyPair Measure(byte[] before, byte[] after, SessionSettings settings, int batch, IReadOnlyDictionary<string, long[]> inputShapes,
         int rounds = 5, int runsPerRound = 15, int warmup = 5, Action<string>? progress = null)

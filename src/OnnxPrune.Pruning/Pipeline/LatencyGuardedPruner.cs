@@ -5,7 +5,7 @@ namespace OnnxPrune.Pruning.Pipeline;
 /// <summary>A pruning run whose result was timed against the original.</summary>
 /// <param name="Bytes">The pruned model as .onnx bytes when it was timed or recovered; null otherwise (serialising
 /// a big model costs its size again in memory, and protobuf cannot hold one past 2 GB).</param>
-public sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? Bytes, LatencyPair? Latency, IReadOnlyList<string> Notes);
+internal sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? Bytes, LatencyPair? Latency, IReadOnlyList<string> Notes);
 
 /// <summary>
 /// Data-free pruning that does not make the model slower. Fewer MACs at widths the CPU kernels
@@ -13,7 +13,7 @@ public sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? Byte
 /// the original; while it is slower, the widths are rounded to twice the multiple and the model
 /// is pruned again (up to multiples of 32).
 /// </summary>
-public static class LatencyGuardedPruner
+internal static class LatencyGuardedPruner
 {
     public const int MaxRoundTo = 32;
 

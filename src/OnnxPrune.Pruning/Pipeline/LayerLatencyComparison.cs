@@ -22,7 +22,7 @@ public sealed record LayerLatencyReport(int Runs, int Batch, int Threads, string
 /// into it, FusedConv with its activation), so the profile runs there and each layer finds itself on both sides. It
 /// costs two sessions and a few runs each, so it belongs to the final measurement only.
 /// </summary>
-public static class LayerLatencyComparison
+internal static class LayerLatencyComparison
 {
     public const int DefaultRuns = 10;
 

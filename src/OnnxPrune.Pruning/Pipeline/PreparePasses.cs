@@ -8,7 +8,7 @@ namespace OnnxPrune.Pruning.Pipeline;
 /// equal biases that way) and compute static shapes at run time; without these passes such
 /// weights look computed and the channels behind them would be pinned.
 /// </summary>
-public static class PreparePasses
+internal static class PreparePasses
 {
     public static bool Run(Model model, bool verify = false) =>
         new PassManager([new RemoveIdentityAndDropout(), new FoldConstantShapes(), new EliminateDeadCode()], verify).Run(model);

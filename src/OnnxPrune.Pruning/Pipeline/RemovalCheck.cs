@@ -7,7 +7,7 @@ using OnnxPrune.Runtime.Data;
 namespace OnnxPrune.Pruning.Pipeline;
 
 /// <summary>Largest output difference of a removal check, and the output's scale.</summary>
-public sealed record RemovalCheckResult(int RemovedChannels, double MaxAbsError, double Scale)
+internal sealed record RemovalCheckResult(int RemovedChannels, double MaxAbsError, double Scale)
 {
     public bool Passed(double relativeTolerance = 1e-4) => MaxAbsError <= relativeTolerance * Math.Max(Scale, double.Epsilon);
 }
@@ -16,7 +16,7 @@ public sealed record RemovalCheckResult(int RemovedChannels, double MaxAbsError,
 /// Checks the rewrite on a model: zeroes a seeded random half of every prunable group's channels,
 /// removes exactly those, and compares what ONNX Runtime computes from the two models.
 /// </summary>
-public static class RemovalCheck
+internal static class RemovalCheck
 {
     public static RemovalCheckResult Run(byte[] model, string? directory, IReadOnlyDictionary<string, long[]> inputShapes, int seed)
     {

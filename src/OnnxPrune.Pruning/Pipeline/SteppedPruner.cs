@@ -10,7 +10,7 @@ namespace OnnxPrune.Pruning.Pipeline;
 /// data-driven scores go stale once neighbouring channels are gone; recovery runs after every
 /// step. The last step goes through the latency guard, timed against the original model.
 /// </summary>
-public static class SteppedPruner
+internal static class SteppedPruner
 {
     public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options,
         Runtime.SessionSettings session, bool checkLatency, int steps)

@@ -2,7 +2,7 @@ using OnnxPrune.Pruning.Policy.Cie;
 
 namespace OnnxPrune.Pruning.Policy;
 
-public sealed partial class AllocationPlanner
+internal sealed partial class AllocationPlanner
 {
     /// <summary>The sensitivity grid <see cref="Allocation.Cie"/> allocates from (required for it).</summary>
     public ContributionMatrix? Contributions { get; init; }

@@ -8,7 +8,7 @@ namespace OnnxPrune.Pruning.Policy;
 /// candidate against the current widths at each step, which is the "fix neighbours, re-solve"
 /// iteration done one step at a time.
 /// </summary>
-public sealed partial class AllocationPlanner
+internal sealed partial class AllocationPlanner
 {
     /// <summary>How many allowed widths past the first that makes progress a group may also jump to in one step.
     /// Widths that save nothing (a latency plateau of the blocked kernels) are always jumped over.</summary>

@@ -4,9 +4,9 @@ namespace OnnxPrune.Pruning.Policy;
 
 /// <summary>The PQ Index of the scores a plan was made from (METHODS.md §3): over every prunable channel (each
 /// group's scores normalised to mean 1, so layers of different scale compare) and per group (raw scores).</summary>
-public sealed record PqiFigures(double Global, IReadOnlyDictionary<string, double> PerGroup, int PruneCount);
+internal sealed record PqiFigures(double Global, IReadOnlyDictionary<string, double> PerGroup, int PruneCount);
 
-public sealed partial class AllocationPlanner
+internal sealed partial class AllocationPlanner
 {
     /// <summary>Settings of <see cref="Allocation.Pqi"/> (null: the paper's defaults).</summary>
     public PqiSettings? Pqi { get; init; }

@@ -3,7 +3,7 @@ using OnnxPrune.Pruning.Cost;
 
 namespace OnnxPrune.Pruning.Policy;
 
-public enum Allocation
+internal enum Allocation
 {
     /// <summary>One threshold on scores normalised per group (each group's mean is 1): layers
     /// whose channels matter less lose more.</summary>
@@ -27,7 +27,7 @@ public enum Allocation
 }
 
 /// <summary>Per-group limits every plan respects.</summary>
-public sealed record GroupConstraints
+internal sealed record GroupConstraints
 {
     /// <summary>Default of <see cref="RoundTo"/>, measured on ONNX Runtime's CPU kernels (1.30, re-measured on 1.32)
     /// (tools/bench/results/width-latency.md): its blocked convolution pads channels to 16 on
@@ -60,7 +60,7 @@ public sealed record GroupConstraints
 
 /// <summary>Which units to remove, and what the estimator says the model will cost.</summary>
 /// <param name="GroupsAtLimit">Prunable groups that lost as much as the constraints allow.</param>
-public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Params, bool TargetMet, string? Shortfall, int GroupsAtLimit);
+internal sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Params, bool TargetMet, string? Shortfall, int GroupsAtLimit);
 
 /// <summary>
 /// Chooses the units to remove: ranks each group's prunable units by score, then searches the
@@ -68,7 +68,7 @@ public sealed record PrunePlan(IReadOnlyList<int> Removed, long Macs, long Param
 /// for the least pruning that meets the target. Every group keeps at least one channel, at most MaxRatio goes, and kept
 /// counts are rounded up to a multiple of RoundTo. Deterministic for given scores.
 /// </summary>
-public sealed partial class AllocationPlanner
+internal sealed partial class AllocationPlanner
 {
     private readonly ChannelAnalysis _analysis;
     private readonly PrunedCostEstimator _estimator;

@@ -4,10 +4,10 @@ namespace OnnxPrune.Pruning.Policy;
 
 /// <summary>One allocation: its option value, one line on what it computes, whether it needs data,
 /// its paper (null where the choice is ours), and the prune options it reads.</summary>
-public sealed record AllocationEntry(string Name, Allocation Value, string Summary, bool NeedsData, Paper? Paper, IReadOnlyList<MethodOption> Options);
+internal sealed record AllocationEntry(string Name, Allocation Value, string Summary, bool NeedsData, Paper? Paper, IReadOnlyList<MethodOption> Options);
 
 /// <summary>The allocations `--allocation` accepts and `onnxprune methods` lists (one registry).</summary>
-public static class Allocations
+internal static class Allocations
 {
     public const string Default = "global";
 

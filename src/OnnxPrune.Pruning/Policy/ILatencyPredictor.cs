@@ -5,7 +5,7 @@ namespace OnnxPrune.Pruning.Policy;
 /// planner asks it hundreds of times per plan; the pipeline supplies one built from per-layer
 /// lookup tables measured in ONNX Runtime (Latency.LatencyModel), tests a synthetic one.
 /// </summary>
-public interface ILatencyPredictor
+internal interface ILatencyPredictor
 {
     /// <summary>Milliseconds for the model with <paramref name="removedRoots"/> (root units of the plan's analysis) removed.</summary>
     double Predict(IReadOnlyCollection<int> removedRoots);

@@ -1,7 +1,7 @@
 namespace OnnxPrune.Pruning.Policy;
 
 /// <summary>What the pruned model must reach.</summary>
-public abstract record PruneTarget
+internal abstract record PruneTarget
 {
     /// <summary>At most this many MACs remain (from a percentage of the original or an absolute count).</summary>
     public sealed record Macs(long Limit, string Text) : PruneTarget;

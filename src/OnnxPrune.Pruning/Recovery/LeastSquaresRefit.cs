@@ -220,5 +220,5 @@ internal sealed class LeastSquaresRefit(CalibrationSet data, SessionSettings ses
 /// <param name="MaxColumns">Wider layers (in-group channels × kernel) are not refit: the Cholesky solve grows with its cube.</param>
 /// <param name="GramBudget">Multiply-adds one layer's XᵀX may take (rows are sampled fewer for wide layers).</param>
 /// <param name="Downstream">Also refit every later layer whose input the removal changes, not only those that read removed channels.</param>
-public sealed record RefitSettings(double Ridge = 1e-3, int RowsPerColumn = 32, long MinRows = 8192, long MaxRows = 65536, int BatchSize = 64, int Seed = 0,
+internal sealed record RefitSettings(double Ridge = 1e-3, int RowsPerColumn = 32, long MinRows = 8192, long MaxRows = 65536, int BatchSize = 64, int Seed = 0,
     long CacheBytes = 1L << 30, bool Downstream = true, int MaxColumns = 2048, double GramBudget = 2e10);

@@ -8,7 +8,7 @@ namespace OnnxPrune.Pruning.Recovery;
 /// <summary>What recovery did to a pruned model.</summary>
 /// <param name="Layers">Every layer that read removed channels, in graph order (empty for bn).</param>
 /// <param name="BatchNorms">How many BatchNormalization layers got re-estimated statistics.</param>
-public sealed record RecoveryOutcome(RecoveryMode Mode, IReadOnlyList<LayerRefitOutcome> Layers, int BatchNorms, int Images, TimeSpan Time)
+internal sealed record RecoveryOutcome(RecoveryMode Mode, IReadOnlyList<LayerRefitOutcome> Layers, int BatchNorms, int Images, TimeSpan Time)
 {
     public static readonly RecoveryOutcome NotRun = new(RecoveryMode.None, [], 0, 0, TimeSpan.Zero);
 }
@@ -20,7 +20,7 @@ public sealed record RecoveryOutcome(RecoveryMode Mode, IReadOnlyList<LayerRefit
 /// The refit goes first because it makes each layer's output match the original's again, after
 /// which the re-estimated statistics describe outputs close to the original ones.
 /// </summary>
-public static class ModelRecovery
+internal static class ModelRecovery
 {
     /// <param name="original">The model before removal (after the same preparation passes), which the refit imitates.</param>
     /// <param name="pruned">The pruned model, changed in place.</param>

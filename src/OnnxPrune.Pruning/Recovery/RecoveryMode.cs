@@ -1,7 +1,7 @@
 namespace OnnxPrune.Pruning.Recovery;
 
 /// <summary>What repairs a pruned model on calibration data before it is written (METHODS.md §6).</summary>
-public enum RecoveryMode
+internal enum RecoveryMode
 {
     /// <summary>Nothing: the pruned model is written as the removal left it.</summary>
     None,
@@ -12,7 +12,7 @@ public enum RecoveryMode
     Refit,
 }
 
-public static class RecoveryModes
+internal static class RecoveryModes
 {
     public static readonly IReadOnlyList<string> Names = ["refit", "bn", "none"];
 

@@ -9,7 +9,7 @@ namespace OnnxPrune.Pruning.Recovery;
 /// over the input positions of one group (the weight's axis 1 for a Conv), <see cref="KeptOutputs"/>
 /// over all output channels or features.
 /// </summary>
-public sealed record RefitLayer(string OutputName, string InputName, string OpType, bool[] KeptInputs, bool[] KeptOutputs)
+internal sealed record RefitLayer(string OutputName, string InputName, string OpType, bool[] KeptInputs, bool[] KeptOutputs)
 {
     /// <summary>
     /// The layers a refit works on, in graph order: those whose input loses channels under

@@ -45,7 +45,7 @@ public sealed record PruneReport(
     /// <summary>The sensitivity grid (--allocation cie only).</summary>
     public CieReport? Cie { get; init; }
 
-    public static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
+    internal static PruneReport From(string input, string output, DataFreePruneOptions options, DataFreePruneResult r, LatencyPair? latency,
         IEnumerable<string> notes, TimeSpan total, string? measuredAccuracy = null)
     {
         var target = options.Target.Describe();
@@ -73,7 +73,7 @@ public sealed record PruneReport(
         { Recovery = RecoveryReport.From(r.Recovery), Cie = CieReport.From(r.CieGrid) };
     }
 
-    public static IReadOnlyList<BottleneckReport> RankBottlenecks(IEnumerable<GroupOutcome> groups) =>
+    internal static IReadOnlyList<BottleneckReport> RankBottlenecks(IEnumerable<GroupOutcome> groups) =>
         groups.Where(g => g.Prunable > 1 && g.ChannelsBefore > 0)
             .Select(g => new BottleneckReport(g.Id, g.Name, g.ChannelsBefore, g.ChannelsAfter, (double)(g.ChannelsBefore - g.ChannelsAfter) / g.ChannelsBefore))
             .OrderBy(b => b.RatioRemoved).ThenBy(b => b.Id).ToList();
@@ -110,7 +110,7 @@ public sealed record BarrierReport(string Node, string OpType, string Reason, in
 /// after), and how many BatchNorm layers got new statistics.</summary>
 public sealed record RecoveryReport(string Mode, int Images, int BatchNormsReestimated, double Seconds, IReadOnlyList<Recovery.LayerRefitOutcome> Layers)
 {
-    public static RecoveryReport? From(Recovery.RecoveryOutcome outcome) =>
+    internal static RecoveryReport? From(Recovery.RecoveryOutcome outcome) =>
         outcome.Mode == Recovery.RecoveryMode.None ? null
             : new RecoveryReport(Recovery.RecoveryModes.NameOf(outcome.Mode), outcome.Images, outcome.BatchNorms, outcome.Time.TotalSeconds, outcome.Layers);
 }
@@ -126,7 +126,7 @@ public sealed record JobReport(IReadOnlyList<string> Objectives, double? Latency
 /// <summary>`--allocation pqi`: its settings, why the loop stopped, and the PQ Index per iteration (METHODS.md §3).</summary>
 public sealed record PqiReport(string Scope, double P, double Q, double Eta, double Gamma, double Beta, string StopReason, IReadOnlyList<Policy.Pqi.PqiIteration> Trajectory)
 {
-    public static PqiReport From(Policy.Pqi.PqiSettings s, Policy.Pqi.PqiRun run) =>
+    internal static PqiReport From(Policy.Pqi.PqiSettings s, Policy.Pqi.PqiRun run) =>
         new(s.Scope == Policy.Pqi.PqiScope.Layer ? "layer" : "global", s.P, s.Q, s.Eta, s.Gamma, s.Beta, run.StopReason, run.Trajectory);
 }
 
@@ -135,7 +135,7 @@ public sealed record PqiReport(string Scope, double P, double Q, double Eta, dou
 public sealed record CieReport(string Metric, double Baseline, IReadOnlyList<double> Ratios, int Cells, int Computed, int Cached, double Seconds,
     IReadOnlyList<CieRow> Rows)
 {
-    public static CieReport? From(Policy.Cie.GridOutcome? grid) =>
+    internal static CieReport? From(Policy.Cie.GridOutcome? grid) =>
         grid?.Matrix is null ? null
             : new(grid.Metric, grid.Baseline, grid.Matrix.Ratios, grid.Cells, grid.Computed, grid.Cached, grid.Time.TotalSeconds,
                 grid.Matrix.Rows.Select(r => new CieRow(r.Key, r.Value)).ToList());

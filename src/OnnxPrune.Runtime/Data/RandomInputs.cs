@@ -8,7 +8,7 @@ namespace OnnxPrune.Runtime.Data;
 /// (batch) takes <c>batch</c>; any other dynamic dim is an error, because guessing a spatial size
 /// would silently measure the wrong thing.
 /// </summary>
-public static class RandomInputs
+internal static class RandomInputs
 {
     /// <summary>Largest input we will allocate (elements); beyond it the model's dims are absurd.</summary>
     public const long MaxElements = 1L << 28;
@@ -97,7 +97,7 @@ public static class RandomInputs
 }
 
 /// <summary>Inputs cannot be made or matched for a model; the message says which and why.</summary>
-public sealed class InvalidInputException(string message, string? inputName = null, int? dynamicAxis = null) : Exception(message)
+internal sealed class InvalidInputException(string message, string? inputName = null, int? dynamicAxis = null) : Exception(message)
 {
     /// <summary>The input whose shape is the problem.</summary>
     public string? InputName { get; } = inputName;

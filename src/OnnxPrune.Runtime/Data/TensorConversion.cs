@@ -3,7 +3,7 @@ using OnnxPrune.IR;
 namespace OnnxPrune.Runtime.Data;
 
 /// <summary>Between the IR's constant tensors and the arrays that cross into ONNX Runtime.</summary>
-public static class TensorConversion
+internal static class TensorConversion
 {
     /// <summary>A copy of <paramref name="tensor"/>'s data as a managed array of the matching type.</summary>
     /// <exception cref="NotSupportedException">Strings and types the binding does not carry.</exception>

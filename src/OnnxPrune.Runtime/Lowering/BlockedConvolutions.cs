@@ -23,7 +23,7 @@ namespace OnnxPrune.Runtime.Lowering;
 /// (<see cref="NchwcPasses"/>): the interleaved weight-gradient inputs, the Convs, then the layout
 /// propagation; each pass infers shapes afresh, the nchwc ops by their shape rules.</para>
 /// </summary>
-public static class BlockedConvolutions
+internal static class BlockedConvolutions
 {
     /// <summary>Rewrites the eligible Conv nodes of <paramref name="model"/> in place; returns how many.</summary>
     /// <param name="block">The kernels' channel block (<see cref="NchwcSupport.BlockSize"/>).</param>

@@ -9,7 +9,7 @@ namespace OnnxPrune.Runtime.Lowering;
 /// Conv pass does not touch), then the Convs, then the propagation of the blocked layout between
 /// them. Each pass infers shapes afresh (nchwc ops by their shape rules) and reports what it did.
 /// </summary>
-public sealed class NchwcPasses
+internal sealed class NchwcPasses
 {
     private NchwcPasses(int block)
     {

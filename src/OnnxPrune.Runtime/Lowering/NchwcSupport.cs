@@ -9,7 +9,7 @@ namespace OnnxPrune.Runtime.Lowering;
 /// com.microsoft.nchwc domain. The block is what MLAS chose for this CPU (16 with AVX-512, 8 with
 /// AVX2; the kernels are absent on other builds), so it is measured, not assumed.
 /// </summary>
-public static class NchwcSupport
+internal static class NchwcSupport
 {
     public const string Domain = "com.microsoft.nchwc";
 

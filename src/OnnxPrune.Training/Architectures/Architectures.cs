@@ -8,7 +8,7 @@ namespace OnnxPrune.Training.Architectures;
 /// channels, 6n+2 layers, projection shortcuts where the shape changes), a small VGG, and a
 /// small MobileNetV2.
 /// </summary>
-public static class Architectures
+internal static class Architectures
 {
     public static IReadOnlyList<string> Names => ["resnet20", "resnet56", "vgg-small", "mobilenetv2-small"];
 

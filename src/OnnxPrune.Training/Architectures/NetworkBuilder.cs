@@ -8,7 +8,7 @@ namespace OnnxPrune.Training.Architectures;
 /// layers get He-normal weights (fan-in, for ReLU networks), BatchNorm starts as the identity.
 /// Names follow the layer path ("stage1.block0.conv1.weight") so reports read like the code.
 /// </summary>
-public sealed class NetworkBuilder
+internal sealed class NetworkBuilder
 {
     private readonly Random _random;
     private int _nodes;

@@ -6,7 +6,7 @@ namespace OnnxPrune.Training.Data;
 /// uniform in [0, 2*pad] x [0, 2*pad]), then, when <see cref="HorizontalFlip"/>, a mirror
 /// left-right with probability 1/2. The same random draws give the same result.
 /// </summary>
-public sealed record Augmentation(int CropPadding = 0, bool HorizontalFlip = false)
+internal sealed record Augmentation(int CropPadding = 0, bool HorizontalFlip = false)
 {
     /// <summary>No augmentation.</summary>
     public static readonly Augmentation None = new();

@@ -1,7 +1,7 @@
 namespace OnnxPrune.Training.Data;
 
 /// <summary>How a <see cref="BatchIterator"/> walks a data set.</summary>
-public sealed record BatchOptions
+internal sealed record BatchOptions
 {
     public int BatchSize { get; init; } = 128;
 
@@ -46,7 +46,7 @@ public sealed record BatchOptions
 /// Each sample is copied (augmented when asked, then normalised when asked) into place; the
 /// data set is never changed. Not thread-safe.
 /// </summary>
-public sealed class BatchIterator
+internal sealed class BatchIterator
 {
     private readonly int[] _order;
     private Random? _augmentRandom;

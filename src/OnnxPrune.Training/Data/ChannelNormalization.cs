@@ -6,7 +6,7 @@ namespace OnnxPrune.Training.Data;
 /// Per-channel normalisation x' = (x - Mean[c]) / Std[c], computed from a training set or given.
 /// <see cref="ToString"/> and <see cref="Parse"/> give a stable text form for model metadata.
 /// </summary>
-public sealed class ChannelNormalization
+internal sealed class ChannelNormalization
 {
     private readonly float[] _mean;
     private readonly float[] _std;

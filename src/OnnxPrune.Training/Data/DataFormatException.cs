@@ -6,7 +6,7 @@ namespace OnnxPrune.Training.Data;
 /// message names the file (and the array or sample) and says what is wrong; the command line
 /// reports it and exits with code 2.
 /// </summary>
-public sealed class DataFormatException : Exception
+internal sealed class DataFormatException : Exception
 {
     public DataFormatException(string message) : base(message) { }
 

@@ -9,7 +9,7 @@ namespace OnnxPrune.Training.Data;
 /// convention: nothing in this namespace writes into <see cref="Images"/> or
 /// <see cref="Labels"/>; derived sets (<see cref="Subset"/>, <see cref="Normalized"/>) are copies.
 /// </summary>
-public sealed class Dataset
+internal sealed class Dataset
 {
     /// <summary>Wraps the arrays (not copied) after checking that they fit together.</summary>
     /// <param name="images">N*C*H*W floats, sample-major (NCHW).</param>

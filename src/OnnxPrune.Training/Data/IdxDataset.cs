@@ -2,7 +2,7 @@ namespace OnnxPrune.Training.Data;
 
 /// <summary>A data set from a pair of MNIST-format IDX files (gzipped or not): images
 /// [N, H, W] or [N, C, H, W] and labels [N].</summary>
-public static class IdxDataset
+internal static class IdxDataset
 {
     /// <summary>Reads the two files; uint8 images are divided by 255, float images are taken as
     /// they are. <paramref name="classCount"/> defaults to the largest label + 1.</summary>
@@ -24,7 +24,7 @@ public static class IdxDataset
 /// 10,000 for testing, as shipped by Debian's package dataset-fashion-mnist in
 /// /usr/share/datasets/fashion-mnist (gzipped IDX).
 /// </summary>
-public static class FashionMnist
+internal static class FashionMnist
 {
     public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
     public const string DebianPackage = "dataset-fashion-mnist";

@@ -13,7 +13,7 @@ namespace OnnxPrune.Training.Data;
 /// 0x0E float64. A file that starts with the gzip magic (1f 8b) is decompressed first, whatever
 /// its name. Every failure is a <see cref="DataFormatException"/> naming the file.
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     /// <summary>IDX element-type codes (the magic's third byte).</summary>
     public const byte UInt8 = 0x08, Int8 = 0x09, Int16 = 0x0B, Int32 = 0x0C, Float32 = 0x0D, Float64 = 0x0E;

@@ -10,7 +10,7 @@ namespace OnnxPrune.Training.Data;
 /// <param name="ClassNames">The class sub-folders in sorted (ordinal) order, the class index being the position;
 /// null for a flat folder.</param>
 /// <param name="Labels">Each file's class index; null for a flat folder.</param>
-public sealed record ImageFolder(string Folder, IReadOnlyList<string> Files, IReadOnlyList<string>? ClassNames, long[]? Labels)
+internal sealed record ImageFolder(string Folder, IReadOnlyList<string> Files, IReadOnlyList<string>? ClassNames, long[]? Labels)
 {
     public bool HasLabels => Labels is not null;
 }
@@ -27,7 +27,7 @@ public sealed record ImageFolder(string Folder, IReadOnlyList<string> Files, IRe
 /// sub-folders, a class folder without images, and an image that cannot be read or decoded completely (unreadable,
 /// truncated, garbage) are errors (<see cref="DataFormatException"/> naming the file or folder): no file is skipped.
 /// </summary>
-public static class ImageFolderDataset
+internal static class ImageFolderDataset
 {
     public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg", ".bmp", ".webp"];
 

@@ -4,10 +4,10 @@ using OnnxPrune.IR;
 namespace OnnxPrune.Training.Data;
 
 /// <summary>Order of the colour channels in the tensor.</summary>
-public enum ChannelOrder { Rgb, Bgr }
+internal enum ChannelOrder { Rgb, Bgr }
 
 /// <summary>Axis order of the image tensor: channels first [N, C, H, W] or last [N, H, W, C].</summary>
-public enum TensorLayout { Nchw, Nhwc }
+internal enum TensorLayout { Nchw, Nhwc }
 
 /// <summary>
 /// How an image file becomes a model input, in this order:
@@ -28,7 +28,7 @@ public enum TensorLayout { Nchw, Nhwc }
 /// "resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,order=rgb,layout=nchw,channels=3"; crop is "S"
 /// (square) or "HxW".
 /// </summary>
-public sealed record ImagePreprocessing
+internal sealed record ImagePreprocessing
 {
     public ImagePreprocessing(int resize, int cropHeight, int cropWidth, int channels, ChannelOrder order, TensorLayout layout, ChannelNormalization normalization)
     {

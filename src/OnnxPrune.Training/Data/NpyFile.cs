@@ -12,7 +12,7 @@ namespace OnnxPrune.Training.Data;
 /// <see cref="TensorData"/>. Supports little-endian bool, int8/16/32/64, uint8/16/32/64,
 /// float16/32/64 in C order; anything else is refused with a message naming the array.
 /// </summary>
-public static partial class NpyFile
+internal static partial class NpyFile
 {
     /// <summary>Arrays of an .npz file by name (without the .npy suffix), in archive order.</summary>
     public static IReadOnlyList<KeyValuePair<string, TensorData>> ReadNpz(string path)
@@ -130,4 +130,4 @@ public static partial class NpyFile
 }
 
 /// <summary>A .npy/.npz file that cannot be read; the message names the file and the array.</summary>
-public sealed class NpyFormatException(string message) : Exception(message);
+internal sealed class NpyFormatException(string message) : Exception(message);

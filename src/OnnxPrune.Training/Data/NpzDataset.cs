@@ -5,7 +5,7 @@ namespace OnnxPrune.Training.Data;
 
 /// <summary>A data set from NumPy files: an .npz archive holding images and labels, or two
 /// .npy files. Reading is <see cref="NpyFile"/>'s; errors come out as <see cref="DataFormatException"/>.</summary>
-public static class NpzDataset
+internal static class NpzDataset
 {
     /// <summary>
     /// Loads images and labels from an .npz archive (numpy.savez or savez_compressed).

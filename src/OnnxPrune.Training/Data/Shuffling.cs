@@ -2,7 +2,7 @@ namespace OnnxPrune.Training.Data;
 
 /// <summary>Seeded shuffling (Fisher-Yates with <see cref="System.Random"/>) and seed derivation,
 /// so that an order is a function of the seed alone, stable across runs and processes.</summary>
-public static class Shuffling
+internal static class Shuffling
 {
     /// <summary>Fisher-Yates: for i from n-1 down to 1, swap item i with item random.Next(i + 1).</summary>
     public static void Shuffle<T>(Span<T> items, Random random)

@@ -209,7 +209,7 @@ public class NormalizationAndLossGradientTests
     [Theory]
     [InlineData(BatchNormMode.BatchStatistics)]
     [InlineData(BatchNormMode.RunningStatistics)]
-    public void Squeeze_excitation_block(BatchNormMode mode)
+    internal void Squeeze_excitation_block(BatchNormMode mode)
     {
         var net = new TestNet(DataType.Float, seed: 28);
         var x = net.Input("x", [2, 8, 6, 10]);

@@ -40,7 +40,7 @@ public class SessionErrorTests
     [Theory]
     [InlineData(ExecutionProvider.Cuda, "CUDAExecutionProvider")]
     [InlineData(ExecutionProvider.TensorRT, "TensorrtExecutionProvider")]
-    public void A_gpu_provider_on_the_cpu_package_says_which_package_has_it(ExecutionProvider provider, string name)
+    internal void A_gpu_provider_on_the_cpu_package_says_which_package_has_it(ExecutionProvider provider, string name)
     {
         Runtime.GetAvailableProviders().Should().NotContain(name, "the tests run on the CPU package");
         var settings = new SessionSettings { Provider = provider };
@@ -97,7 +97,7 @@ public class SessionErrorTests
     [InlineData(GraphOptimizationLevel.Basic)]
     [InlineData(GraphOptimizationLevel.Extended)]
     [InlineData(GraphOptimizationLevel.All)]
-    public void Every_optimization_level_and_thread_setting_is_accepted(GraphOptimizationLevel level)
+    internal void Every_optimization_level_and_thread_setting_is_accepted(GraphOptimizationLevel level)
     {
         var settings = new SessionSettings { Optimization = level, IntraOpThreads = 1, InterOpThreads = 2, ParallelExecution = true };
         using var session = InferenceSession.FromFile(NodeTestModels.Path("test_relu"), settings, Runtime);

@@ -1,7 +1,7 @@
 namespace OnnxPrune.Pruning.Policy.Cie;
 
 /// <summary>This run computes only cells whose index modulo <see cref="Count"/> is <see cref="Index"/> - 1 (`--shard I/N`).</summary>
-public sealed record Shard(int Index, int Count)
+internal sealed record Shard(int Index, int Count)
 {
     public bool Owns(int cell) => cell % Count == Index - 1;
 
@@ -16,7 +16,7 @@ public sealed record Shard(int Index, int Count)
 }
 
 /// <summary>Settings of `--allocation cie` (METHODS.md §4).</summary>
-public sealed record CieSettings
+internal sealed record CieSettings
 {
     /// <summary>The grid's ratios (`--cie-grid 0.1:0.9:0.1`).</summary>
     public IReadOnlyList<double> Ratios { get; init; } = ContributionMatrix.ParseGrid("0.1:0.9:0.1");
@@ -41,4 +41,4 @@ public sealed record CieSettings
 }
 
 /// <summary>What one grid computation did: the matrix (null for a shard run), cells computed now, cells read from the cache.</summary>
-public sealed record GridOutcome(ContributionMatrix? Matrix, int Computed, int Cached, int Cells, string Metric, double Baseline, TimeSpan Time);
+internal sealed record GridOutcome(ContributionMatrix? Matrix, int Computed, int Cached, int Cells, string Metric, double Baseline, TimeSpan Time);

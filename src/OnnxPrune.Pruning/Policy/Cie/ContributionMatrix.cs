@@ -7,7 +7,7 @@ namespace OnnxPrune.Pruning.Policy.Cie;
 /// grid points, is at most tau. The set {rho : C(rho) &lt;= tau} only grows with tau, so the allocation is monotone
 /// in tau and a binary search on tau finds the least pruning that meets a target.
 /// </summary>
-public sealed class ContributionMatrix
+internal sealed class ContributionMatrix
 {
     private readonly Dictionary<string, double[]> _rows;
 

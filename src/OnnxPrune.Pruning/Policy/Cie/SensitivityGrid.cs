@@ -16,7 +16,7 @@ namespace OnnxPrune.Pruning.Policy.Cie;
 /// original's outputs (C = KL). Cells run on <see cref="CieSettings.Workers"/> threads, each with its own session
 /// and its share of the intra-op threads, and are cached per cell (<see cref="CieCache"/>).
 /// </summary>
-public static class SensitivityGrid
+internal static class SensitivityGrid
 {
     private const string BaselineCell = "baseline";
 

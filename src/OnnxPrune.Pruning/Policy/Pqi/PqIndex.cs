@@ -6,7 +6,7 @@ namespace OnnxPrune.Pruning.Policy.Pqi;
 /// I(w) = 1 - d^(1/q - 1/p) ||w||_p / ||w||_q, 0 &lt; p &lt; q: 0 when every entry is equal (dense), approaching
 /// 1 - d^(1/q - 1/p) when one entry holds everything (most compressible).
 /// </summary>
-public static class PqIndex
+internal static class PqIndex
 {
     /// <summary>I(w) over the magnitudes of <paramref name="w"/>; 0 for an empty or all-zero vector (nothing to tell apart).</summary>
     public static double Index(IReadOnlyList<double> w, double p, double q)

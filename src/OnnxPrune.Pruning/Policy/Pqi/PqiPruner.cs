@@ -8,7 +8,7 @@ namespace OnnxPrune.Pruning.Policy.Pqi;
 public sealed record PqiIteration(int Iteration, double Index, int PruneCount, long ParamsAfter, long MacsAfter, double? Accuracy, bool Kept);
 
 /// <summary>The loop's outcome: the model kept, its pruning result (costs relative to the original), the trajectory, and why it stopped.</summary>
-public sealed record PqiRun(byte[] Bytes, DataFreePruneResult Result, IReadOnlyList<PqiIteration> Trajectory, string StopReason);
+internal sealed record PqiRun(byte[] Bytes, DataFreePruneResult Result, IReadOnlyList<PqiIteration> Trajectory, string StopReason);
 
 /// <summary>
 /// Sparsity-adaptive pruning with the PQ Index (METHODS.md §3): prune the c channels the index says are compressible
@@ -17,7 +17,7 @@ public sealed record PqiRun(byte[] Bytes, DataFreePruneResult Result, IReadOnlyL
 /// index rises after having fallen: then that iteration is undone, because the paper reads the rise as compressibility
 /// having run out.
 /// </summary>
-public static class PqiPruner
+internal static class PqiPruner
 {
     public static PqiRun Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options,
         Loop.IRoundTrainer? trainer = null, int finetuneEpochs = 0, Action<string>? log = null)

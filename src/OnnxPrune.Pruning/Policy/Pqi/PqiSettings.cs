@@ -2,10 +2,10 @@ namespace OnnxPrune.Pruning.Policy.Pqi;
 
 /// <summary>Where the PQ Index is taken: over each group's channels (each layer prunes its own c), or over every
 /// prunable channel of the model at once (one c, the lowest scores model-wide, normalised per group).</summary>
-public enum PqiScope { Layer, Global }
+internal enum PqiScope { Layer, Global }
 
 /// <summary>Settings of `--allocation pqi` (METHODS.md §3; paper defaults p = 0.5, q = 1, eta = 0, gamma = 1, beta = 0.9).</summary>
-public sealed record PqiSettings
+internal sealed record PqiSettings
 {
     public double P { get; init; } = 0.5;
     public double Q { get; init; } = 1;

@@ -25,7 +25,7 @@ public class LatencyModelTests
     [Theory]
     [InlineData(LatencyCalibration.Scale)]
     [InlineData(LatencyCalibration.Offset)]
-    public void The_original_is_predicted_as_measured(LatencyCalibration calibration)
+    internal void The_original_is_predicted_as_measured(LatencyCalibration calibration)
     {
         using var f = new LatencyFixture();
         var (analysis, baseline) = Analyse();
