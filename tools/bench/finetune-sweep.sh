@@ -48,6 +48,8 @@ row crop2flip       "act-global|1|--augment crop-flip --crop-padding 2 --lr 0.01
 row bs64            "act-global|1|--augment none --lr 0.01 --batch-size 64 $T"
 row fpgm            "fpgm-uniform|1|--augment none --lr 0.01 $T"
 row l2              "l2-uniform|1|--augment none --lr 0.01 $T"
+row fpgm-lr02       "fpgm-uniform|1|--augment none --lr 0.02 $T"
+row lr02-s1         "act-global|1|--augment none --lr 0.02 --seed 1 $T"
 
 ids="${1:-${order[*]}}"
 start_model() {
