@@ -218,11 +218,6 @@ internal static class ObjectivePruner
         private static long Interpolate(long original, long limit, double share) =>
             (long)Math.Floor(original * Math.Pow((double)limit / original, share));
 
-        /// <summary>
-        /// Prunes <paramref name="current"/> toward the round's limits; with a latency goal, measures the result beside the
-        /// original and prunes again with a tighter predicted budget while it misses. Records each attempt.
-        /// Returns null when nothing could be pruned.
-        /// </summary>
         /// <summary>A measured latency this far below the goal (as a share of it) prunes again with a looser budget.</summary>
         private const double LatencySlack = 0.06;
 
@@ -233,6 +228,11 @@ internal static class ObjectivePruner
         /// </summary>
         private const double MeasurementMargin = 0.02;
 
+        /// <summary>
+        /// Prunes <paramref name="current"/> toward the round's limits; with a latency goal, measures the result beside the
+        /// original and prunes again with a tighter predicted budget while it misses. Records each attempt.
+        /// Returns null when nothing could be pruned.
+        /// </summary>
         private (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? PruneRound(int round, byte[] current, double currentFraction,
             long? macs, long? parameters, double? goalFraction)
         {
