@@ -66,6 +66,9 @@ internal sealed record JobOutcome(JobKind Kind, IR.Model? Model, ExternalDataMod
     /// <summary>The PQ Index iterations of an --allocation pqi run.</summary>
     public Pruning.Policy.Pqi.PqiRun? Pqi { get; init; }
 
+    /// <summary>The input model as the job loaded it (null for a --shard run): the report's file sizes read its external data.</summary>
+    public IR.Model? Original { get; init; }
+
     /// <summary>What a --shard run computed.</summary>
     public ShardSummary? Shard { get; init; }
 
@@ -147,9 +150,9 @@ internal static class PruneJob
         if (options.Cie.Shard is not null) return PolicyRuns.Shard(model, options, session, hooks);
         if (allocation == Allocation.Pqi)
             return PolicyRuns.Pqi(model, outputName, PolicyOptions.PqiTargets(parse, o.Job, options), session, data, skipLatency,
-                parse.GetValue(o.Job.FinetuneEpochs), parse.GetValue(o.Job.FinetuneLr), hooks);
+                parse.GetValue(o.Job.FinetuneEpochs), parse.GetValue(o.Job.FinetuneLr), hooks) with { Original = probe };
         if (mainJob)
-            return MainJob.Run(parse, o.Job, model, outputName, options, session, data, skipLatency, parse.GetResult(o.Allocation) is { Implicit: false }, hooks);
+            return MainJob.Run(parse, o.Job, model, outputName, options, session, data, skipLatency, parse.GetResult(o.Allocation) is { Implicit: false }, hooks) with { Original = probe };
         if (options.Allocation == Allocation.Latency) throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
         hooks.Cancel.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
@@ -163,7 +166,7 @@ internal static class PruneJob
         // output); others switch to external data only past protobuf's 2 GB.
         var external = OnnxModelFile.HasExternalData(probe) ? ExternalDataMode.Always : ExternalDataMode.Auto;
         return new JobOutcome(JobKind.Single, result.Model, external, report, session, result.TargetMet,
-            result.TargetMet ? null : $"target not reached: {result.Shortfall}. What stops it: {Describe(result)}") { Prune = options, SkipLatency = skipLatency };
+            result.TargetMet ? null : $"target not reached: {result.Shortfall}. What stops it: {Describe(result)}") { Prune = options, SkipLatency = skipLatency, Original = probe };
     }
 
     private static GuardedPruneResult PruneCheckingLatency(ModelInput model, DataFreePruneOptions options, SessionSettings session, bool check, int steps)

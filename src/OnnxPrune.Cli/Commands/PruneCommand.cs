@@ -75,9 +75,8 @@ internal static class PruneCommand
         }
         OnnxModelFile.Save(outcome.Model!, output, new SaveOptions { ExternalData = outcome.ExternalData });
         // Ctrl-C asked to stop: the per-layer profile is not worth the wait then.
-        var original = OnnxModelFile.FromBytes(model.Bytes, model.Directory, model.Label);
         bool profile = !outcome.SkipLatency && !outcome.Cancelled;
-        var report = FinalMeasurement.Complete(outcome.Report!, parse, outcome.Prune!, (input, model.Bytes, original), output,
+        var report = FinalMeasurement.Complete(outcome.Report!, parse, outcome.Prune!, (input, model.Bytes, outcome.Original!), output,
             profile ? OnnxModelFile.ToBytes(outcome.Model!) : null, outcome.Timing, outcome.Batch, profile);
         if (reportPath is not null) AtomicFile.WriteAllText(reportPath, System.Text.Json.JsonSerializer.Serialize(report, Json.Options));
         Output.Report.ReportHtmlOption.WriteIfAsked(parse, input, reportPath, report, outcome.Timing);

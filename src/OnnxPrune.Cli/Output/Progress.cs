@@ -78,10 +78,6 @@ internal sealed partial class Progress : IDisposable
         _terminal.Err.WriteLine(PlainLine(_label, status, done, total, now));
     }
 
-    /// <summary>Options whose library work reports here: the step's messages and each calibration batch.</summary>
-    public DataFreePruneOptions Follow(DataFreePruneOptions options) =>
-        options with { Progress = Report, Calibration = options.Calibration is { } c ? c with { Progress = Report } : null };
-
     /// <summary>Training's batches: the bar spans all epochs; the status names the epoch, loss, accuracy and speed.</summary>
     public void Report(TrainingProgress p, string? label = null) =>
         Report((long)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch, (long)p.Epochs * p.BatchesPerEpoch,
@@ -125,23 +121,5 @@ internal sealed partial class Progress : IDisposable
         _task?.StopTask();
         _finish.TrySetResult();
         _display.GetAwaiter().GetResult();
-    }
-}
-
-/// <summary>A writer whose lines go above a progress bar (<see cref="Progress.Line"/>), for library code that logs to a TextWriter.</summary>
-internal sealed class ProgressLineWriter(Progress progress) : TextWriter
-{
-    private readonly System.Text.StringBuilder _line = new();
-
-    public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
-
-    public override void Write(char value)
-    {
-        if (value == '\n')
-        {
-            progress.Line(_line.ToString().TrimEnd('\r'));
-            _line.Clear();
-        }
-        else _line.Append(value);
     }
 }
