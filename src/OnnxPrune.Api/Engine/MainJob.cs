@@ -44,6 +44,7 @@ internal static class MainJob
         int rounds = parse.GetValue(j.Rounds) ?? (onlyAccuracy ? 8 : 1);
         var original = prune;
         if (latency is not null && !allocationGiven) prune = prune with { Allocation = Allocation.Latency };
+        if (parse.GetValue(j.NoBranchRemoval)) prune = prune with { RemoveBranches = false };
         if (prune.Allocation == Allocation.Latency && latency is null)
             throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
 

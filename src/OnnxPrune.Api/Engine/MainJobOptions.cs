@@ -10,7 +10,8 @@ namespace OnnxPrune.Api.Engine;
 /// </summary>
 internal sealed record MainJobOptions(
     Option<string?> Latency, Option<string?> MaxSize, Option<double?> MaxAccuracyDrop, Option<int?> Rounds, Option<int> FinetuneEpochs, Option<int?> FinalEpochs,
-    Option<double> FinetuneLr, Option<bool> Distill, Option<bool> NoDistill, Option<string?> Resume, Option<int> Batch, Option<string?> LatencyCache)
+    Option<double> FinetuneLr, Option<bool> Distill, Option<bool> NoDistill, Option<string?> Resume, Option<int> Batch, Option<string?> LatencyCache,
+    Option<bool> NoBranchRemoval)
 {
     /// <summary>
     /// 0.02, not train's 0.01: one distilled epoch after pruning ResNet-56 to 50% MACs reached 93.21% and 93.36% (seeds 0
@@ -33,9 +34,10 @@ internal sealed record MainJobOptions(
         new Option<bool>("--no-distill") { Description = "Fine-tune on the labels alone" },
         new Option<string?>("--resume") { Description = "Checkpoint folder: every accepted round is saved there, and a run given a folder with saved rounds of the same model and settings continues after them" },
         new Option<int>("--batch") { Description = "Batch size the latency is measured at", DefaultValueFactory = _ => 1 }.AtLeast(1),
-        new Option<string?>("--latency-cache") { Description = "Folder of the per-layer latency tables (default $ONNXPRUNE_CACHE/latency, else ~/.cache/onnxprune/latency); safe to share between runs" });
+        new Option<string?>("--latency-cache") { Description = "Folder of the per-layer latency tables (default $ONNXPRUNE_CACHE/latency, else ~/.cache/onnxprune/latency); safe to share between runs" },
+        new Option<bool>("--no-branch-removal") { Description = "Keep every residual branch: without it, the latency allocation with --data may remove a branch whole (every channel of a block's inner layer), replaced by its mean output on the calibration images, when that loses the least score per millisecond saved" });
 
-    public IEnumerable<Option> All => [Latency, MaxSize, MaxAccuracyDrop, Rounds, FinetuneEpochs, FinalEpochs, FinetuneLr, Distill, NoDistill, Resume, Batch, LatencyCache];
+    public IEnumerable<Option> All => [Latency, MaxSize, MaxAccuracyDrop, Rounds, FinetuneEpochs, FinalEpochs, FinetuneLr, Distill, NoDistill, Resume, Batch, LatencyCache, NoBranchRemoval];
 
     /// <summary>Whether the command line asks for the main job rather than one pruning to one target.</summary>
     public bool Requested(ParseResult parse) =>

@@ -181,6 +181,8 @@ internal static class ObjectivePruner
                 var outcome = PruneRound(r, current, currentFraction, roundMacs, roundParams, roundFraction);
                 if (outcome is null) break;
                 var (bytes, result, fraction, record) = outcome.Value;
+                // The kept pruning's own notes (branches removed whole, groups ORT made keep); the guarded path added its already.
+                foreach (var n in result.RuntimeNotes.Where(n => !_notes.Contains(n))) _notes.Add(n);
                 if (trainer is not null && options.FinetuneEpochs > 0 && r < rounds)
                 {
                     Say($"round {r}: fine-tuning {options.FinetuneEpochs} epoch(s)");

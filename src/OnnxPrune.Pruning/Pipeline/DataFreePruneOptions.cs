@@ -16,6 +16,11 @@ internal sealed record DataFreePruneOptions
     /// widths made the model slower: not being slower comes first.</summary>
     public bool AllowFinerWidths { get; init; } = true;
 
+    /// <summary>Lets the latency allocation remove whole residual branches (every channel of a group whose removal
+    /// collapses one, <see cref="Depth.ResidualBranches"/>) when calibration data is given; their output becomes its
+    /// mean on the calibration images.</summary>
+    public bool RemoveBranches { get; init; } = true;
+
     /// <summary>Calibration images for the data-driven criteria (null: none given).</summary>
     public Criteria.CalibrationSet? Calibration { get; init; }
 

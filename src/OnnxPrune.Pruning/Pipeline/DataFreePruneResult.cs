@@ -32,6 +32,9 @@ internal sealed record DataFreePruneResult(
     /// (what <see cref="Cost.PrunedCostEstimator.Estimate"/> and <see cref="Latency.LatencyModel.Predict"/> take).</summary>
     public IReadOnlyList<int> RemovedUnits { get; init; } = [];
 
+    /// <summary>Residual branches removed whole (depth pruning), described for the report.</summary>
+    public IReadOnlyList<string> RemovedBranches { get; init; } = [];
+
     /// <summary>The PQ Index of the scores this pruning started from (<see cref="Policy.Allocation.Pqi"/> only).</summary>
     public Policy.PqiFigures? Pqi { get; init; }
 

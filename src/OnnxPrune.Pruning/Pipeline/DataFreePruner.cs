@@ -34,6 +34,9 @@ internal static class DataFreePruner
                 var recovery = Recovery.ModelRecovery.Run(recover, prepared, result.Model, result.RefitLayers, options.Calibration!, options.Session,
                     options.Refit with { Seed = options.Seed }, options.Progress);
                 OnnxPrune.Onnx.ToolVersion.Stamp(result.Model); // every pruned model names the OnnxPrune that wrote it
+                if (result.RemovedBranches.Count > 0)
+                    notes.Insert(0, $"removed {result.RemovedBranches.Count} residual branch(es) whole, each replaced by its mean output on the calibration images: " +
+                                    string.Join("; ", result.RemovedBranches));
                 return result with { Recovery = recovery, RuntimeNotes = notes };
             }
             // Find the groups whose removal ORT rejects, keep them whole, and prune again.
@@ -77,12 +80,20 @@ internal static class DataFreePruner
         if (grid is not null && grid.Matrix is null)
             throw new PruneInputException(PruneInputProblem.BadTarget, $"the sensitivity grid is incomplete ({grid.Computed + grid.Cached} of {grid.Cells} cells): it was stopped or run as a shard");
         var pqi = options.Allocation == Allocation.Pqi ? new AllocationPlanner(analysis, scores, estimator, options.Constraints) { Pqi = options.Pqi }.PqiOf() : null;
-        var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline, grid?.Matrix);
+        var branches = BranchesToOffer(model, analysis, options, recorded);
+        var means = branches.Count == 0 ? null : Depth.BranchCollapse.Means(model, branches.Values, options.Calibration!, options.Session);
+        var sensitivity = means is null ? new Dictionary<int, double>() : Depth.BranchSensitivity.Measure(model, branches, means, options.Calibration!, options.Session);
+        var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline, grid?.Matrix, sensitivity);
         var analysisTime = clock.Elapsed - start;
 
-        var rewrite = new RewriteContext(model, analysis.Context.Units, plan.Removed);
+        // Groups planned to lose every channel take their residual branch with them; the rest are sliced.
+        var planned = new RewriteContext(model, analysis.Context.Units, plan.Removed);
+        var collapsed = branches.Where(b => analysis.Groups.First(g => g.Id == b.Key).Units.All(planned.IsRemoved)).Select(b => b.Value).ToList();
+        var collapsedUnits = branches.Keys.Where(id => collapsed.Contains(branches[id])).SelectMany(id => analysis.Groups.First(g => g.Id == id).Units).ToHashSet();
+        var sliced = collapsedUnits.Count == 0 ? plan.Removed : plan.Removed.Where(u => !collapsedUnits.Contains(analysis.Root(u))).ToList();
+        var rewrite = collapsedUnits.Count == 0 ? planned : new RewriteContext(model, analysis.Context.Units, sliced);
         var outcomes = analysis.Groups.Select(g => new GroupOutcome(g.Id, g.Name, g.Producers.Select(p => p.Name).ToList(),
-            g.ChannelCount, g.Units.Count(u => !rewrite.IsRemoved(u)), g.PrunableUnits.Count, g.PinReasons)).ToList();
+            g.ChannelCount, g.Units.Count(u => !planned.IsRemoved(u)), g.PrunableUnits.Count, g.PinReasons)).ToList();
         var removed = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         foreach (var g in analysis.Groups)
         {
@@ -90,7 +101,15 @@ internal static class DataFreePruner
             if (units.Count > 0) removed[g.Key] = units;
         }
         var refitLayers = Recovery.RefitLayer.Capture(analysis, rewrite, options.Refit.Downstream);
-        analysis.Remove(plan.Removed);
+        var keeps = collapsed.ToDictionary(b => b.Output.Name, b => analysis.Context.CarrierOf(b.Output) is { } c && c.Units.Any(rewrite.IsRemoved)
+            ? (c.Axis, rewrite.KeepMask(c.Units)) : ((int Axis, bool[] Keep)?)null, StringComparer.Ordinal);
+        analysis.Remove(sliced);
+        if (collapsed.Count > 0)
+        {
+            Depth.BranchCollapse.Apply(model, collapsed.ToDictionary(b => b.Output.Name, b => means![b.Output.Name], StringComparer.Ordinal), name => keeps[name]);
+            var alive = model.Graph.Nodes.SelectMany(n => n.Outputs).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            refitLayers = refitLayers.Where(l => alive.Contains(l.OutputName)).ToList();
+        }
         Verifier.Verify(model.Graph);
         var after = CostModel.Measure(model.Graph); // recovery changes weights, never shapes: the cost stays
         RestoreRecordedShapes(analysis, recorded, rewrite);
@@ -103,8 +122,19 @@ internal static class DataFreePruner
             Pqi = pqi,
             CieGrid = grid,
             PredictedLatencyMs = target.Parts.OfType<PruneTarget.Latency>().Select(l => (double?)l.Predictor.Predict(plan.Removed)).FirstOrDefault(),
+            RemovedBranches = collapsed.Select(b => b.Describe()).ToList(),
         };
         return (result, removed);
+    }
+
+    /// <summary>The residual branches the latency allocation may remove whole, by group id: only with calibration data
+    /// (the branch becomes its mean on it) and inputs of fixed size (the mean has the branch output's size).</summary>
+    private static IReadOnlyDictionary<int, Depth.ResidualBranch> BranchesToOffer(Model model, ChannelAnalysis analysis, DataFreePruneOptions options,
+        Dictionary<Value, Shape?> recorded)
+    {
+        if (!options.RemoveBranches || options.Allocation != Allocation.Latency || options.Calibration is null) return new Dictionary<int, Depth.ResidualBranch>();
+        var inputs = model.Graph.Inputs.Where(v => !v.IsInitializer).Select(v => recorded.GetValueOrDefault(v));
+        return Depth.BranchCollapse.SizesAreStatic(inputs) ? Depth.ResidualBranches.Find(model, analysis) : new Dictionary<int, Depth.ResidualBranch>();
     }
 
     /// <summary>A copy of <paramref name="prepared"/> with only <paramref name="units"/> removed (unit ids of an
@@ -159,11 +189,13 @@ internal static class DataFreePruner
     /// allowed widths), plans again with half the multiple, down to 1, and says so.
     /// </summary>
     private static (PrunePlan Plan, int RoundTo, string? Note) PlanWithinTolerance(ChannelAnalysis analysis, IReadOnlyDictionary<int, double> scores,
-        PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline, Policy.Cie.ContributionMatrix? contributions)
+        PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline, Policy.Cie.ContributionMatrix? contributions,
+        IReadOnlyDictionary<int, double> collapsible)
     {
         int roundTo = options.Constraints.RoundTo;
         PrunePlan Plan(int r) => new AllocationPlanner(analysis, scores, estimator,
-            options.Constraints with { RoundTo = r, SmallStep = Math.Min(options.Constraints.SmallStep, r) }) { Pqi = options.Pqi, Contributions = contributions }.Plan(target, options.Allocation);
+            options.Constraints with { RoundTo = r, SmallStep = Math.Min(options.Constraints.SmallStep, r) })
+            { Pqi = options.Pqi, Contributions = contributions, Collapsible = collapsible }.Plan(target, options.Allocation);
         double Overshoot(PrunePlan p) => target switch
         {
             PruneTarget.Macs m => 100.0 * (m.Limit - p.Macs) / baseline.Macs,

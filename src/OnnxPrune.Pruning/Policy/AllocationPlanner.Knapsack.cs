@@ -21,7 +21,19 @@ internal sealed partial class AllocationPlanner
         // were rescaled to the same mean as a single conv's.
         var scores = LayerThresholdInputs().Select(x => x.ModelNormalized).ToList();
         // Per group, the removal counts the constraints allow, ascending (0 first).
-        var allowed = _ranked.Select(r => Enumerable.Range(0, r.Order.Length + 1).Select(w => Constrain(r.Group, w)).Distinct().Order().ToArray()).ToList();
+        // A group whose removal collapses a residual branch may also lose every channel (the branch goes whole).
+        var allowed = _ranked.Select(r => Enumerable.Range(0, r.Order.Length + 1).Select(w => Constrain(r.Group, w))
+            .Concat(Collapsible.ContainsKey(r.Group.Id) && r.Order.Length == r.Group.ChannelCount ? [r.Order.Length] : [])
+            .Distinct().Order().ToArray()).ToList();
+        var collapse = CollapseCosts(scores);
+        // What the group's first allowed[g][level] channels cost; removing a branch whole costs its measured price instead.
+        double Cost(int g, int lvl)
+        {
+            int n = allowed[g][lvl];
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += scores[g][i];
+            return n == _ranked[g].Group.ChannelCount && collapse.TryGetValue(g, out var price) ? Math.Max(price, lvl > 0 ? Cost(g, lvl - 1) : 0) : sum;
+        }
         var level = new int[_ranked.Count];
         var state = Evaluate(target, allowed, level);
         while (!state.Met)
@@ -38,9 +50,7 @@ internal sealed partial class AllocationPlanner
                     double progress = Progress(state, trial);
                     if (progress <= 1e-12) continue;
                     firstProgress ??= step;
-                    double lost = 0;
-                    for (int i = allowed[g][level[g]]; i < allowed[g][trialLevels[g]]; i++) lost += scores[g][i];
-                    double ratio = lost / progress;
+                    double ratio = (Cost(g, trialLevels[g]) - Cost(g, level[g])) / progress;
                     if (best is null || ratio < best.Value.Ratio) best = (ratio, g, trialLevels[g], trial);
                 }
             }
@@ -48,7 +58,7 @@ internal sealed partial class AllocationPlanner
             level[best.Value.Group] = best.Value.Level;
             state = best.Value.State;
         }
-        if (state.Met) state = Refill(target, allowed, level, state, scores);
+        if (state.Met) state = Refill(target, allowed, level, state, Cost);
         return new PrunePlan(state.Removed, state.Macs, state.Params, state.Met,
             state.Met ? null : Shortfall(target, state.Removed, state.Macs, state.Params), AtLimit(state.Removed));
     }
@@ -58,7 +68,7 @@ internal sealed partial class AllocationPlanner
     /// the group whose next wider width restores the most score while every target still holds, until none fits.
     /// A width the tables show no faster than a wider one is therefore never kept: widening it costs nothing.
     /// </summary>
-    private KnapsackState Refill(PruneTarget target, List<int[]> allowed, int[] level, KnapsackState state, List<double[]> scores)
+    private KnapsackState Refill(PruneTarget target, List<int[]> allowed, int[] level, KnapsackState state, Func<int, int, double> cost)
     {
         while (true)
         {
@@ -70,14 +80,27 @@ internal sealed partial class AllocationPlanner
                 trialLevels[g]--;
                 var trial = Evaluate(target, allowed, trialLevels);
                 if (!trial.Met) continue;
-                double gained = 0;
-                for (int i = allowed[g][trialLevels[g]]; i < allowed[g][level[g]]; i++) gained += scores[g][i];
+                double gained = cost(g, level[g]) - cost(g, trialLevels[g]);
                 if (best is null || gained > best.Value.Gained) best = (gained, g, trial);
             }
             if (best is null) return state;
             level[best.Value.Group]--;
             state = best.Value.State;
         }
+    }
+
+    /// <summary>
+    /// Per planning index of a collapsible group, the price of removing its branch on the scale of the channel scores:
+    /// the branches' mean summed score, times the branch's measured sensitivity over their mean sensitivity. So the
+    /// branches are ranked by what removing each was measured to cost, and an average branch weighs what its channels do.
+    /// </summary>
+    private Dictionary<int, double> CollapseCosts(List<double[]> scores)
+    {
+        var members = Enumerable.Range(0, _ranked.Count).Where(g => Collapsible.ContainsKey(_ranked[g].Group.Id)).ToList();
+        if (members.Count == 0) return new Dictionary<int, double>();
+        double meanSum = members.Average(g => scores[g].Sum());
+        double meanSensitivity = members.Average(g => Collapsible[_ranked[g].Group.Id]);
+        return members.ToDictionary(g => g, g => meanSensitivity > 0 ? meanSum * Collapsible[_ranked[g].Group.Id] / meanSensitivity : scores[g].Sum());
     }
 
     /// <summary>Progress of <paramref name="next"/> over <paramref name="current"/>: for each target not yet met, the

@@ -93,6 +93,11 @@ internal sealed partial class AllocationPlanner
         }
     }
 
+    /// <summary>Groups whose every channel may go, because removing them all collapses a residual branch
+    /// (<see cref="Depth.ResidualBranches"/>), by id, with the measured cost of removing the branch
+    /// (<see cref="Depth.BranchSensitivity"/>); only the latency allocation offers that width.</summary>
+    public IReadOnlyDictionary<int, double> Collapsible { get; init; } = new Dictionary<int, double>();
+
     public PrunePlan Plan(PruneTarget target, Allocation allocation)
     {
         if (allocation == Allocation.Latency) return PlanKnapsack(target);

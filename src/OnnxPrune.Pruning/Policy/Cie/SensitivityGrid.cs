@@ -130,7 +130,7 @@ internal static class SensitivityGrid
     }
 
     /// <summary>The model's outputs on every held-out image, [images x classes], in one session.</summary>
-    private static float[] Outputs(Model model, ClassifierSignature signature, Criteria.CalibrationSet data, SessionSettings session, CancellationToken cancel)
+    internal static float[] Outputs(Model model, ClassifierSignature signature, Criteria.CalibrationSet data, SessionSettings session, CancellationToken cancel)
     {
         using var s = InferenceSession.FromModel(model, session);
         var all = new List<float>();
@@ -156,7 +156,7 @@ internal static class SensitivityGrid
     }
 
     /// <summary>Mean over images of KL(original || pruned) on their class distributions.</summary>
-    private static double MeanKl(float[] reference, float[] outputs, int n, bool probabilities)
+    internal static double MeanKl(float[] reference, float[] outputs, int n, bool probabilities)
     {
         int classes = reference.Length / n;
         double total = 0;

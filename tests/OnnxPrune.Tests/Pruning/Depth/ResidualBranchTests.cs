@@ -1,0 +1,166 @@
+using OnnxPrune.IR;
+using OnnxPrune.Pruning.Channels;
+using OnnxPrune.Pruning.Cost;
+using OnnxPrune.Pruning.Depth;
+using OnnxPrune.Pruning.Pipeline;
+using OnnxPrune.Pruning.Policy;
+using OnnxPrune.Runtime;
+using OnnxPrune.Tests.Autodiff;
+using static OnnxPrune.Tests.Pruning.Recovery.RecoveryTestSupport;
+using static OnnxPrune.Tests.Pruning.Rules.RuleTestSupport;
+using Attribute = OnnxPrune.IR.Attribute;
+
+namespace OnnxPrune.Tests.Pruning.Depth;
+
+/// <summary>
+/// Depth pruning: finding the residual branches a group's complete removal collapses, the constant that replaces a
+/// branch, and the latency allocation choosing to remove one. The net: x[N,4,8,8] -> stem 1x1 (4 -> 8) = s;
+/// branch s -> c1 3x3 (8 -> 6) -> Relu -> c2 3x3 (6 -> 8); Add(s, c2) -> Relu -> GlobalAveragePool -> Flatten ->
+/// Gemm (8 -> 3, the output).
+/// </summary>
+public class ResidualBranchTests
+{
+    private sealed record Net(Model Model, Value Stem, Value C1, Value Relu, Value C2, Value Add);
+
+    private static Net Build(bool zeroBranch = false, bool reluAlsoOutput = false, int seed = 3)
+    {
+        var net = new TestNet(seed: seed);
+        var x = net.SymbolicInput("x", [Dim.Symbolic("N"), 4, 8, 8], [2, 4, 8, 8]);
+        var stem = net.Conv(x, 4, 8);
+        var c1 = net.Conv(stem, 8, 6, k: 3, pad: 1);
+        var relu = net.Op("Relu", [c1]);
+        var c2 = net.Conv(relu, 6, 8, k: 3, pad: 1);
+        var add = net.Op("Add", [stem, c2]);
+        var pooled = net.Op("Flatten", [net.Op("GlobalAveragePool", [net.Op("Relu", [add])])]);
+        var logits = net.Op("Gemm", [pooled, net.Weight("fc_w", [3, 8]), net.Weight("fc_b", [3])], Attribute.Int("transB", 1));
+        var model = reluAlsoOutput ? net.Finish(logits, relu) : net.Finish(logits);
+        if (zeroBranch)
+        {
+            // The branch's output is then c2's bias at every position: replacing it by its mean changes nothing.
+            var w = c2.N().Inputs[1]!;
+            w.ConstValue = DenseTensor.FromFloats(w.ConstValue!.Dims, new float[w.ConstValue.ElementCount]);
+        }
+        return new Net(model, stem, c1, relu, c2, add);
+    }
+
+    [Fact]
+    public void The_inner_group_of_a_residual_block_collapses_its_branch_and_the_stream_group_does_not()
+    {
+        var n = Build();
+        var analysis = Analyze(n.Model);
+        var branches = ResidualBranches.Find(n.Model, analysis);
+
+        var inner = analysis.Group(n.C1);
+        branches.Keys.Should().Equal(inner.Id);
+        var branch = branches[inner.Id];
+        branch.Nodes.Should().Equal(n.C1.N(), n.Relu.N(), n.C2.N());
+        branch.Sink.Should().BeSameAs(n.Add.N());
+        branch.InputIndex.Should().Be(1);
+        branch.Output.Should().BeSameAs(n.C2);
+        analysis.Group(n.Stem, n.C2).Id.Should().NotBe(inner.Id);
+    }
+
+    [Fact]
+    public void A_branch_value_read_anywhere_else_keeps_the_branch()
+    {
+        var n = Build(reluAlsoOutput: true);
+        ResidualBranches.Of(n.Model.Graph, [n.C1.N()]).Should().BeNull("the branch's Relu is also a graph output");
+    }
+
+    [Fact]
+    public void A_plain_chain_has_no_branch()
+    {
+        var net = new TestNet(seed: 1);
+        var x = net.Input("x", [1, 4, 8, 8]);
+        var a = net.Conv(x, 4, 8);
+        var b = net.Conv(net.Op("Relu", [a]), 8, 2);
+        var model = net.Finish(b);
+        ResidualBranches.Find(model, Analyze(model)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_constant_is_the_branch_output_averaged_over_the_images()
+    {
+        var n = Build();
+        var branch = ResidualBranches.Of(n.Model.Graph, [n.C1.N()])!;
+        var images = RandomImages(10, 4, 8, 8, seed: 5);
+        // Batches of 4 (4 + 4 + 2 images); the expected mean from one image at a time.
+        var mean = BranchCollapse.Means(n.Model, [branch], images, OneThread, batchSize: 4)[n.C2.Name];
+
+        mean.Dims.Should().Equal(1, 8, 8, 8);
+        using var tap = InferenceSession.FromModel(OnnxPrune.Pruning.Recovery.ModelTaps.Truncated(n.Model, [n.C2.Name]), OneThread);
+        var expected = new double[8 * 8 * 8];
+        for (int i = 0; i < 10; i++)
+        {
+            var pixels = images.Images.Images.AsSpan(i * 256, 256).ToArray();
+            var y = tap.Run(new Dictionary<string, TensorData> { ["x"] = TensorData.Create(pixels, 1, 4, 8, 8) }).Values.First().As<float>();
+            for (int j = 0; j < y.Length; j++) expected[j] += y[j] / 10.0;
+        }
+        mean.ToFloatArray().Select(v => (double)v).Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+    }
+
+    /// <summary>Latency 1 ms plus 10 while the inner group keeps a channel: only removing the branch meets 5 ms.</summary>
+    private sealed class BranchPredictor(ChannelGroup inner) : ILatencyPredictor
+    {
+        public double Predict(IReadOnlyCollection<int> removedRoots) => 1 + (inner.Units.All(removedRoots.Contains) ? 0 : 10);
+    }
+
+    [Fact]
+    public void The_knapsack_removes_a_group_whole_only_where_that_collapses_a_branch()
+    {
+        var n = Build();
+        var analysis = Analyze(n.Model);
+        var inner = analysis.Group(n.C1);
+        var scores = analysis.Groups.SelectMany(g => g.Units).ToDictionary(u => u, u => 1.0);
+        var estimator = new PrunedCostEstimator(analysis, CostModel.Measure(n.Model.Graph));
+        var constraints = new GroupConstraints { RoundTo = 1, SmallStep = 1 };
+        var target = new PruneTarget.Latency(5, new BranchPredictor(inner), "5ms");
+
+        var plan = new AllocationPlanner(analysis, scores, estimator, constraints) { Collapsible = new Dictionary<int, double> { [inner.Id] = 0.1 } }.Plan(target, Allocation.Latency);
+        plan.TargetMet.Should().BeTrue();
+        plan.Removed.Should().BeEquivalentTo(inner.Units, "the branch goes whole and nothing else needs to");
+
+        var without = new AllocationPlanner(analysis, scores, estimator, constraints).Plan(target, Allocation.Latency);
+        without.TargetMet.Should().BeFalse();
+        inner.Units.Count(u => !without.Removed.Contains(u)).Should().BeGreaterThan(0, "every group keeps a channel unless its removal collapses a branch");
+    }
+
+    private static DataFreePruneOptions LatencyOptions(Net n, bool removeBranches) => new()
+    {
+        Target = new TargetSpec.Latency(5, "5ms"),
+        Allocation = Allocation.Latency,
+        Constraints = new GroupConstraints { RoundTo = 1, SmallStep = 1 },
+        Calibration = RandomImages(32, 4, 8, 8, seed: 7),
+        Session = OneThread,
+        RemoveBranches = removeBranches,
+        LatencyPredictor = (analysis, _) => new BranchPredictor(analysis.Groups.Single(g => g.Producers.Count == 1 && g.Producers[0].Name == n.C1.N().Name)),
+    };
+
+    [Fact]
+    public void A_collapsed_branch_whose_output_was_constant_leaves_the_model_unchanged_and_gone_from_the_graph()
+    {
+        var n = Build(zeroBranch: true);
+        var original = n.Model.Clone();
+        var result = DataFreePruner.Run(n.Model, LatencyOptions(n, removeBranches: true));
+
+        result.TargetMet.Should().BeTrue();
+        result.RemovedBranches.Should().ContainSingle().Which.Should().Contain(n.C2.Name);
+        var ops = result.Model.Graph.Nodes.Select(x => x.Name).ToList();
+        ops.Should().NotContain([n.C1.N().Name, n.Relu.N().Name, n.C2.N().Name]);
+        result.Model.Graph.Nodes.Count.Should().Be(original.Graph.Nodes.Count - 3);
+        result.MacsAfter.Should().BeLessThan(result.MacsBefore / 4, "the two 3x3 convolutions were most of the MACs");
+        result.RuntimeNotes.Should().Contain(s => s.Contains("residual branch"));
+        var input = TensorData.Create(RandomImages(3, 4, 8, 8, seed: 9).Images.Images, 3, 4, 8, 8);
+        RelativeDifference(original, result.Model, "x", input).Should().BeLessThan(1e-5);
+    }
+
+    [Fact]
+    public void Without_branch_removal_the_latency_target_cannot_be_met_here()
+    {
+        var n = Build();
+        var result = DataFreePruner.Run(n.Model, LatencyOptions(n, removeBranches: false));
+        result.TargetMet.Should().BeFalse();
+        result.RemovedBranches.Should().BeEmpty();
+        result.Model.Graph.Nodes.Select(x => x.Name).Should().Contain(n.C2.N().Name);
+    }
+}
