@@ -57,7 +57,8 @@ internal static class BranchCollapse
     }
 
     /// <summary>
-    /// Feeds each branch's Add its constant instead of the branch and removes the nodes nothing reads any more.
+    /// Feeds each branch's Add its constant instead of the branch, removes the nodes nothing reads any more and folds
+    /// the chains of constant shifts and clamps that consecutive removed blocks leave (<see cref="ShiftClampChains"/>).
     /// <paramref name="keep"/> says, for a branch output whose channels were also pruned (it is part of the
     /// residual stream), which positions of which axis stay, so the mean computed before removal is sliced to fit.
     /// </summary>
@@ -72,5 +73,7 @@ internal static class BranchCollapse
             foreach (var use in value.UsesSnapshot()) use.Node.SetInput(use.InputIndex, replacement);
         }
         new EliminateDeadCode().Run(model);
+        // Consecutive removed blocks leave x + c, Relu, + c', Relu, ...: two small ops each, folded to two in all.
+        ShiftClampChains.Run(model);
     }
 }

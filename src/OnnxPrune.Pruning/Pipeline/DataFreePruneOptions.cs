@@ -85,6 +85,21 @@ internal sealed class ScoreCache
         _key = key;
         return _scores;
     }
+
+    private (string Criterion, int Seed, Criteria.CalibrationSet? Data, int Units)? _branchKey;
+    private (IReadOnlyDictionary<string, IR.Tensor> Means, IReadOnlyDictionary<int, double> Sensitivity)? _branches;
+
+    /// <summary>The residual branches' mean outputs and measured sensitivities (<see cref="Depth.BranchSensitivity"/>),
+    /// reused like the scores: the latency loop prunes the same model several times with other budgets.</summary>
+    internal (IReadOnlyDictionary<string, IR.Tensor> Means, IReadOnlyDictionary<int, double> Sensitivity) GetOrComputeBranches(DataFreePruneOptions options,
+        Channels.ChannelAnalysis analysis, Func<(IReadOnlyDictionary<string, IR.Tensor>, IReadOnlyDictionary<int, double>)> compute)
+    {
+        var key = (options.Criterion, options.Seed, options.Calibration, analysis.Groups.Sum(g => g.ChannelCount));
+        if (_branches is { } cached && _branchKey == key) return cached;
+        _branches = compute();
+        _branchKey = key;
+        return _branches.Value;
+    }
 }
 
 /// <summary>A target as the user wrote it; resolved against the model once its cost is known.</summary>

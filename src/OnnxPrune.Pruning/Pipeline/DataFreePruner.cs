@@ -81,8 +81,14 @@ internal static class DataFreePruner
             throw new PruneInputException(PruneInputProblem.BadTarget, $"the sensitivity grid is incomplete ({grid.Computed + grid.Cached} of {grid.Cells} cells): it was stopped or run as a shard");
         var pqi = options.Allocation == Allocation.Pqi ? new AllocationPlanner(analysis, scores, estimator, options.Constraints) { Pqi = options.Pqi }.PqiOf() : null;
         var branches = BranchesToOffer(model, analysis, options, recorded);
-        var means = branches.Count == 0 ? null : Depth.BranchCollapse.Means(model, branches.Values, options.Calibration!, options.Session);
-        var sensitivity = means is null ? new Dictionary<int, double>() : Depth.BranchSensitivity.Measure(model, branches, means, options.Calibration!, options.Session);
+        IReadOnlyDictionary<string, Tensor>? means = null;
+        IReadOnlyDictionary<int, double> sensitivity = new Dictionary<int, double>();
+        if (branches.Count > 0)
+            (means, sensitivity) = options.Scores.GetOrComputeBranches(options, analysis, () =>
+            {
+                var m = Depth.BranchCollapse.Means(model, branches.Values, options.Calibration!, options.Session);
+                return (m, Depth.BranchSensitivity.Measure(model, branches, m, options.Calibration!, options.Session));
+            });
         var (plan, roundTo, precisionNote) = PlanWithinTolerance(analysis, scores, estimator, options, target, baseline, grid?.Matrix, sensitivity);
         var analysisTime = clock.Elapsed - start;
 

@@ -164,3 +164,41 @@ public class ResidualBranchTests
         result.Model.Graph.Nodes.Select(x => x.Name).Should().Contain(n.C2.N().Name);
     }
 }
+
+public class ShiftClampChainTests
+{
+    [Fact]
+    public void A_chain_of_shifts_and_clamps_folds_to_one_Add_and_one_Max_with_the_same_outputs()
+    {
+        var net = new TestNet(seed: 4);
+        var x = net.Input("x", [2, 3, 4, 4]);
+        var stem = net.Conv(x, 3, 3);
+        // x + c1, Relu, + c2, Relu, Max(., c3), + c4 (c3 one element, the others [1,3,4,4]; some entries negative).
+        Value t = net.Op("Add", [stem, net.Weight("c1", [1, 3, 4, 4], scale: 1)]);
+        t = net.Op("Relu", [t]);
+        t = net.Op("Add", [net.Weight("c2", [1, 3, 4, 4], scale: 1), t]);
+        t = net.Op("Relu", [t]);
+        t = net.Op("Max", [t, net.Constant("c3", [], [0.3])]);
+        t = net.Op("Add", [t, net.Weight("c4", [1, 3, 4, 4], scale: 1)]);
+        var y = net.Conv(t, 3, 2);
+        var model = net.Finish(y);
+        var original = model.Clone();
+
+        ShiftClampChains.Run(model).Should().Be(4, "six steps became an Add and a Max");
+        model.Graph.Nodes.Select(n => n.OpType).Should().Equal("Conv", "Add", "Max", "Conv");
+        var input = net.Data["x"];
+        RelativeDifference(original, model, "x", input).Should().BeLessThan(1e-6);
+    }
+
+    [Fact]
+    public void A_step_whose_output_is_read_twice_ends_the_chain()
+    {
+        var net = new TestNet(seed: 4);
+        var x = net.Input("x", [1, 3, 4, 4]);
+        var stem = net.Conv(x, 3, 3);
+        var a = net.Op("Relu", [net.Op("Add", [stem, net.Weight("c1", [1, 3, 4, 4])])]);
+        var b = net.Op("Relu", [net.Op("Add", [a, net.Weight("c2", [1, 3, 4, 4])])]);
+        var model = net.Finish(net.Conv(net.Op("Add", [a, b]), 3, 2));
+        ShiftClampChains.Run(model).Should().Be(0, "the first Relu is read by the second Add and by the last one: two chains of two");
+    }
+}
