@@ -1,4 +1,5 @@
 using OnnxPrune.IR;
+using OnnxPrune.Onnx;
 using OnnxPrune.Pruning.Channels;
 using OnnxPrune.Pruning.Cost;
 using OnnxPrune.Pruning.Depth;
@@ -200,5 +201,54 @@ public class ShiftClampChainTests
         var b = net.Op("Relu", [net.Op("Add", [a, net.Weight("c2", [1, 3, 4, 4])])]);
         var model = net.Finish(net.Conv(net.Op("Add", [a, b]), 3, 2));
         ShiftClampChains.Run(model).Should().Be(0, "the first Relu is read by the second Add and by the last one: two chains of two");
+    }
+}
+
+/// <summary>Depth pruning on real torchvision exports (BatchNorm folded into the convolutions by the export).</summary>
+public class RealModelBranchTests
+{
+    /// <summary>Residual blocks per architecture: ResNet-18 has 8 (basic blocks, three with a strided 1x1 shortcut),
+    /// ResNet-50 16 bottlenecks (two inner layers each: two groups lead to each block's Add), MobileNetV2 10 inverted
+    /// residuals with a skip connection (of its 17).</summary>
+    [Theory]
+    [InlineData("resnet18", 8, 8)]
+    [InlineData("resnet50", 16, 32)]
+    [InlineData("mobilenet_v2", 10, 10)]
+    public void Every_residual_block_is_found_once_per_inner_group(string name, int blocks, int groups)
+    {
+        var model = OnnxModelFile.Load(TestData.RealModel(name));
+        PreparePasses.Run(model);
+        var branches = ResidualBranches.Find(model, ChannelAnalysis.Run(model));
+
+        branches.Should().HaveCount(groups);
+        branches.Values.Select(b => b.Sink).Distinct().Should().HaveCount(blocks);
+        branches.Values.Should().OnlyContain(b => b.Sink.OpType == "Add" && b.Nodes.Any(n => n.OpType == "Conv"));
+    }
+
+    [Fact]
+    public void Collapsing_a_ResNet18_block_whose_last_conv_outputs_a_constant_changes_no_output()
+    {
+        var model = OnnxModelFile.Load(TestData.RealModel("resnet18"));
+        PreparePasses.Run(model);
+        var branch = ResidualBranches.Find(model, ChannelAnalysis.Run(model)).Values.OrderBy(b => model.Graph.Nodes.ToList().IndexOf(b.Sink)).ElementAt(1);
+        // The block's second conv keeps only its bias: the branch then outputs a constant, which the collapse must reproduce.
+        var last = branch.Nodes.Last(n => n.OpType == "Conv");
+        var w = last.Inputs[1]!;
+        var zeroed = model.Graph.AddInitializer(w.Name + "_zero", DenseTensor.FromFloats(w.ConstValue!.Dims, new float[w.ConstValue.ElementCount]));
+        last.SetInput(1, zeroed);
+        int outputs = (int)w.ConstValue.Dims[0];
+        var bias = model.Graph.AddInitializer(w.Name + "_bias", DenseTensor.FromFloats([outputs], Enumerable.Range(0, outputs).Select(i => 0.01f * (i - outputs / 2)).ToArray()));
+        if (last.Inputs.Count > 2) last.SetInput(2, bias); else last.AppendInput(bias);
+        var original = model.Clone();
+        var images = RandomImages(4, 3, 224, 224, seed: 2);
+
+        var means = BranchCollapse.Means(model, [branch], images, OneThread);
+        BranchCollapse.Apply(model, means, _ => null);
+
+        // The block's nodes go, and the Relu before it, its Add of the constant and its Relu fold into an Add and a Max.
+        model.Graph.Nodes.Count.Should().Be(original.Graph.Nodes.Count - branch.Nodes.Count - 1, string.Join(",", model.Graph.Nodes.Select(n => n.OpType)));
+        model.Graph.Nodes.Count(n => n.OpType == "Max").Should().Be(1);
+        var input = TensorData.Create(RandomImages(2, 3, 224, 224, seed: 3).Images.Images, 2, 3, 224, 224);
+        RelativeDifference(original, model, model.Graph.Inputs[0].Name, input).Should().BeLessThan(1e-4);
     }
 }
