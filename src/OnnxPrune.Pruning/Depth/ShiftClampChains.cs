@@ -86,8 +86,13 @@ internal static class ShiftClampChains
         }
         if (shift.Any(v => v != 0)) current = Emit("Add", graph.AddInitializer(last.Name + "_shift", DenseTensor.FromFloats(shape, shift)), "_shifted");
         if (floor.Any(v => !float.IsNegativeInfinity(v))) current = Emit("Max", graph.AddInitializer(last.Name + "_floor", DenseTensor.FromFloats(shape, floor)), "_clamped");
-        if (added > 0) current.Shape = last.Shape;
+        if (added == 0) return 0; // the chain computes its input: leave it (rare, and its output's name must stay)
+        current.Shape = last.Shape;
         last.ReplaceAllUsesWith(current);
+        // The folded value keeps the chain's output name: later passes (the refit) find values by name.
+        var name = last.Name;
+        last.Name = graph.UniqueName(name + "_unfolded");
+        current.Name = name;
         return chain.Count - added;
     }
 }

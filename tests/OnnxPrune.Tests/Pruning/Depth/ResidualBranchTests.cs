@@ -184,9 +184,11 @@ public class ShiftClampChainTests
         var y = net.Conv(t, 3, 2);
         var model = net.Finish(y);
         var original = model.Clone();
+        var chainOutput = t.Name;
 
         ShiftClampChains.Run(model).Should().Be(4, "six steps became an Add and a Max");
         model.Graph.Nodes.Select(n => n.OpType).Should().Equal("Conv", "Add", "Max", "Conv");
+        model.Graph.Nodes[2].Outputs[0].Name.Should().Be(chainOutput, "later passes find the chain's output by its name");
         var input = net.Data["x"];
         RelativeDifference(original, model, "x", input).Should().BeLessThan(1e-6);
     }
