@@ -50,6 +50,12 @@ row fpgm            "fpgm-uniform|1|--augment none --lr 0.01 $T"
 row l2              "l2-uniform|1|--augment none --lr 0.01 $T"
 row fpgm-lr02       "fpgm-uniform|1|--augment none --lr 0.02 $T"
 row lr02-s1         "act-global|1|--augment none --lr 0.02 --seed 1 $T"
+row lr02-s2         "act-global|1|--augment none --lr 0.02 --seed 2 $T"
+row lr03            "act-global|1|--augment none --lr 0.03 $T"
+row lr05            "act-global|1|--augment none --lr 0.05 $T"
+row nest02          "act-global|1|--augment none --lr 0.02 --nesterov $T"
+row cf02            "act-global|1|--augment crop-flip --crop-padding 2 --lr 0.02 $T"
+row e3-lr02         "act-global|3|--augment none --lr 0.02 $T"
 
 ids="${1:-${order[*]}}"
 start_model() {
