@@ -49,6 +49,28 @@ internal static class ObjectivePruner
     private static PruneInputException Bad(string text) => new(PruneInputProblem.BadTarget,
         $"the latency target '{text}' is not one: give milliseconds (5ms, 0.8ms) or a share of the original's measured latency below 100% (50%, 0.5)");
 
+    /// <summary>
+    /// <paramref name="groups"/> (the last round's outcomes) with each group's channel count in the original as
+    /// "before", and the original's groups that no longer exist (removed whole with their residual branch) with 0 after.
+    /// A group is the original group it shares a producer with: a residual stream loses the producers of the removed
+    /// branches, and with them its name; the name decides only where producers have none.
+    /// </summary>
+    internal static IReadOnlyList<GroupOutcome> GroupsAgainstOriginal(IReadOnlyList<Channels.ChannelGroup> originalGroups, IReadOnlyList<GroupOutcome> groups)
+    {
+        var byProducer = new Dictionary<string, Channels.ChannelGroup>(StringComparer.Ordinal);
+        foreach (var g in originalGroups)
+            foreach (var p in g.Producers.Where(p => p.Name.Length > 0)) byProducer.TryAdd(p.Name, g);
+        var byName = originalGroups.GroupBy(g => g.Name).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        Channels.ChannelGroup? OriginalOf(GroupOutcome g) =>
+            g.Producers.Select(p => byProducer.GetValueOrDefault(p)).FirstOrDefault(o => o is not null) ?? byName.GetValueOrDefault(g.Name);
+        var kept = groups.Select(g => OriginalOf(g) is { } o ? g with { ChannelsBefore = o.ChannelCount } : g).ToList();
+        var matched = groups.Select(OriginalOf).Where(o => o is not null).ToHashSet();
+        bool named = originalGroups.All(g => g.Producers.All(p => p.Name.Length > 0));
+        var gone = named ? originalGroups.Where(g => !matched.Contains(g)).Select(g =>
+            new GroupOutcome(g.Id, g.Name, g.Producers.Select(p => p.Name).ToList(), g.ChannelCount, 0, g.PrunableUnits.Count, g.PinReasons)) : [];
+        return kept.Concat(gone).ToList();
+    }
+
     /// <summary>The state of one run; one instance per call.</summary>
     private sealed class LoopRun(byte[] original, string? modelDirectory, string label, ObjectiveOptions options, IRoundTrainer? trainer, CancellationToken cancel)
     {
@@ -147,14 +169,15 @@ internal static class ObjectivePruner
             catch (OperationCanceledException) when (cancel.IsCancellationRequested) { return null; }
         }
 
-        /// <summary>Group outcomes with the original's channel counts as "before" (a later round's input had fewer).</summary>
+        /// <summary>Group outcomes with the original's channel counts as "before" (a later round's input had fewer), and the
+        /// groups an earlier round removed whole with their residual branch (the last round's analysis no longer has them)
+        /// with 0 channels after.</summary>
         private IReadOnlyList<GroupOutcome> AgainstOriginal(IReadOnlyList<GroupOutcome> groups)
         {
             var model = Load(original);
             PreparePasses.Run(model);
             DataFreePruner.BindInputShapes(model, options.Prune.InputShapes);
-            var before = Channels.ChannelAnalysis.Run(model).Groups.GroupBy(g => g.Name).ToDictionary(g => g.Key, g => g.First().ChannelCount, StringComparer.Ordinal);
-            return groups.Select(g => g with { ChannelsBefore = before.GetValueOrDefault(g.Name, g.ChannelsBefore) }).ToList();
+            return GroupsAgainstOriginal(Channels.ChannelAnalysis.Run(model).Groups, groups);
         }
 
         /// <summary>Measured latency meets the goal: as a share of the original measured beside it for a percentage, in ms for an absolute target.</summary>

@@ -254,3 +254,35 @@ public class RealModelBranchTests
         RelativeDifference(original, model, model.Graph.Inputs[0].Name, input).Should().BeLessThan(1e-4);
     }
 }
+
+public class GroupsAgainstOriginalTests
+{
+    [Fact]
+    public void A_group_removed_whole_in_an_earlier_round_is_reported_with_none_left_and_the_stream_keeps_its_original_count()
+    {
+        // The residual net of ResidualBranchTests: stream group {stem, c2} (8 channels) and inner group {c1} (6).
+        var net = new TestNet(seed: 3);
+        var x = net.Input("x", [1, 4, 8, 8]);
+        var stem = net.Conv(x, 4, 8);
+        var c1 = net.Conv(stem, 8, 6, k: 3, pad: 1);
+        var c2 = net.Conv(net.Op("Relu", [c1]), 6, 8, k: 3, pad: 1);
+        var head = net.Conv(net.Op("Add", [stem, c2]), 8, 2);
+        var model = net.Finish(head);
+        var groups = Analyze(model).Groups;
+        groups.Should().HaveCount(3);
+        // The last round saw the stream with only the stem left as its producer (the branch went in round 1; it had cut
+        // the stream 8 -> 6, and the last round 6 -> 4), and the output layer, pinned.
+        var last = new[]
+        {
+            new OnnxPrune.Pruning.Pipeline.GroupOutcome(0, stem.N().Name, [stem.N().Name], 6, 4, 6, []),
+            new OnnxPrune.Pruning.Pipeline.GroupOutcome(1, head.N().Name, [head.N().Name], 2, 2, 0, ["graph output"]),
+        };
+
+        var merged = OnnxPrune.Pruning.Loop.ObjectivePruner.GroupsAgainstOriginal(groups, last);
+
+        merged.Should().HaveCount(3);
+        merged[0].ChannelsBefore.Should().Be(8, "the stream's count in the original, found through its producer");
+        merged[0].ChannelsAfter.Should().Be(4);
+        merged.Should().Contain(g => g.Producers.SequenceEqual(new[] { c1.N().Name }) && g.ChannelsBefore == 6 && g.ChannelsAfter == 0);
+    }
+}
