@@ -110,6 +110,7 @@ internal static class DataFreePruner
         var keeps = collapsed.ToDictionary(b => b.Output.Name, b => analysis.Context.CarrierOf(b.Output) is { } c && c.Units.Any(rewrite.IsRemoved)
             ? (c.Axis, rewrite.KeepMask(c.Units)) : ((int Axis, bool[] Keep)?)null, StringComparer.Ordinal);
         analysis.Remove(sliced);
+        var removedBranches = collapsed.Select(b => b.Describe()).ToList(); // before the collapse rewires the Adds
         if (collapsed.Count > 0)
         {
             Depth.BranchCollapse.Apply(model, collapsed.ToDictionary(b => b.Output.Name, b => means![b.Output.Name], StringComparer.Ordinal), name => keeps[name]);
@@ -128,7 +129,7 @@ internal static class DataFreePruner
             Pqi = pqi,
             CieGrid = grid,
             PredictedLatencyMs = target.Parts.OfType<PruneTarget.Latency>().Select(l => (double?)l.Predictor.Predict(plan.Removed)).FirstOrDefault(),
-            RemovedBranches = collapsed.Select(b => b.Describe()).ToList(),
+            RemovedBranches = removedBranches,
         };
         return (result, removed);
     }
