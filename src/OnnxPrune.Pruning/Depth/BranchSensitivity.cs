@@ -24,14 +24,15 @@ internal static class BranchSensitivity
         var sample = data.Images.Count > Images ? data with { Images = data.Images.Subset(Enumerable.Range(0, Images).ToArray()) } : data;
         var signature = ClassifierSignature.Of(model);
         var reference = SensitivityGrid.Outputs(model, signature, sample, session, CancellationToken.None);
-        var result = new Dictionary<int, double>();
-        foreach (var (id, branch) in branches)
+        // Several groups can lead to one branch (a bottleneck's two inner layers): each branch is measured once.
+        var byOutput = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var name in branches.Values.Select(b => b.Output.Name).Distinct(StringComparer.Ordinal))
         {
             var copy = model.Clone();
-            BranchCollapse.Apply(copy, new Dictionary<string, Tensor>(StringComparer.Ordinal) { [branch.Output.Name] = means[branch.Output.Name] }, _ => null);
+            BranchCollapse.Apply(copy, new Dictionary<string, Tensor>(StringComparer.Ordinal) { [name] = means[name] }, _ => null);
             var outputs = SensitivityGrid.Outputs(copy, signature, sample, session, CancellationToken.None);
-            result[id] = SensitivityGrid.MeanKl(reference, outputs, sample.Images.Count, signature.OutputIsProbabilities);
+            byOutput[name] = SensitivityGrid.MeanKl(reference, outputs, sample.Images.Count, signature.OutputIsProbabilities);
         }
-        return result;
+        return branches.ToDictionary(b => b.Key, b => byOutput[b.Value.Output.Name]);
     }
 }

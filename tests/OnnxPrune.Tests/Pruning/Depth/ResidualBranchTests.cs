@@ -100,6 +100,22 @@ public class ResidualBranchTests
         mean.ToFloatArray().Select(v => (double)v).Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
     }
 
+    [Fact]
+    public void A_branch_that_outputs_a_constant_costs_nothing_to_remove_and_a_working_one_does()
+    {
+        foreach (var zero in new[] { true, false })
+        {
+            var n = Build(zeroBranch: zero);
+            var analysis = Analyze(n.Model);
+            var branches = ResidualBranches.Find(n.Model, analysis);
+            var images = RandomImages(16, 4, 8, 8, seed: 6);
+            var means = BranchCollapse.Means(n.Model, branches.Values, images, OneThread);
+            var kl = BranchSensitivity.Measure(n.Model, branches, means, images, OneThread).Single().Value;
+            if (zero) kl.Should().BeApproximately(0, 1e-6);
+            else kl.Should().BeGreaterThan(1e-4);
+        }
+    }
+
     /// <summary>Latency 1 ms plus 10 while the inner group keeps a channel: only removing the branch meets 5 ms.</summary>
     private sealed class BranchPredictor(ChannelGroup inner) : ILatencyPredictor
     {
