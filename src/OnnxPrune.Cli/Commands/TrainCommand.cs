@@ -89,7 +89,9 @@ internal static class TrainingCli
             command.Validators.Add(result =>
             {
                 // Values that do not parse are reported by the parser; these checks skip them.
-                if (Validators.TryGet(result, Nesterov, out var nesterov) && nesterov && Validators.TryGet(result, Momentum, out var momentum) && momentum == 0)
+                // A command validator reads an option not given as 0, not as its default (0.9): only a given --momentum 0 is refused.
+                if (Validators.TryGet(result, Nesterov, out var nesterov) && nesterov && result.GetResult(Momentum) is { Implicit: false }
+                    && Validators.TryGet(result, Momentum, out var momentum) && momentum == 0)
                     result.AddError("--nesterov needs a --momentum above 0");
                 if (!Validators.TryGet(result, Warmup, out var warmup) || warmup <= 0) return;
                 if (Validators.TryGet(result, Epochs, out var epochs) && warmup >= epochs)
