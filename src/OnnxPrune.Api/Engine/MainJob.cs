@@ -45,12 +45,13 @@ internal static class MainJob
         var original = prune;
         if (latency is not null && !allocationGiven) prune = prune with { Allocation = Allocation.Latency };
         if (parse.GetValue(j.NoBranchRemoval)) prune = prune with { RemoveBranches = false };
-        if (prune.Allocation == Allocation.Latency && latency is null)
-            throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
 
         int batch = parse.GetValue(j.Batch);
         var cache = parse.GetValue(j.LatencyCache) ?? LatencyTableIdentity.DefaultFolder();
-        LatencyTable? table = latency is null ? null : new LatencyTable(cache, timing, batch);
+        LatencyTable? table = latency is null && prune.Allocation != Allocation.Latency ? null : new LatencyTable(cache, timing, batch);
+        // Without a latency target the latency allocation still prices removals by the latency they save (a MACs or
+        // parameter target then buys the most speed): the predictions' scale does not matter, so no measured original.
+        if (latency is null && table is not null) prune = prune with { LatencyPredictor = (analysis, baseline) => LatencyModel.Build(analysis, baseline, table, 1) };
         var options = new ObjectiveOptions
         {
             Prune = hooks.Follow(prune, "pruning"),

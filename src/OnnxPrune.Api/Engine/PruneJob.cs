@@ -107,7 +107,9 @@ internal static class PruneJob
     {
         var targets = new[] { parse.GetValue(o.Flops) is { } f ? new TargetSpec.Flops(f) : null, parse.GetValue(o.Params) is { } p ? new TargetSpec.Params(p) : null,
             parse.GetValue(o.Ratio) is { } r ? new TargetSpec.Ratio(r) : (TargetSpec?)null }.Where(t => t is not null).ToList();
-        bool mainJob = o.Job.Requested(parse) || targets.Count > 1;
+        // The latency allocation needs the main job's per-layer latency tables, with or without a latency target.
+        bool mainJob = o.Job.Requested(parse) || targets.Count > 1
+                       || string.Equals(parse.GetValue(o.Allocation), Allocations.NameOf(Allocation.Latency), StringComparison.OrdinalIgnoreCase);
         if (!mainJob && targets.Count != 1)
             throw new UsageException("give a target: --target-latency 50% (or 5ms), --target-flops 50%, --target-params 40%, --max-size 5MB, --max-accuracy-drop 0.5 (with --data) or --ratio 0.3");
         if (mainJob && targets.OfType<TargetSpec.Ratio>().Any()) throw new UsageException("--ratio is a single-shot target: use --target-flops or --target-params with the other objectives");
@@ -153,7 +155,6 @@ internal static class PruneJob
                 parse.GetValue(o.Job.FinetuneEpochs), parse.GetValue(o.Job.FinetuneLr), hooks) with { Original = probe };
         if (mainJob)
             return MainJob.Run(parse, o.Job, model, outputName, options, session, data, skipLatency, parse.GetResult(o.Allocation) is { Implicit: false }, hooks) with { Original = probe };
-        if (options.Allocation == Allocation.Latency) throw new UsageException("--allocation latency spends a latency budget: give --target-latency");
         hooks.Cancel.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
         bool check = !skipLatency;

@@ -199,10 +199,13 @@ internal static class DataFreePruner
         PrunedCostEstimator estimator, DataFreePruneOptions options, PruneTarget target, ModelCost baseline, Policy.Cie.ContributionMatrix? contributions,
         IReadOnlyDictionary<int, double> collapsible)
     {
+        // The latency allocation without a latency target still prices removals by the latency they save.
+        var pricing = options.Allocation == Allocation.Latency && !target.Parts.OfType<PruneTarget.Latency>().Any() && options.LatencyPredictor is { } build
+            ? build(analysis, baseline) : null;
         int roundTo = options.Constraints.RoundTo;
         PrunePlan Plan(int r) => new AllocationPlanner(analysis, scores, estimator,
             options.Constraints with { RoundTo = r, SmallStep = Math.Min(options.Constraints.SmallStep, r) })
-            { Pqi = options.Pqi, Contributions = contributions, Collapsible = collapsible }.Plan(target, options.Allocation);
+            { Pqi = options.Pqi, Contributions = contributions, Collapsible = collapsible, Pricing = pricing }.Plan(target, options.Allocation);
         double Overshoot(PrunePlan p) => target switch
         {
             PruneTarget.Macs m => 100.0 * (m.Limit - p.Macs) / baseline.Macs,

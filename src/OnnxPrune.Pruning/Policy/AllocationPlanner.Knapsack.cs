@@ -36,9 +36,10 @@ internal sealed partial class AllocationPlanner
         }
         var level = new int[_ranked.Count];
         var state = Evaluate(target, allowed, level);
+        double stateMs = Pricing?.Predict(state.Removed) ?? 0;
         while (!state.Met)
         {
-            (double Ratio, int Group, int Level, KnapsackState State)? best = null;
+            (double Ratio, int Group, int Level, KnapsackState State, double Ms)? best = null;
             for (int g = 0; g < _ranked.Count; g++)
             {
                 int? firstProgress = null;
@@ -50,13 +51,17 @@ internal sealed partial class AllocationPlanner
                     double progress = Progress(state, trial);
                     if (progress <= 1e-12) continue;
                     firstProgress ??= step;
-                    double ratio = (Cost(g, trialLevels[g]) - Cost(g, level[g])) / progress;
-                    if (best is null || ratio < best.Value.Ratio) best = (ratio, g, trialLevels[g], trial);
+                    double trialMs = Pricing?.Predict(trial.Removed) ?? 0;
+                    // Priced by latency: the score lost per millisecond saved (a step that saves none comes last).
+                    double per = Pricing is null ? progress : Math.Max(stateMs - trialMs, 1e-12 * progress);
+                    double ratio = (Cost(g, trialLevels[g]) - Cost(g, level[g])) / per;
+                    if (best is null || ratio < best.Value.Ratio) best = (ratio, g, trialLevels[g], trial, trialMs);
                 }
             }
             if (best is null) break;
             level[best.Value.Group] = best.Value.Level;
             state = best.Value.State;
+            stateMs = best.Value.Ms;
         }
         if (state.Met) state = Refill(target, allowed, level, state, Cost);
         return new PrunePlan(state.Removed, state.Macs, state.Params, state.Met,
@@ -70,6 +75,7 @@ internal sealed partial class AllocationPlanner
     /// </summary>
     private KnapsackState Refill(PruneTarget target, List<int[]> allowed, int[] level, KnapsackState state, Func<int, int, double> cost)
     {
+        double stateMs = Pricing?.Predict(state.Removed) ?? 0;
         while (true)
         {
             (double Gained, int Group, KnapsackState State)? best = null;
@@ -81,11 +87,14 @@ internal sealed partial class AllocationPlanner
                 var trial = Evaluate(target, allowed, trialLevels);
                 if (!trial.Met) continue;
                 double gained = cost(g, level[g]) - cost(g, trialLevels[g]);
+                // Priced by latency: the score restored per millisecond it costs (a width that costs none first).
+                if (Pricing is not null) gained /= Math.Max(Pricing.Predict(trial.Removed) - stateMs, 1e-9);
                 if (best is null || gained > best.Value.Gained) best = (gained, g, trial);
             }
             if (best is null) return state;
             level[best.Value.Group]--;
             state = best.Value.State;
+            if (Pricing is not null) stateMs = Pricing.Predict(state.Removed);
         }
     }
 

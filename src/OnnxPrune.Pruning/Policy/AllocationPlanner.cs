@@ -98,6 +98,10 @@ internal sealed partial class AllocationPlanner
     /// (<see cref="Depth.BranchSensitivity"/>); only the latency allocation offers that width.</summary>
     public IReadOnlyDictionary<int, double> Collapsible { get; init; } = new Dictionary<int, double>();
 
+    /// <summary>Prices the latency allocation's steps by the latency they save when the target has no latency part
+    /// (a MACs or parameter target met with the removals that save the most time per score lost); null: by progress.</summary>
+    public ILatencyPredictor? Pricing { get; init; }
+
     public PrunePlan Plan(PruneTarget target, Allocation allocation)
     {
         if (allocation == Allocation.Latency) return PlanKnapsack(target);

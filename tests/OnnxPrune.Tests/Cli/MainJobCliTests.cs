@@ -37,13 +37,29 @@ public class MainJobCliTests
         r.Stdout.Should().Contain("objectives: flops 50%, params 40%, size 400KB");
     }
 
+    [Fact]
+    public void The_latency_allocation_meets_a_MACs_target_pricing_removals_by_the_latency_they_save()
+    {
+        using var f = new PruneFolders();
+        File.Copy(BundledResNet20, f.Model);
+        var cache = Path.Combine(Path.GetDirectoryName(f.Report)!, "latency-cache");
+        var r = PruneCli.Run(f.Model, "-o", f.Pruned, "--report", f.Report, "--target-flops", "50%", "--allocation", "latency", "--skip-latency",
+            "--latency-cache", cache);
+        r.ExitCode.Should().Be(0, r.ToString());
+        var report = PruneCli.ReadReport(f.Report);
+        report.ShouldFollow(JsonSchemas.Report);
+        report.Key("allocation").GetString().Should().Be("latency");
+        report.Key("after").Long("macs").Should().BeLessThanOrEqualTo(report.Key("before").Long("macs") / 2);
+        Directory.EnumerateFiles(cache, "*", SearchOption.AllDirectories).Should().NotBeEmpty("the per-layer latency tables priced the plan");
+    }
+
     [Theory]
     [InlineData(new[] { "--target-latency", "fast" }, new[] { "--target-latency", "'fast'", "5ms" })]
     [InlineData(new[] { "--target-latency", "150%" }, new[] { "--target-latency", "below 100%" })]
     [InlineData(new[] { "--target-latency", "50%", "--skip-latency" }, new[] { "--target-latency", "--skip-latency" })]
     [InlineData(new[] { "--max-accuracy-drop", "1" }, new[] { "--max-accuracy-drop", "--data" })]
     [InlineData(new[] { "--target-flops", "50%", "--final-epochs", "1" }, new[] { "fine-tuning", "labelled --data" })]
-    [InlineData(new[] { "--target-flops", "50%", "--allocation", "latency" }, new[] { "--allocation latency", "--target-latency" })]
+    [InlineData(new[] { "--ratio", "0.3", "--allocation", "latency" }, new[] { "--ratio" })]
     [InlineData(new[] { "--max-size", "10XB" }, new[] { "--max-size", "'10XB'" })]
     [InlineData(new[] { "--target-flops", "50%", "--rounds", "2", "--steps", "2" }, new[] { "--steps", "--rounds" })]
     [InlineData(new[] { "--ratio", "0.3", "--rounds", "2" }, new[] { "--ratio" })]

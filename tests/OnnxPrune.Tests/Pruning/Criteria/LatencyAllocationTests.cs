@@ -49,6 +49,24 @@ public class LatencyAllocationTests
         new(n.Analysis, n.Scores, n.Estimator, new GroupConstraints { RoundTo = 1, SmallStep = 1, MaxRatio = 0.9 });
 
     [Fact]
+    public void Without_a_latency_target_a_MACs_target_is_met_with_the_removals_that_save_latency()
+    {
+        var n = Build();
+        var target = new PruneTarget.Macs(n.Estimator.Baseline.Macs * 3 / 4, "75%");
+        var byProgress = Planner(n).Plan(target, Allocation.Latency);
+        // Only B's width costs time here.
+        var priced = new AllocationPlanner(n.Analysis, n.Scores, n.Estimator, new GroupConstraints { RoundTo = 1, SmallStep = 1, MaxRatio = 0.9 })
+            { Pricing = new WidthPredictor(n, (a, b) => 10.0 * b) }.Plan(target, Allocation.Latency);
+
+        byProgress.TargetMet.Should().BeTrue();
+        priced.TargetMet.Should().BeTrue();
+        Widths(n, byProgress).KeptA.Should().BeLessThan(16, "an A channel saves twice the MACs of a B channel for the same score");
+        Widths(n, priced).KeptA.Should().Be(16, "removing A's channels saves no time");
+        // 10,240 MACs to save at 1,152 per B channel: 9 of them.
+        Widths(n, priced).KeptB.Should().Be(23);
+    }
+
+    [Fact]
     public void One_millisecond_per_channel_removes_the_channels_of_least_score()
     {
         var n = Build();
