@@ -26,13 +26,12 @@ internal sealed partial class AllocationPlanner
             .Concat(Collapsible.ContainsKey(r.Group.Id) && r.Order.Length == r.Group.ChannelCount ? [r.Order.Length] : [])
             .Distinct().Order().ToArray()).ToList();
         var collapse = CollapseCosts(scores);
+        var prefix = scores.Select(row => { var p = new double[row.Length + 1]; for (int i = 0; i < row.Length; i++) p[i + 1] = p[i] + row[i]; return p; }).ToList();
         // What the group's first allowed[g][level] channels cost; removing a branch whole costs its measured price instead.
         double Cost(int g, int lvl)
         {
             int n = allowed[g][lvl];
-            double sum = 0;
-            for (int i = 0; i < n; i++) sum += scores[g][i];
-            return n == _ranked[g].Group.ChannelCount && collapse.TryGetValue(g, out var price) ? Math.Max(price, lvl > 0 ? Cost(g, lvl - 1) : 0) : sum;
+            return n == _ranked[g].Group.ChannelCount && collapse.TryGetValue(g, out var price) ? Math.Max(price, lvl > 0 ? Cost(g, lvl - 1) : 0) : prefix[g][n];
         }
         var level = new int[_ranked.Count];
         var state = Evaluate(target, allowed, level);
