@@ -94,9 +94,12 @@ internal static class DataFreePruner
 
         // Groups planned to lose every channel take their residual branch with them; the rest are sliced.
         var planned = new RewriteContext(model, analysis.Context.Units, plan.Removed);
-        var collapsed = branches.Where(b => analysis.Groups.First(g => g.Id == b.Key).Units.All(planned.IsRemoved)).Select(b => b.Value).ToList();
-        var collapsedUnits = branches.Keys.Where(id => collapsed.Contains(branches[id])).SelectMany(id => analysis.Groups.First(g => g.Id == id).Units).ToHashSet();
-        var sliced = collapsedUnits.Count == 0 ? plan.Removed : plan.Removed.Where(u => !collapsedUnits.Contains(analysis.Root(u))).ToList();
+        var groupsById = analysis.Groups.ToDictionary(g => g.Id);
+        var collapsedIds = branches.Keys.Where(id => groupsById[id].Units.All(planned.IsRemoved)).ToList();
+        // Two groups can lead to one branch (a bottleneck's inner layers): it is collapsed once.
+        var collapsed = collapsedIds.Select(id => branches[id]).DistinctBy(b => b.Output.Name, StringComparer.Ordinal).ToList();
+        var collapsedUnits = collapsedIds.SelectMany(id => groupsById[id].Units).ToHashSet();
+        var sliced = collapsedUnits.Count == 0 ? plan.Removed : plan.Removed.Where(u => !collapsedUnits.Contains(u)).ToList();
         var rewrite = collapsedUnits.Count == 0 ? planned : new RewriteContext(model, analysis.Context.Units, sliced);
         var outcomes = analysis.Groups.Select(g => new GroupOutcome(g.Id, g.Name, g.Producers.Select(p => p.Name).ToList(),
             g.ChannelCount, g.Units.Count(u => !planned.IsRemoved(u)), g.PrunableUnits.Count, g.PinReasons)).ToList();

@@ -302,3 +302,47 @@ public class GroupsAgainstOriginalTests
         merged.Should().Contain(g => g.Producers.SequenceEqual(new[] { c1.N().Name }) && g.ChannelsBefore == 6 && g.ChannelsAfter == 0);
     }
 }
+
+public class BottleneckBranchTests
+{
+    /// <summary>Latency 1 ms plus 10 for each inner group that keeps a channel.</summary>
+    private sealed class BothInner(ChannelGroup first, ChannelGroup second) : ILatencyPredictor
+    {
+        public double Predict(IReadOnlyCollection<int> removedRoots) =>
+            1 + (first.Units.All(removedRoots.Contains) ? 0 : 10) + (second.Units.All(removedRoots.Contains) ? 0 : 10);
+    }
+
+    [Fact]
+    public void Both_inner_groups_of_a_bottleneck_removed_collapse_its_branch_once()
+    {
+        // x[N,4,8,8] -> stem 1x1 (4 -> 8) = s; s -> c1 1x1 (8 -> 4) -> Relu -> c2 3x3 (4 -> 4) -> Relu -> c3 1x1 (4 -> 8);
+        // Add(s, c3) -> GlobalAveragePool -> Flatten -> Gemm.
+        var net = new TestNet(seed: 8);
+        var x = net.SymbolicInput("x", [Dim.Symbolic("N"), 4, 8, 8], [2, 4, 8, 8]);
+        var stem = net.Conv(x, 4, 8);
+        var c1 = net.Conv(stem, 8, 4);
+        var c2 = net.Conv(net.Op("Relu", [c1]), 4, 4, k: 3, pad: 1);
+        var c3 = net.Conv(net.Op("Relu", [c2]), 4, 8);
+        var add = net.Op("Add", [stem, c3]);
+        var pooled = net.Op("Flatten", [net.Op("GlobalAveragePool", [add])]);
+        var model = net.Finish(net.Op("Gemm", [pooled, net.Weight("fc_w", [3, 8]), net.Weight("fc_b", [3])], Attribute.Int("transB", 1)));
+        var nodes = model.Graph.Nodes.Count;
+        var options = new DataFreePruneOptions
+        {
+            Target = new TargetSpec.Latency(5, "5ms"),
+            Allocation = Allocation.Latency,
+            Constraints = new GroupConstraints { RoundTo = 1, SmallStep = 1 },
+            Calibration = RandomImages(16, 4, 8, 8, seed: 7),
+            Session = OneThread,
+            LatencyPredictor = (analysis, _) => new BothInner(
+                analysis.Groups.Single(g => g.Producers.Count == 1 && g.Producers[0].Name == c1.N().Name),
+                analysis.Groups.Single(g => g.Producers.Count == 1 && g.Producers[0].Name == c2.N().Name)),
+        };
+
+        var result = DataFreePruner.Run(model, options);
+
+        result.TargetMet.Should().BeTrue();
+        result.RemovedBranches.Should().ContainSingle("two groups led to one branch");
+        result.Model.Graph.Nodes.Count.Should().Be(nodes - 5, "c1, its Relu, c2, its Relu and c3 are gone");
+    }
+}
