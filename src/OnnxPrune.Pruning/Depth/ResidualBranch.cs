@@ -67,8 +67,6 @@ internal static class ResidualBranches
             }
         }
         if (sink is null || nodes.Count == 0) return null;
-        // The producers must come first (graph order): a producer fed by another one's output is still one branch.
-        if (!producers.All(p => nodes.Contains(p))) return null;
         // Nothing but the branch and the Add reads the branch's values: otherwise they outlive the collapse.
         var branchNodes = nodes.ToHashSet<Node>(ReferenceEqualityComparer.Instance);
         foreach (var value in inBranch)

@@ -19,7 +19,7 @@ internal static class ShiftClampChains
         int removed = 0;
         foreach (var head in graph.Nodes.ToList())
         {
-            if (head.Graph is null || Step(head) is not { } first) continue;
+            if (Step(head) is not { } first) continue;
             // Only a chain's first step starts one: its input is not the single-use output of another step.
             if (head.Inputs[first.DataIndex]!.Producer is { } p && Step(p) is not null && SingleUse(p.Outputs[0])) continue;
             var chain = new List<(Node Node, StepInfo Info)> { (head, first) };

@@ -77,9 +77,13 @@ internal sealed class ScoreCache
     private (string Criterion, int Seed, Criteria.CalibrationSet? Data, int Units)? _key;
     private IReadOnlyDictionary<int, double>? _scores;
 
+    /// <summary>What the cached values depend on: the criterion, the seed, the data and the model (by its channel count).</summary>
+    private static (string, int, Criteria.CalibrationSet?, int) Key(DataFreePruneOptions options, Channels.ChannelAnalysis analysis) =>
+        (options.Criterion, options.Seed, options.Calibration, analysis.Groups.Sum(g => g.ChannelCount));
+
     internal IReadOnlyDictionary<int, double> GetOrCompute(DataFreePruneOptions options, Channels.ChannelAnalysis analysis, Func<IReadOnlyDictionary<int, double>> compute)
     {
-        var key = (options.Criterion, options.Seed, options.Calibration, analysis.Groups.Sum(g => g.ChannelCount));
+        var key = Key(options, analysis);
         if (_scores is not null && _key == key) return _scores;
         _scores = compute();
         _key = key;
@@ -94,7 +98,7 @@ internal sealed class ScoreCache
     internal (IReadOnlyDictionary<string, IR.Tensor> Means, IReadOnlyDictionary<int, double> Sensitivity) GetOrComputeBranches(DataFreePruneOptions options,
         Channels.ChannelAnalysis analysis, Func<(IReadOnlyDictionary<string, IR.Tensor>, IReadOnlyDictionary<int, double>)> compute)
     {
-        var key = (options.Criterion, options.Seed, options.Calibration, analysis.Groups.Sum(g => g.ChannelCount));
+        var key = Key(options, analysis);
         if (_branches is { } cached && _branchKey == key) return cached;
         _branches = compute();
         _branchKey = key;
