@@ -56,6 +56,9 @@ row lr05            "act-global|1|--augment none --lr 0.05 $T"
 row nest02          "act-global|1|--augment none --lr 0.02 --nesterov $T"
 row cf02            "act-global|1|--augment crop-flip --crop-padding 2 --lr 0.02 $T"
 row e3-lr02         "act-global|3|--augment none --lr 0.02 $T"
+row bs64-lr02       "act-global|1|--augment none --lr 0.02 --batch-size 64 $T"
+row t2-lr02         "act-global|1|--augment none --lr 0.02 --distill-temperature 2 $T"
+row bs32-lr01       "act-global|1|--augment none --lr 0.01 --batch-size 32 $T"
 
 ids="${1:-${order[*]}}"
 start_model() {
