@@ -12,8 +12,9 @@ namespace OnnxPrune.Pruning.Loop;
 /// <list type="bullet">
 /// <item>Fixed objectives (latency, MACs, params, size): round r of R aims at the original's figure times
 /// (target / original)^(r/R). When the measured latency misses the round's goal, the round is pruned again
-/// from its input with the predicted budget scaled by goal / measured (the latency model is a prediction;
-/// only the measurement decides).</item>
+/// from its input, the latency model recalibrated on that measurement (<see cref="Latency.AnchoredLatencyPredictor"/>; the
+/// budget scaled by goal / measured where the measurement cannot be trusted for that): the model is a prediction, only
+/// the measurement decides.</item>
 /// <item>Only an accuracy budget: <see cref="AdaptiveSchedule"/> over the fraction of MACs removed.</item>
 /// </list>
 /// </summary>
@@ -270,6 +271,8 @@ internal static class ObjectivePruner
             double lastScale = double.MaxValue;
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? closest = null;
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
+            // The latest measured attempt's correction of the latency model (measured saving / predicted saving); null until one is trusted.
+            double? slope = null;
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
@@ -283,8 +286,8 @@ internal static class ObjectivePruner
                         : LatencyComparison.MeasureOne(current, options.Timing, options.Batch, options.Prune.InputShapes);
                     budget = currentMs.Value * aim!.Value / currentFraction * scale;
                     parts.Add(new TargetSpec.Latency(budget.Value, options.Latency!));
-                    var ms = currentMs.Value;
-                    prune = prune with { LatencyPredictor = (a, b) => options.LatencyModel!(a, b, ms) };
+                    var (ms, anchor) = (currentMs.Value, slope);
+                    prune = prune with { LatencyPredictor = (a, b) => Latency.AnchoredLatencyPredictor.Wrap(options.LatencyModel!(a, b, ms), ms, anchor) };
                 }
                 var goal = string.Join(", ", Describe(macs, paramLimit, goalFraction));
                 Say($"round {round}, attempt {attempt}: pruning to {goal}");
@@ -315,6 +318,8 @@ internal static class ObjectivePruner
                 }
                 double? predicted = budget is not null ? result.PredictedLatencyMs : null;
                 double? fraction = pair is null ? null : pair.AfterMs / pair.BeforeMs;
+                double? nextSlope = predicted is { } said && fraction is { } f && currentMs is { } unpruned
+                    ? Latency.AnchoredLatencyPredictor.SlopeOf(unpruned, Latency.AnchoredLatencyPredictor.Unanchored(said, unpruned, slope), f / currentFraction * unpruned) : null;
                 bool latencyMiss = fraction > aim + 1e-9;
                 // Well under the goal: the latency model under-predicted the saving, and channels were removed for nothing.
                 bool latencySlack = !latencyMiss && fraction < aim * (1 - LatencySlack);
@@ -335,6 +340,8 @@ internal static class ObjectivePruner
                     : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size" + (again ? "; pruning again with fewer parameters" : "")
                     : latencySlack && again ? $"{measured} is well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget"
                     : pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%";
+                if (again && nextSlope is { } k)
+                    note += $"; the next plan scales the latency model's predicted saving by {k:0.00} (measured / predicted here, against the per-layer tables alone)";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
                 var candidate = (bytes, result, fraction, _rounds.Count - 1);
                 // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
@@ -350,8 +357,12 @@ internal static class ObjectivePruner
                     // Once one budget met the goal and another missed it, bisect between them (the measured latency is not
                     // proportional to the predicted one, so the proportional step can jump over the band twice);
                     // before that, aim at the middle of the accepted band, so noise does not flip the next measurement.
+                    // With the model recalibrated on this measurement, the plan aims at the middle of the band itself; without, the
+                    // budget is scaled by how far the measurement landed from it.
                     scale = metScale is { } lo && missScale is { } hi ? Math.Sqrt(lo * hi)
+                        : nextSlope is not null ? 1 - LatencySlack / 2
                         : scale * aim!.Value * (1 - LatencySlack / 2) / fraction!.Value;
+                    slope = nextSlope ?? slope;
                 }
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
