@@ -324,7 +324,12 @@ internal static class ObjectivePruner
                 // Well under the goal: the latency model under-predicted the saving, and channels were removed for nothing.
                 bool latencySlack = !latencyMiss && fraction < aim * (1 - LatencySlack);
                 bool sizeMiss = options.MaxSizeBytes is { } maxBytes && bytes.Length > maxBytes && round == Math.Max(1, options.Rounds);
-                bool meets = result.TargetMet && !latencyMiss && !sizeMiss;
+                // A plan that reaches every limit but its predicted latency removed the most it could toward the budget; the
+                // measurement, not the prediction, decides whether that meets the goal.
+                bool onlyPredictionShort = !result.TargetMet && pair is not null && (macs is null || result.MacsAfter <= macs)
+                                           && (paramLimit is null || result.ParamsAfter <= paramLimit);
+                bool planMet = result.TargetMet || onlyPredictionShort;
+                bool meets = planMet && !latencyMiss && !sizeMiss;
                 // A tighter budget that measured slower than the looser one before it: the per-layer tables do not see what
                 // made it slower (layout reorders ORT adds around narrow layers), and tightening further would only repeat it.
                 double? closestFraction = closest?.Fraction;
@@ -332,14 +337,17 @@ internal static class ObjectivePruner
                 if (rose) _notes.Add($"round {round}: a tighter latency budget measured slower ({100 * fraction:0.0}% against {100 * closestFraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
-                bool again = attempt < options.MaxLatencyAttempts && result.TargetMet && !rose && (!meets || latencySlack);
+                // (A plan already at the most it can remove that still misses has nothing left to try.)
+                bool again = attempt < options.MaxLatencyAttempts && planMet && !(onlyPredictionShort && latencyMiss) && !rose && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
-                var note = !result.TargetMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
-                    : latencyMiss ? $"{measured} misses the goal {100 * goalFraction:0.0}%" + (aim < goalFraction ? $" (aimed at {100 * aim:0.0}%, under it by the measurement's noise)" : "")
+                var note = !planMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
+                    : (onlyPredictionShort ? $"{result.Shortfall} (the plan removed what it could; the measurement decides): " : "") + (latencyMiss ? $"{measured} misses the goal {100 * goalFraction:0.0}%" + (aim < goalFraction ? $" (aimed at {100 * aim:0.0}%, under it by the measurement's noise)" : "")
                       + (again ? "; pruning again with a tighter predicted budget" : "")
                     : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size" + (again ? "; pruning again with fewer parameters" : "")
                     : latencySlack && again ? $"{measured} is well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget"
-                    : pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%";
+                    : pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%");
+                // The measured latency is judged on its own (here and in the final measurement): the plan met what it is judged on.
+                if (onlyPredictionShort) result = result with { TargetMet = true, Shortfall = null };
                 if (again && nextSlope is { } k)
                     note += $"; the next plan scales the latency model's predicted saving by {k:0.00} (measured / predicted here, against the per-layer tables alone)";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
