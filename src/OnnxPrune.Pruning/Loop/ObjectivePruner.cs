@@ -12,9 +12,8 @@ namespace OnnxPrune.Pruning.Loop;
 /// <list type="bullet">
 /// <item>Fixed objectives (latency, MACs, params, size): round r of R aims at the original's figure times
 /// (target / original)^(r/R). When the measured latency misses the round's goal, the round is pruned again
-/// from its input, the latency model recalibrated on that measurement (<see cref="Latency.AnchoredLatencyPredictor"/>; the
-/// budget scaled by goal / measured where the measurement cannot be trusted for that): the model is a prediction, only
-/// the measurement decides.</item>
+/// from its input with the latency model corrected by every measurement of the round so far
+/// (<see cref="Latency.AnchoredLatencyPredictor"/>): the model is a prediction, only the measurement decides.</item>
 /// <item>Only an accuracy budget: <see cref="AdaptiveSchedule"/> over the fraction of MACs removed.</item>
 /// </list>
 /// </summary>
@@ -263,31 +262,30 @@ internal static class ObjectivePruner
             long? macs, long? parameters, double? goalFraction)
         {
             double? currentMs = null;
-            double scale = 1;
             long? paramLimit = parameters;
             var scores = new ScoreCache();
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
-            double? metScale = null, missScale = null;
-            double lastScale = double.MaxValue;
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? closest = null;
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
-            // The latest measured attempt's correction of the latency model (measured saving / predicted saving); null until one is trusted.
-            double? slope = null;
+            // Every measured attempt of the round: the latency model's correction for the next plan.
+            var anchors = new List<Latency.LatencyAnchor>();
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
                 if (macs is { } m) parts.Add(new TargetSpec.Flops(Count(m)));
                 if (paramLimit is { } p) parts.Add(new TargetSpec.Params(Count(p)));
                 double? budget = null;
+                Policy.ILatencyPredictor? tables = null; // the latency model of this attempt's plan, uncorrected
                 var prune = options.Prune with { Scores = scores, AllowFinerWidths = false };
                 if (goalFraction is not null)
                 {
                     currentMs ??= ReferenceEquals(current, original) ? _originalMs
                         : LatencyComparison.MeasureOne(current, options.Timing, options.Batch, options.Prune.InputShapes);
-                    budget = currentMs.Value * aim!.Value / currentFraction * scale;
+                    // The first plan aims at the goal; once a measurement corrects the model, at the middle of the accepted band.
+                    budget = currentMs.Value * aim!.Value / currentFraction * (anchors.Count == 0 ? 1 : 1 - LatencySlack / 2);
                     parts.Add(new TargetSpec.Latency(budget.Value, options.Latency!));
-                    var (ms, anchor) = (currentMs.Value, slope);
-                    prune = prune with { LatencyPredictor = (a, b) => Latency.AnchoredLatencyPredictor.Wrap(options.LatencyModel!(a, b, ms), ms, anchor) };
+                    var (ms, measuredSoFar) = (currentMs.Value, anchors.ToArray());
+                    prune = prune with { LatencyPredictor = (a, b) => Latency.AnchoredLatencyPredictor.Wrap(tables = options.LatencyModel!(a, b, ms), ms, measuredSoFar) };
                 }
                 var goal = string.Join(", ", Describe(macs, paramLimit, goalFraction));
                 Say($"round {round}, attempt {attempt}: pruning to {goal}");
@@ -318,8 +316,8 @@ internal static class ObjectivePruner
                 }
                 double? predicted = budget is not null ? result.PredictedLatencyMs : null;
                 double? fraction = pair is null ? null : pair.AfterMs / pair.BeforeMs;
-                double? nextSlope = predicted is { } said && fraction is { } f && currentMs is { } unpruned
-                    ? Latency.AnchoredLatencyPredictor.SlopeOf(unpruned, Latency.AnchoredLatencyPredictor.Unanchored(said, unpruned, slope), f / currentFraction * unpruned) : null;
+                if (tables is not null && fraction is { } f && currentMs is { } unpruned)
+                    anchors.Add(new(1 - tables.Predict(result.RemovedUnits) / unpruned, 1 - f / currentFraction));
                 bool latencyMiss = fraction > aim + 1e-9;
                 // Well under the goal: the latency model under-predicted the saving, and channels were removed for nothing.
                 bool latencySlack = !latencyMiss && fraction < aim * (1 - LatencySlack);
@@ -333,8 +331,8 @@ internal static class ObjectivePruner
                 // A tighter budget that measured slower than the looser one before it: the per-layer tables do not see what
                 // made it slower (layout reorders ORT adds around narrow layers), and tightening further would only repeat it.
                 double? closestFraction = closest?.Fraction;
-                bool rose = latencyMiss && closestFraction is not null && fraction >= closestFraction && scale < lastScale;
-                if (rose) _notes.Add($"round {round}: a tighter latency budget measured slower ({100 * fraction:0.0}% against {100 * closestFraction:0.0}% of the original); " +
+                bool rose = latencyMiss && closest is { } near && fraction >= near.Fraction && result.MacsAfter < near.Result.MacsAfter;
+                if (rose) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * closestFraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
@@ -348,30 +346,15 @@ internal static class ObjectivePruner
                     : pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%");
                 // The measured latency is judged on its own (here and in the final measurement): the plan met what it is judged on.
                 if (onlyPredictionShort) result = result with { TargetMet = true, Shortfall = null };
-                if (again && nextSlope is { } k)
-                    note += $"; the next plan scales the latency model's predicted saving by {k:0.00} (measured / predicted here, against the per-layer tables alone)";
+                if (again && anchors.Count > 0)
+                    note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
                 var candidate = (bytes, result, fraction, _rounds.Count - 1);
                 // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
                 if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
                 last = candidate;
                 if (closest is null || fraction < closest.Value.Fraction) closest = candidate;
-                lastScale = scale;
                 if (!again) break;
-                if (latencyMiss || latencySlack)
-                {
-                    if (latencyMiss) missScale = Math.Min(missScale ?? double.MaxValue, scale);
-                    else metScale = Math.Max(metScale ?? 0, scale);
-                    // Once one budget met the goal and another missed it, bisect between them (the measured latency is not
-                    // proportional to the predicted one, so the proportional step can jump over the band twice);
-                    // before that, aim at the middle of the accepted band, so noise does not flip the next measurement.
-                    // With the model recalibrated on this measurement, the plan aims at the middle of the band itself; without, the
-                    // budget is scaled by how far the measurement landed from it.
-                    scale = metScale is { } lo && missScale is { } hi ? Math.Sqrt(lo * hi)
-                        : nextSlope is not null ? 1 - LatencySlack / 2
-                        : scale * aim!.Value * (1 - LatencySlack / 2) / fraction!.Value;
-                    slope = nextSlope ?? slope;
-                }
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
             if (meeting is null && last is not null) _notes.Add($"round {round}: the goal was missed by every pruning; kept the one measured closest to it");

@@ -3,7 +3,7 @@ using OnnxPrune.Pruning.Policy;
 
 namespace OnnxPrune.Tests.Pruning.Latency;
 
-/// <summary>The correction of a latency prediction by one measured attempt.</summary>
+/// <summary>The correction of a latency prediction by the measured attempts of the same model.</summary>
 public class AnchoredLatencyPredictorTests
 {
     /// <summary>A model of 10 ms whose units each save 1 ms, as a table would predict them.</summary>
@@ -12,46 +12,50 @@ public class AnchoredLatencyPredictorTests
         public double Predict(IReadOnlyCollection<int> removedRoots) => 10 - removedRoots.Count;
     }
 
+    private static int[] Units(int n) => Enumerable.Range(0, n).ToArray();
+
     [Fact]
-    public void The_corrected_line_passes_through_the_unpruned_model_and_the_measured_attempt()
+    public void One_measurement_scales_the_predicted_saving_through_the_unpruned_model()
     {
-        var inner = new PerUnit();
-        // Removing 4 units was predicted at 6 ms and measured at 4 ms: the machine saves 1.5x what the tables say.
-        var slope = AnchoredLatencyPredictor.SlopeOf(10, inner.Predict([1, 2, 3, 4]), 4);
-        slope.Should().BeApproximately(1.5, 1e-12);
-        var anchored = AnchoredLatencyPredictor.Wrap(inner, 10, slope);
+        // Removing 4 units was predicted to save 40% and measured to save 60%: the machine saves 1.5x what the tables say.
+        var anchored = AnchoredLatencyPredictor.Wrap(new PerUnit(), 10, [new LatencyAnchor(0.4, 0.6)]);
         anchored.Predict([]).Should().BeApproximately(10, 1e-12);
-        anchored.Predict([1, 2, 3, 4]).Should().BeApproximately(4, 1e-12);
-        anchored.Predict([1, 2]).Should().BeApproximately(7, 1e-12, "half the removal, half the measured saving");
+        anchored.Predict(Units(4)).Should().BeApproximately(4, 1e-12, "the measured attempt is predicted as measured");
+        anchored.Predict(Units(2)).Should().BeApproximately(7, 1e-12, "half the removal, half the measured saving");
+        anchored.Predict(Units(6)).Should().BeApproximately(1, 1e-12, "beyond it the saving grows at the measured ratio");
     }
 
     [Fact]
-    public void The_next_anchor_is_fitted_on_the_tables_not_on_the_previous_correction()
+    public void Several_measurements_give_a_piecewise_linear_curve_in_order_of_predicted_saving()
+    {
+        // A model whose first removals barely pay (the 40% predicted saved 10%) and whose later ones pay a lot (60% saved 70%).
+        var anchored = (AnchoredLatencyPredictor)AnchoredLatencyPredictor.Wrap(new PerUnit(), 10, [new(0.6, 0.7), new(0.4, 0.1)]);
+        anchored.MeasuredSaving(0.2).Should().BeApproximately(0.05, 1e-12);
+        anchored.MeasuredSaving(0.4).Should().BeApproximately(0.1, 1e-12);
+        anchored.MeasuredSaving(0.5).Should().BeApproximately(0.4, 1e-12);
+        anchored.MeasuredSaving(0.6).Should().BeApproximately(0.7, 1e-12);
+        anchored.Predict(Units(5)).Should().BeApproximately(6, 1e-12);
+    }
+
+    [Fact]
+    public void The_curve_never_falls_and_a_measurement_stretches_the_saving_at_most_MaxRatio_times()
+    {
+        // The larger removal measured less saving than the smaller one: it counts as the smaller one's saving.
+        var flat = (AnchoredLatencyPredictor)AnchoredLatencyPredictor.Wrap(new PerUnit(), 10, [new(0.2, 0.3), new(0.4, 0.1)]);
+        flat.MeasuredSaving(0.3).Should().BeApproximately(0.3, 1e-12);
+        flat.MeasuredSaving(0.4).Should().BeApproximately(0.3, 1e-12);
+        var stretched = (AnchoredLatencyPredictor)AnchoredLatencyPredictor.Wrap(new PerUnit(), 10, [new(0.05, 0.5)]);
+        stretched.MeasuredSaving(0.15).Should().BeApproximately(0.5 + 0.1 * AnchoredLatencyPredictor.MaxRatio, 1e-12);
+        var shrunk = (AnchoredLatencyPredictor)AnchoredLatencyPredictor.Wrap(new PerUnit(), 10, [new(0.5, 0.0)]);
+        shrunk.MeasuredSaving(0.8).Should().BeApproximately(0.3 / AnchoredLatencyPredictor.MaxRatio, 1e-12);
+    }
+
+    [Fact]
+    public void Without_a_measured_saving_to_anchor_on_the_tables_stand_alone()
     {
         var inner = new PerUnit();
-        var first = AnchoredLatencyPredictor.Wrap(inner, 10, 1.5);
-        double said = first.Predict([1, 2]);
-        AnchoredLatencyPredictor.Unanchored(said, 10, 1.5).Should().BeApproximately(inner.Predict([1, 2]), 1e-12);
-        AnchoredLatencyPredictor.Unanchored(said, 10, null).Should().Be(said);
-        // That attempt then measured 8 ms: the tables' saving of 2 ms was 2 ms on the machine, so the new slope is 1.
-        AnchoredLatencyPredictor.SlopeOf(10, AnchoredLatencyPredictor.Unanchored(said, 10, 1.5), 8).Should().BeApproximately(1, 1e-12);
-    }
-
-    [Theory]
-    [InlineData(9.8, 9.0)] // a predicted saving of 2%: the measurement's noise would decide the slope
-    [InlineData(6.0, 10.0)] // measured no faster than the original
-    [InlineData(6.0, 10.5)] // measured slower
-    [InlineData(6.0, double.NaN)]
-    public void Anchors_that_cannot_be_trusted_give_no_correction(double predicted, double measured)
-    {
-        AnchoredLatencyPredictor.SlopeOf(10, predicted, measured).Should().BeNull();
-        AnchoredLatencyPredictor.Wrap(new PerUnit(), 10, null).Should().BeOfType<PerUnit>();
-    }
-
-    [Fact]
-    public void A_measurement_stretches_the_predicted_saving_at_most_MaxSlope_times()
-    {
-        AnchoredLatencyPredictor.SlopeOf(10, 9.5, 1).Should().Be(AnchoredLatencyPredictor.MaxSlope);
-        AnchoredLatencyPredictor.SlopeOf(10, 1, 9.9).Should().Be(1 / AnchoredLatencyPredictor.MaxSlope);
+        AnchoredLatencyPredictor.Wrap(inner, 10, []).Should().BeSameAs(inner);
+        AnchoredLatencyPredictor.Wrap(inner, 10, [new(0, 0.2), new(0.3, double.NaN)]).Should().BeSameAs(inner,
+            "an attempt predicted to save nothing, or measured as nothing, says nothing about the slope");
     }
 }
