@@ -266,6 +266,7 @@ internal static class ObjectivePruner
             var scores = new ScoreCache();
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? closest = null;
+            var meetings = new List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)>();
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
@@ -352,13 +353,35 @@ internal static class ObjectivePruner
                 var candidate = (bytes, result, fraction, _rounds.Count - 1);
                 // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
                 if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
+                if (meets && pair is not null) meetings.Add(candidate);
                 last = candidate;
                 if (closest is null || fraction < closest.Value.Fraction) closest = candidate;
                 if (!again) break;
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
             if (meeting is null && last is not null) _notes.Add($"round {round}: the goal was missed by every pruning; kept the one measured closest to it");
+            // The last round keeps the attempt measured closest under the goal, the one a lucky measurement most likely put there:
+            // it is measured again before it is kept, and an attempt that removed more is kept when it lands above the aim.
+            if (aim < goalFraction && meetings.Count > 1) meeting = Confirmed(round, meetings, aim!.Value);
             return meeting ?? (goalFraction is null ? last : closest ?? last);
+        }
+
+        /// <summary>The attempt of <paramref name="meetings"/> (each measured under <paramref name="aim"/> once) that removed the
+        /// least and measures under it again; the one that removed the most, which nothing smaller can replace, unmeasured.</summary>
+        private (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record) Confirmed(int round,
+            List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)> meetings, double aim)
+        {
+            var ordered = meetings.OrderByDescending(c => c.Fraction).ToList();
+            foreach (var c in ordered.SkipLast(1))
+            {
+                Say($"round {round}: measuring attempt {_rounds[c.Record].Attempt} again before keeping it");
+                var pair = LatencyComparison.Measure(original, c.Bytes, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+                double fraction = pair.AfterMs / pair.BeforeMs;
+                if (fraction <= aim + 1e-9) return c;
+                _notes.Add($"round {round}: attempt {_rounds[c.Record].Attempt} measured {100 * fraction:0.0}% of the original when measured again " +
+                           $"({100 * c.Fraction:0.0}% the first time), above the aim {100 * aim:0.0}%: an attempt that removed more is kept");
+            }
+            return ordered[^1];
         }
 
         private static IEnumerable<string> Describe(long? macs, long? parameters, double? fraction)
