@@ -50,6 +50,10 @@ internal sealed record ObjectiveOptions
     /// <summary>How often a round is pruned again with a tighter predicted budget when the measured latency misses.</summary>
     public int MaxLatencyAttempts { get; init; } = 5;
 
+    /// <summary>Milliseconds of one model (its bytes) in place of ONNX Runtime's measurement: for tests of the loop's
+    /// decisions, which a real measurement on a shared machine would make by chance. Null (always, outside tests): measured.</summary>
+    internal Func<byte[], double>? Meter { get; init; }
+
     /// <summary>Skip measuring latency when no latency target asks for it (the report then has none).</summary>
     public bool MeasureLatency { get; init; } = true;
 

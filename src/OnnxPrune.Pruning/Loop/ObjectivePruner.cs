@@ -89,6 +89,14 @@ internal static class ObjectivePruner
 
         private void Say(string message) => options.Progress?.Invoke(message);
 
+        private double MeasureOne(byte[] model) =>
+            options.Meter?.Invoke(model) ?? LatencyComparison.MeasureOne(model, options.Timing, options.Batch, options.Prune.InputShapes);
+
+        /// <summary>The original and <paramref name="pruned"/> measured side by side.</summary>
+        private LatencyPair MeasurePair(byte[] pruned) => options.Meter is { } meter
+            ? new LatencyPair(meter(original), meter(pruned), 1, options.Timing.IntraOpThreads, options.Batch)
+            : LatencyComparison.Measure(original, pruned, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+
         public ObjectiveResult Execute()
         {
             _baseline = SteppedPruner.Baseline(Load(original), options.Prune.InputShapes);
@@ -97,7 +105,7 @@ internal static class ObjectivePruner
                 if (options.LatencyModel is null) throw new PruneInputException(PruneInputProblem.BadTarget, "a latency target needs a latency model");
                 var (ms, fraction) = ParseLatency(latencyText);
                 Say("measuring the original's latency");
-                _originalMs = LatencyComparison.MeasureOne(original, options.Timing, options.Batch, options.Prune.InputShapes);
+                _originalMs = MeasureOne(original);
                 _absoluteMs = ms;
                 _goalMs = ms ?? fraction!.Value * _originalMs;
                 _goalFraction = fraction ?? ms!.Value / _originalMs;
@@ -141,7 +149,7 @@ internal static class ObjectivePruner
             if (options.MeasureLatency || options.Latency is not null)
             {
                 Say("measuring the result against the original");
-                latency = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+                latency = MeasurePair(bytes);
             }
             var shortfalls = new List<string>();
             if (!best.Result.TargetMet && best.Result.Shortfall is { } s) shortfalls.Add(s);
@@ -267,6 +275,7 @@ internal static class ObjectivePruner
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
             (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? closest = null;
             var meetings = new List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)>();
+            var tried = new List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)>();
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
@@ -281,7 +290,7 @@ internal static class ObjectivePruner
                 if (goalFraction is not null)
                 {
                     currentMs ??= ReferenceEquals(current, original) ? _originalMs
-                        : LatencyComparison.MeasureOne(current, options.Timing, options.Batch, options.Prune.InputShapes);
+                        : MeasureOne(current);
                     // The first plan aims at the goal; once a measurement corrects the model, at the middle of the accepted band.
                     budget = currentMs.Value * aim!.Value / currentFraction * (anchors.Count == 0 ? 1 : 1 - LatencySlack / 2);
                     parts.Add(new TargetSpec.Latency(budget.Value, options.Latency!));
@@ -307,7 +316,15 @@ internal static class ObjectivePruner
                     {
                         result = DataFreePruner.Run(Load(current), prune with { Target = new TargetSpec.All(parts) });
                         bytes = OnnxModelFile.ToBytes(result.Model);
-                        pair = LatencyComparison.Measure(original, bytes, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+                        // The widths come in steps: a corrected plan can land on an earlier attempt's model, and measuring it
+                        // again would only sample the noise, so the search ends there.
+                        if (tried.FirstOrDefault(t => t.Bytes.AsSpan().SequenceEqual(bytes)) is { Bytes: not null } twin)
+                        {
+                            _notes.Add($"round {round}: attempt {attempt} planned the model of attempt {_rounds[twin.Record].Attempt} again " +
+                                       "(the widths cannot land closer to the goal); the search stopped there");
+                            break;
+                        }
+                        pair = MeasurePair(bytes);
                     }
                 }
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
@@ -351,6 +368,7 @@ internal static class ObjectivePruner
                     note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
                 var candidate = (bytes, result, fraction, _rounds.Count - 1);
+                tried.Add(candidate);
                 // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
                 if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
                 if (meets && pair is not null) meetings.Add(candidate);
@@ -375,7 +393,7 @@ internal static class ObjectivePruner
             foreach (var c in ordered.SkipLast(1))
             {
                 Say($"round {round}: measuring attempt {_rounds[c.Record].Attempt} again before keeping it");
-                var pair = LatencyComparison.Measure(original, c.Bytes, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+                var pair = MeasurePair(c.Bytes);
                 double fraction = pair.AfterMs / pair.BeforeMs;
                 if (fraction <= aim + 1e-9) return c;
                 _notes.Add($"round {round}: attempt {_rounds[c.Record].Attempt} measured {100 * fraction:0.0}% of the original when measured again " +

@@ -1,0 +1,102 @@
+namespace OnnxPrune.Tests.Pruning.Loop;
+
+using OnnxPrune.Onnx;
+using OnnxPrune.Pruning.Channels;
+using OnnxPrune.Pruning.Cost;
+using OnnxPrune.Pruning.Loop;
+using OnnxPrune.Pruning.Pipeline;
+using OnnxPrune.Pruning.Policy;
+
+/// <summary>
+/// The main job's latency loop on the bundled ResNet-20 with a stand-in clock: a model's "measured" milliseconds are a
+/// known function of its MACs, and the latency model's tables a different one, so the loop's corrections, its choice of
+/// attempt and its verdict can be checked exactly (a real measurement on a shared machine would decide them by chance).
+/// </summary>
+public class LatencyLoopTests
+{
+    private static byte[] ResNet20 => File.ReadAllBytes(Path.Combine(Runtime.OrtTestLibrary.RepositoryRoot, "models", "resnet20-fmnist.onnx"));
+
+    private static readonly long Macs0 = MacsOf(ResNet20);
+
+    private static long MacsOf(byte[] bytes) => SteppedPruner.Baseline(OnnxModelFile.FromBytes(bytes), new Dictionary<string, long[]>()).Macs;
+
+    /// <summary>The machine: 10 ms unpruned, 1 ms of it fixed, the rest falling with the square of the MACs kept
+    /// (the tables below see only a proportional fall, so they under-predict the saving).</summary>
+    private static double Truth(byte[] bytes) => 1 + 9 * Math.Pow((double)MacsOf(bytes) / Macs0, 2);
+
+    /// <summary>Tables that predict <paramref name="share"/> of a saving proportional to the MACs removed.</summary>
+    private sealed class MacsTables(ChannelAnalysis analysis, ModelCost baseline, double ms, double share) : ILatencyPredictor
+    {
+        private readonly PrunedCostEstimator _cost = new(analysis, baseline);
+
+        public double Predict(IReadOnlyCollection<int> removedRoots) =>
+            ms * (1 - share * (1 - (double)_cost.Estimate(removedRoots).Macs / baseline.Macs));
+    }
+
+    private static ObjectiveOptions Options(Func<byte[], double> meter, double share = 1) => new()
+    {
+        Prune = new DataFreePruneOptions { Target = new TargetSpec.All([]), Allocation = Allocation.Latency, CheckWithRuntime = false },
+        Latency = "60%",
+        LatencyModel = (analysis, baseline, ms) => new MacsTables(analysis, baseline, ms, share),
+        Meter = meter,
+        FinalEpochs = 0,
+    };
+
+    private static double Error(RoundRecord r) => Math.Abs(r.PredictedMs!.Value - r.MeasuredMs!.Value) / r.MeasuredMs.Value;
+
+    [Fact]
+    public void Measured_attempts_correct_the_latency_model_and_the_goal_is_met_within_the_accepted_band()
+    {
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Truth), null);
+
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        result.Rounds.Should().HaveCountGreaterThan(1, "the tables under-predict the saving: the first plan lands far under the goal");
+        var first = result.Rounds[0];
+        (first.MeasuredMs!.Value / first.OriginalMs!.Value).Should().BeLessThan(0.6 * 0.98 * 0.94, "well under the goal, so it prunes again looser");
+        Error(first).Should().BeGreaterThan(0.2, "the tables alone");
+        var kept = result.Rounds.Single(r => r.Accepted);
+        kept.Attempt.Should().BeGreaterThan(1);
+        Error(kept).Should().BeLessThan(0.05, "the curve through the measured attempts predicts the kept one before it is measured");
+        (kept.MeasuredMs!.Value / kept.OriginalMs!.Value).Should().BeLessThanOrEqualTo(0.6 * 0.98);
+        kept.Macs.Should().Be(result.Rounds.Where(r => r.MeasuredMs / r.OriginalMs <= 0.6 * 0.98).Max(r => r.Macs), "of the attempts that met, the one that removed least");
+        result.Rounds.Select(r => r.Macs).Should().OnlyHaveUniqueItems("a plan that repeats an earlier attempt ends the search instead of being measured again");
+        result.Notes.Should().Contain(n => n.Contains("the widths cannot land closer to the goal"), "ResNet-20's widths come in steps the goal falls between");
+        result.Rounds[0].Note.Should().Contain("corrected by every measurement so far");
+        result.Latency!.AfterMs.Should().BeApproximately(Truth(result.Bytes), 1e-9);
+    }
+
+    [Fact]
+    public void A_plan_short_only_of_its_predicted_budget_is_judged_by_the_measurement()
+    {
+        // Tables that see a tenth of the saving: no plan reaches the predicted budget, yet the most the plan can remove
+        // measures far under the goal.
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Truth, share: 0.1), null);
+
+        result.Rounds[0].Note.Should().Contain("the plan removed what it could; the measurement decides");
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        (result.Latency!.AfterMs / result.Latency.BeforeMs).Should().BeLessThanOrEqualTo(0.6);
+    }
+
+    [Fact]
+    public void The_kept_attempt_is_measured_again_and_one_that_removed_more_replaces_it_when_it_lands_above_the_aim()
+    {
+        // Every pruned model measures 0.8 ms slower the second time it is measured (the first measurement was lucky).
+        var seen = new Dictionary<string, int>();
+        double Meter(byte[] bytes)
+        {
+            double truth = Truth(bytes);
+            if (truth >= 10 - 1e-9) return truth;
+            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes));
+            seen[key] = seen.GetValueOrDefault(key) + 1;
+            return truth + (seen[key] == 2 ? 0.8 : 0);
+        }
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Meter), null);
+
+        var meeting = result.Rounds.Where(r => r.MeasuredMs / r.OriginalMs <= 0.6 * 0.98).ToList();
+        meeting.Should().HaveCountGreaterThan(1, "the first attempt lands far under the goal and a later one in the band");
+        var kept = result.Rounds.Single(r => r.Accepted);
+        kept.MeasuredMs.Should().BeLessThan(meeting.Max(r => r.MeasuredMs!.Value), "the attempt that removed least measured above the aim the second time");
+        result.Notes.Should().Contain(n => n.Contains("when measured again"));
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+    }
+}
