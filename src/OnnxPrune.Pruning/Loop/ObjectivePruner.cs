@@ -71,6 +71,10 @@ internal static class ObjectivePruner
         return kept.Concat(gone).ToList();
     }
 
+    /// <summary>One pruning of a round: its model, the pruning's figures, its measured latency as a share of the original's
+    /// (null without a latency goal) and the index of its <see cref="RoundRecord"/>.</summary>
+    private sealed record PrunedAttempt(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record);
+
     /// <summary>The state of one run; one instance per call.</summary>
     private sealed class LoopRun(byte[] original, string? modelDirectory, string label, ObjectiveOptions options, IRoundTrainer? trainer, CancellationToken cancel)
     {
@@ -211,7 +215,7 @@ internal static class ObjectivePruner
                 if (roundParams >= now.Params) roundParams = null;
                 var outcome = PruneRound(r, current, currentFraction, roundMacs, roundParams, roundFraction);
                 if (outcome is null) break;
-                var (bytes, result, fraction, record) = outcome.Value;
+                var (bytes, result, fraction, record) = outcome;
                 // The kept pruning's own notes (branches removed whole, groups ORT made keep); the guarded path added its already.
                 foreach (var n in result.RuntimeNotes.Where(n => !_notes.Contains(n))) _notes.Add(n);
                 if (trainer is not null && options.FinetuneEpochs > 0 && r < rounds)
@@ -266,16 +270,18 @@ internal static class ObjectivePruner
         /// original and prunes again with a tighter predicted budget while it misses. Records each attempt.
         /// Returns null when nothing could be pruned.
         /// </summary>
-        private (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? PruneRound(int round, byte[] current, double currentFraction,
+        private PrunedAttempt? PruneRound(int round, byte[] current, double currentFraction,
             long? macs, long? parameters, double? goalFraction)
         {
             double? currentMs = null;
             long? paramLimit = parameters;
             var scores = new ScoreCache();
-            (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? meeting = null, last = null;
-            (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)? closest = null;
-            var meetings = new List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)>();
-            var tried = new List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)>();
+            // Every attempt of the round, and those that met everything; the attempt kept and the one measured closest follow from them.
+            var tried = new List<PrunedAttempt>();
+            var meetings = new List<PrunedAttempt>();
+            // Of the attempts that meet everything, the one that removed the least (the highest latency share; the first of equals).
+            PrunedAttempt? Meeting() => meetings.OrderByDescending(a => a.Fraction ?? 0).FirstOrDefault();
+            PrunedAttempt? Closest() => tried.OrderBy(a => a.Fraction ?? 0).FirstOrDefault();
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
@@ -318,7 +324,7 @@ internal static class ObjectivePruner
                         bytes = OnnxModelFile.ToBytes(result.Model);
                         // The widths come in steps: a corrected plan can land on an earlier attempt's model, and measuring it
                         // again would only sample the noise, so the search ends there.
-                        if (tried.FirstOrDefault(t => t.Bytes.AsSpan().SequenceEqual(bytes)) is { Bytes: not null } twin)
+                        if (tried.FirstOrDefault(t => t.Bytes.AsSpan().SequenceEqual(bytes)) is { } twin)
                         {
                             _notes.Add($"round {round}: attempt {attempt} planned the model of attempt {_rounds[twin.Record].Attempt} again " +
                                        "(the widths cannot land closer to the goal); the search stopped there");
@@ -330,7 +336,7 @@ internal static class ObjectivePruner
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
                 {
                     _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));
-                    return meeting ?? last;
+                    return Meeting() ?? tried.LastOrDefault();
                 }
                 double? predicted = budget is not null ? result.PredictedLatencyMs : null;
                 double? fraction = pair is null ? null : pair.AfterMs / pair.BeforeMs;
@@ -348,9 +354,9 @@ internal static class ObjectivePruner
                 bool meets = planMet && !latencyMiss && !sizeMiss;
                 // A tighter budget that measured slower than the looser one before it: the per-layer tables do not see what
                 // made it slower (layout reorders ORT adds around narrow layers), and tightening further would only repeat it.
-                double? closestFraction = closest?.Fraction;
-                bool rose = latencyMiss && closest is { } near && fraction >= near.Fraction && result.MacsAfter < near.Result.MacsAfter;
-                if (rose) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * closestFraction:0.0}% of the original); " +
+                var near = Closest();
+                bool rose = latencyMiss && near is not null && fraction >= near.Fraction && result.MacsAfter < near.Result.MacsAfter;
+                if (rose) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
@@ -367,27 +373,22 @@ internal static class ObjectivePruner
                 if (again && anchors.Count > 0)
                     note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
-                var candidate = (bytes, result, fraction, _rounds.Count - 1);
+                var candidate = new PrunedAttempt(bytes, result, fraction, _rounds.Count - 1);
                 tried.Add(candidate);
-                // Of the attempts that meet everything, the one that removed the least (the highest latency share) is kept.
-                if (meets && (meeting is null || fraction > meeting.Value.Fraction)) meeting = candidate;
-                if (meets && pair is not null) meetings.Add(candidate);
-                last = candidate;
-                if (closest is null || fraction < closest.Value.Fraction) closest = candidate;
+                if (meets) meetings.Add(candidate);
                 if (!again) break;
                 if (sizeMiss) paramLimit = (paramLimit ?? result.ParamsAfter) - (bytes.Length - options.MaxSizeBytes!.Value) / 4 - 1;
             }
-            if (meeting is null && last is not null) _notes.Add($"round {round}: the goal was missed by every pruning; kept the one measured closest to it");
+            if (meetings.Count == 0 && tried.Count > 0) _notes.Add($"round {round}: the goal was missed by every pruning; kept the one measured closest to it");
             // The last round keeps the attempt measured closest under the goal, the one a lucky measurement most likely put there:
             // it is measured again before it is kept, and an attempt that removed more is kept when it lands above the aim.
-            if (aim < goalFraction && meetings.Count > 1) meeting = Confirmed(round, meetings, aim!.Value);
-            return meeting ?? (goalFraction is null ? last : closest ?? last);
+            if (aim < goalFraction && meetings.Count > 1) return Confirmed(round, meetings, aim!.Value);
+            return Meeting() ?? (goalFraction is null ? tried.LastOrDefault() : Closest());
         }
 
         /// <summary>The attempt of <paramref name="meetings"/> (each measured under <paramref name="aim"/> once) that removed the
         /// least and measures under it again; the one that removed the most, which nothing smaller can replace, unmeasured.</summary>
-        private (byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record) Confirmed(int round,
-            List<(byte[] Bytes, DataFreePruneResult Result, double? Fraction, int Record)> meetings, double aim)
+        private PrunedAttempt Confirmed(int round, List<PrunedAttempt> meetings, double aim)
         {
             var ordered = meetings.OrderByDescending(c => c.Fraction).ToList();
             foreach (var c in ordered.SkipLast(1))
