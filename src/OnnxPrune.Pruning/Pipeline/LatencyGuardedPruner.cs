@@ -10,8 +10,8 @@ internal sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? By
 /// <summary>
 /// Data-free pruning that does not make the model slower. Fewer MACs at widths the CPU kernels
 /// handle badly can run slower than the original, so the pruned model is timed side by side with
-/// the original; while it is slower, the widths are rounded to twice the multiple and the model
-/// is pruned again (up to multiples of 32).
+/// the original; while it is slower, the widths are made coarser (<see cref="Policy.GroupConstraints.Coarser"/>:
+/// no narrow steps below the multiple, then twice the multiple, up to multiples of 32) and the model is pruned again.
 /// </summary>
 internal static class LatencyGuardedPruner
 {
@@ -45,23 +45,24 @@ internal static class LatencyGuardedPruner
             if (!checkLatency) return Recovered(result, null, null);
             var bytes = OnnxModelFile.ToBytes(result.Model);
             var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes, progress: options.Progress);
-            int roundTo = options.Constraints.RoundTo;
+            var rule = options.Constraints;
             bool slower = latency.AfterMs > latency.BeforeMs;
-            if (slower && result.RoundTo < roundTo && options.AllowFinerWidths)
+            if (slower && result.RoundTo < rule.RoundTo && options.AllowFinerWidths)
             {
                 // Finer widths landed on the target but cost speed: keep the measured multiple instead.
-                notes.Add($"multiples of {result.RoundTo} met the target precisely but ran slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); kept multiples of {roundTo}");
+                notes.Add($"multiples of {result.RoundTo} met the target precisely but ran slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); kept {rule.Describe()}");
                 options = options with { AllowFinerWidths = false };
                 continue;
             }
-            if (!slower || roundTo >= MaxRoundTo)
+            var coarser = rule.Coarser();
+            if (!slower || coarser.RoundTo > MaxRoundTo)
             {
                 if (slower)
-                    notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with widths in multiples of {roundTo}");
+                    notes.Add($"the pruned model is {latency.AfterMs / latency.BeforeMs:0.00}x slower than the original even with widths in {rule.Describe()}");
                 return Recovered(result, bytes, latency);
             }
-            notes.Add($"widths in multiples of {roundTo} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with multiples of {roundTo * 2}");
-            options = options with { Constraints = options.Constraints with { RoundTo = roundTo * 2 } };
+            notes.Add($"widths in {rule.Describe()} gave a model slower than the original ({latency.AfterMs:0.###} ms vs {latency.BeforeMs:0.###} ms); pruned again with {coarser.Describe()}");
+            options = options with { Constraints = coarser };
         }
     }
 }

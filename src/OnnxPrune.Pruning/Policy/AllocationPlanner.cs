@@ -55,6 +55,15 @@ internal sealed record GroupConstraints
         return Math.Min(RoundTo, (Math.Max(kept, 1) + step - 1) / step * step);
     }
 
+    /// <summary>
+    /// The next coarser rule when a plan under this one ran slower than the original: first no narrow steps below
+    /// <see cref="RoundTo"/> (a 16-channel residual stream cut to 12 runs slower in ONNX Runtime than at 16, though a single
+    /// conv at 12 is faster: the layers around it read a width that is not a whole block), then twice the multiple.
+    /// Doubling alone would keep the small steps and so allow more narrow widths (20, 24, 28 under 32), not fewer.
+    /// </summary>
+    public GroupConstraints Coarser() =>
+        SmallStep < RoundTo ? this with { SmallStep = RoundTo } : this with { RoundTo = RoundTo * 2, SmallStep = RoundTo * 2 };
+
     public string Describe() => SmallStep >= RoundTo || RoundTo <= 1 ? $"multiples of {RoundTo}" : $"multiples of {RoundTo} (of {SmallStep} below {RoundTo})";
 }
 
