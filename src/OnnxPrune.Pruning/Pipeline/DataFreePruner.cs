@@ -39,6 +39,16 @@ internal static class DataFreePruner
                                     string.Join("; ", result.RemovedBranches));
                 return result with { Recovery = recovery, RuntimeNotes = notes };
             }
+            if (result.RemovedBranches.Count > 0)
+            {
+                // The culprit search below removes channels only, so it cannot trace a failure to a removed branch: when
+                // branches went, keep every branch and plan again with channels alone before searching.
+                notes.Add($"ONNX Runtime could not run the model with {result.RemovedBranches.Count} residual branch(es) removed whole ({failure}); " +
+                          "pruned again with channels only");
+                options = options with { RemoveBranches = false };
+                model = prepared.Clone();
+                continue;
+            }
             // Find the groups whose removal ORT rejects, keep them whole, and prune again.
             var withRemovals = removed.Keys.ToList();
             var culprits = RuntimeCheck.Culprits(withRemovals, subset =>

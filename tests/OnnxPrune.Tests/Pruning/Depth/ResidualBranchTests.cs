@@ -172,6 +172,25 @@ public class ResidualBranchTests
     }
 
     [Fact]
+    public void When_ONNX_Runtime_rejects_the_model_with_a_branch_removed_it_is_pruned_again_with_channels_only()
+    {
+        var n = Build();
+        int checks = 0;
+        var result = DataFreePruner.Run(n.Model, LatencyOptions(n, removeBranches: true) with
+        {
+            RuntimeVerdict = (_, pruned) =>
+            {
+                checks++;
+                return pruned.Graph.Initializers.Keys.Any(k => k.EndsWith("_collapsed", StringComparison.Ordinal)) ? "kernel X refuses the constant" : null;
+            },
+        });
+        checks.Should().Be(2, "the first model (branch removed) was rejected, the second (channels only) accepted");
+        result.RemovedBranches.Should().BeEmpty();
+        result.Model.Graph.Nodes.Select(x => x.Name).Should().Contain(n.C2.N().Name);
+        result.RuntimeNotes.Should().Contain(s => s.Contains("1 residual branch(es) removed whole (kernel X refuses the constant)") && s.Contains("channels only"));
+    }
+
+    [Fact]
     public void Without_branch_removal_the_latency_target_cannot_be_met_here()
     {
         var n = Build();
