@@ -362,12 +362,19 @@ internal static class ObjectivePruner
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
                 bool again = attempt < options.MaxLatencyAttempts && planMet && !(onlyPredictionShort && latencyMiss) && !rose && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
+                string Verdict()
+                {
+                    if (latencyMiss)
+                        return $"{measured} misses the goal {100 * goalFraction:0.0}%"
+                               + (aim < goalFraction ? $" (aimed at {100 * aim:0.0}%, under it by the measurement's noise)" : "")
+                               + (again ? "; pruning again with a tighter predicted budget" : "");
+                    if (sizeMiss) return $"{bytes.Length:N0} bytes miss --max-size" + (again ? "; pruning again with fewer parameters" : "");
+                    if (latencySlack && again) return $"{measured} is well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget";
+                    return pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%";
+                }
                 var note = !planMet ? $"the plan could not meet the round's targets: {result.Shortfall}"
-                    : (onlyPredictionShort ? $"{result.Shortfall} (the plan removed what it could; the measurement decides): " : "") + (latencyMiss ? $"{measured} misses the goal {100 * goalFraction:0.0}%" + (aim < goalFraction ? $" (aimed at {100 * aim:0.0}%, under it by the measurement's noise)" : "")
-                      + (again ? "; pruning again with a tighter predicted budget" : "")
-                    : sizeMiss ? $"{bytes.Length:N0} bytes miss --max-size" + (again ? "; pruning again with fewer parameters" : "")
-                    : latencySlack && again ? $"{measured} is well under the goal {100 * goalFraction:0.0}%; pruning again with a looser predicted budget"
-                    : pair is null ? "met the round's goal" : $"{measured} meets the goal {100 * goalFraction:0.0}%");
+                    : onlyPredictionShort ? $"{result.Shortfall} (the plan removed what it could; the measurement decides): {Verdict()}"
+                    : Verdict();
                 // The measured latency is judged on its own (here and in the final measurement): the plan met what it is judged on.
                 if (onlyPredictionShort) result = result with { TargetMet = true, Shortfall = null };
                 if (again && anchors.Count > 0)
