@@ -21,11 +21,11 @@ internal static class FineTuneSupport
         $"epoch {r.Epoch}, step {r.Batch}: {r.Reason}; rolled back to {(r.RestoredBatch == 0 ? "the start of the epoch" : $"step {r.RestoredBatch} of the epoch")} " +
         $"and halved the learning rate (now x{r.NewLearningRateFactor:0.####} of the schedule; rollback {r.Rollback})";
 
-    public static void FoldAll(Model model)
+    public static void FoldAll(Model model, TextWriter log)
     {
         new PassManager([new FoldBatchNormalization()]).Run(model);
         int left = model.Graph.Nodes.Count(n => n.IsOnnxDomain && n.OpType == "BatchNormalization");
-        Console.Error.WriteLine(left == 0 ? "--fold-bn: every BatchNormalization folded into its layer"
+        log.WriteLine(left == 0 ? "--fold-bn: every BatchNormalization folded into its layer"
             : $"--fold-bn: {left} BatchNormalization node{(left == 1 ? "" : "s")} could not be folded (not directly after a Conv/ConvTranspose/Gemm they alone read) and stay");
     }
 

@@ -42,14 +42,14 @@ internal static class TrainCommand
                 var preprocessing = TrainingData.ResolvePreprocessing(settings.Preprocess, model: null, request);
                 if (preprocessing.Layout == TensorLayout.Nhwc)
                     throw new UsageException("--preprocess layout=nhwc: train builds channels-first models; use layout=nchw");
-                data = TrainingData.LoadData(request, classCount: null, Console.Error, preprocessing.WithoutNormalization());
+                data = TrainingData.LoadData(request, classCount: null, CommonOptions.Notes(parse), preprocessing.WithoutNormalization());
                 normalization = settings.Preprocess is { } text && ImagePreprocessing.SetsNormalization(text) ? preprocessing.Normalization : ChannelNormalization.Compute(data.Train);
                 CommonOptions.Notes(parse).WriteLine($"preprocessing: {preprocessing.WithNormalization(normalization)}");
             }
             else
             {
                 TrainingData.RejectPreprocess(settings.Preprocess, request);
-                data = TrainingData.LoadData(request, classCount: null, Console.Error);
+                data = TrainingData.LoadData(request, classCount: null, CommonOptions.Notes(parse));
                 normalization = ChannelNormalization.Compute(data.Train);
             }
             var model = Training.Architectures.Architectures.Build(archName, settings.Seed, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
@@ -312,7 +312,7 @@ internal static class TrainingCli
         options = result.Options;
         var (before, final, collapsed, resumedFrom, trainSeconds) = (result.Before, result.Final, result.Collapsed, result.ResumedFromEpoch, result.TrainSeconds);
         var trained = result.Model;
-        if (fineTune is { FoldAll: true }) FineTuneSupport.FoldAll(trained);
+        if (fineTune is { FoldAll: true }) FineTuneSupport.FoldAll(trained, s.Quiet ? TextWriter.Null : Console.Error);
         OnnxModelFile.Save(trained, s.Output);
         if (s.CheckpointDir is null && File.Exists(checkpointPath)) File.Delete(checkpointPath);
 
