@@ -54,7 +54,7 @@ internal static class PruneTable
             16, so widths 17..31 cost what 32 costs, and a width that is not a multiple of 4 falls back to a kernel 1.6-2.3x slower;
             a CIFAR ResNet-56 at 11/22/45 (a uniform 30% prune, 2.08x fewer MACs) ran at 0.69-0.93x the original's speed, while
             16/16/32 ran 1.54x faster and 8/16/32 2.0x faster. Latency guard on: a pruned model slower than the original is pruned
-            again with twice the multiple (up to 32); when rounding overshoots the target by more than 2 points, finer multiples are
+            again first without the steps of 4 below 16, then with twice the multiple (up to 32); when rounding overshoots the target by more than 2 points, finer multiples are
             used to land within 2 points. The column "round-to" is the multiple used.
             Latency: median of 5 alternating blocks x 15 runs per model (one session alive at a time), batch 1, 2 threads.
             Time: analysis + pruning + save, without the latency measurement. torchvision models have seeded random weights
