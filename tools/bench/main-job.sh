@@ -16,14 +16,14 @@
 #   (speed50) --target-flops 50% --allocation latency, no fine-tuning: half the MACs, the removals priced by the latency
 #           they save (residual branches included); (b-latency) the same with 1 fine-tune epoch
 # and for each the result's latency measured again, independently (`onnxprune profile`, interleaved).
-# Usage: tools/bench/main-job.sh [ROWS]   ROWS: any of "a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 c speed speed50" (default: all); each row's
+# Usage: tools/bench/main-job.sh [ROWS]   ROWS: any of "a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 b33-lr03-s1 b33-lr03-s2 c speed speed50" (default: all); each row's
 # line is kept in tools/bench/results/main-job/ROW.row, so rows can be rerun one at a time.
 # Rewrites docs/main-job.md. Run it alone: the times are wall times on a shared machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 "$root/tools/ensure-apt.sh" dataset-fashion-mnist
-rows="${1:-a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 c speed speed50}"
+rows="${1:-a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 b33-lr03-s1 b33-lr03-s2 c speed speed50}"
 model="$root/models/resnet56-fmnist.onnx"
 out="$(mktemp -d /tmp/main-job.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
@@ -44,6 +44,8 @@ declare -A args=(
   [b33-lr05]="--target-flops 33% --final-epochs 3 --finetune-lr 0.05"
   [b33-r2]="--target-flops 33% --rounds 2 --finetune-epochs 1 --final-epochs 2"
   [b33-lr03]="--target-flops 33% --final-epochs 3 --finetune-lr 0.03"
+  [b33-lr03-s1]="--target-flops 33% --final-epochs 3 --finetune-lr 0.03 --seed 1"
+  [b33-lr03-s2]="--target-flops 33% --final-epochs 3 --finetune-lr 0.03 --seed 2"
   [c]="--max-accuracy-drop 0 --rounds 6 --finetune-epochs 1 --final-epochs 0"
   [speed]="--target-flops 50% --target-latency 55% --final-epochs 0"
   [speed50]="--target-flops 50% --allocation latency --final-epochs 0"
@@ -89,14 +91,14 @@ done
 {
   echo "# The main job on the bundled ResNet-56 (issue 15 acceptance)"
   echo
-  echo "Rerun: \`tools/bench/main-job.sh [ROWS]\` (rows: a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 c speed speed50; each row's terminal output and report.json are in tools/bench/results/main-job/). Table assembled $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) logical CPUs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Rerun: \`tools/bench/main-job.sh [ROWS]\` (rows: a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 b33-lr03-s1 b33-lr03-s2 c speed speed50; each row's terminal output and report.json are in tools/bench/results/main-job/). Table assembled $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) logical CPUs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "Every row: \`onnxprune models/resnet56-fmnist.onnx -o OUT --data fashion-mnist --threads 2 ARGS\`. Accuracy: top-1 on the 10,000 test images (ONNX Runtime)."
   echo "\"latency in the run\": the job's own final measurement (5 alternating blocks of 15 runs, one session alive at a time: median of 75 runs each); \"latency, independent\": \`onnxprune profile --runs 200 --threads 2 --batch 1\`, original and result alternated 3 times, median of the p50s."
   echo
   echo "| row | args | exit | target met | top-1 before | top-1 after | drop (points) | MACs kept | params kept | latency in the run (ms) | latency, independent (ms) | fine-tune epochs | rounds kept | wall s | run (UTC, load) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  for r in a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 c speed speed50; do [ -f "$rowdir/$r.row" ] && cat "$rowdir/$r.row"; done
+  for r in a1 a a3 a3-channels b b-plain b-folded b-latency b33 b33-lr05 b33-r2 b33-lr03 b33-lr03-s1 b33-lr03-s2 c speed speed50; do [ -f "$rowdir/$r.row" ] && cat "$rowdir/$r.row"; done
   echo
   echo "<!-- findings -->"
   if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi

@@ -27,7 +27,7 @@ internal sealed record PruneOptionSet(
             new Option<int?>("--round-to") { Description = $"Keep channel counts multiples of N (default: multiples of {GroupConstraints.DefaultRoundTo}, and of {GroupConstraints.DefaultSmallStep} below {GroupConstraints.DefaultRoundTo}, measured on ONNX Runtime's CPU kernels: tools/bench/results/width-latency.md)" }.AtLeast(1),
             new Option<double>("--max-ratio") { Description = "At most this fraction of any group's channels is removed", DefaultValueFactory = _ => 0.9 }
                 .Within(v => v is > 0 and < 1, "between 0 and 1 (exclusive)"),
-            new Option<int>("--seed") { Description = "Seed for the random criterion and the latency inputs", DefaultValueFactory = _ => 0 },
+            new Option<int>("--seed") { Description = "Seed of every random choice: the random criterion, the latency inputs, the calibration sample, the refit's position sample and the fine-tuning's order of images", DefaultValueFactory = _ => 0 },
             InputShapes.Option(),
             new Option<int>("--threads") { Description = "ONNX Runtime threads for the latency check", DefaultValueFactory = _ => 2 }.AtLeast(1),
             DeviceOptions.Device(),
