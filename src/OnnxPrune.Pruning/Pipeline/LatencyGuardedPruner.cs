@@ -29,6 +29,9 @@ internal static class LatencyGuardedPruner
         options = options with { Recover = Recovery.RecoveryMode.None };
         GuardedPruneResult Recovered(DataFreePruneResult result, byte[]? bytes, LatencyPair? latency)
         {
+            // The guard's own notes, then the kept result's (an attempt it pruned again is described by the guard's note alone).
+            foreach (var note in result.RuntimeNotes.Append(result.PlanNote))
+                if (note is not null && !notes.Contains(note)) notes.Add(note);
             if (recover == Recovery.RecoveryMode.None || options.Calibration is null) return new GuardedPruneResult(result, bytes, latency, notes);
             var prepared = OnnxModelFile.FromBytes(original, modelDirectory, label);
             PreparePasses.Run(prepared);
@@ -40,8 +43,6 @@ internal static class LatencyGuardedPruner
         {
             var model = OnnxModelFile.FromBytes(original, modelDirectory, label);
             var result = DataFreePruner.Run(model, options);
-            foreach (var note in result.RuntimeNotes.Append(result.PlanNote))
-                if (note is not null && !notes.Contains(note)) notes.Add(note);
             if (!checkLatency) return Recovered(result, null, null);
             var bytes = OnnxModelFile.ToBytes(result.Model);
             var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes, progress: options.Progress);

@@ -83,6 +83,36 @@ public class ObjectivePrunerTests
     }
 
     [Fact]
+    public void Rounds_that_miss_their_target_or_plan_an_earlier_rounds_model_again_are_not_fine_tuned()
+    {
+        var original = ResNet20;
+        long macs0 = Macs(OnnxModelFile.FromBytes(original));
+        var trainer = new StepAccuracy(macs0, 0.55);
+        var options = Options(new TargetSpec.All([])) with { MaxAccuracyDrop = 0.5, Rounds = 8, FinetuneEpochs = 1 };
+        // Widths in multiples of 16 leave ResNet-20 few models to choose from: the halving steps land on one already tried,
+        // or miss their target.
+        options = options with { Prune = options.Prune with { Constraints = new OnnxPrune.Pruning.Policy.GroupConstraints { RoundTo = 16, SmallStep = 16 } } };
+        var result = ObjectivePruner.Run(original, null, "resnet20", options, trainer);
+
+        var repeats = result.Rounds.Where(r => r.Note.Contains("the model of round")).ToList();
+        repeats.Should().NotBeEmpty();
+        foreach (var repeat in repeats)
+        {
+            int twin = int.Parse(System.Text.RegularExpressions.Regex.Match(repeat.Note, @"the model of round (\d+)").Groups[1].Value);
+            var earlier = result.Rounds.Single(r => r.Round == twin);
+            (repeat.Macs, repeat.Params, repeat.Accuracy).Should().Be((earlier.Macs, earlier.Params, earlier.Accuracy));
+            earlier.Epochs.Should().Be(1);
+            repeat.Epochs.Should().Be(0);
+            repeat.Accepted.Should().BeFalse();
+        }
+        var unmet = result.Rounds.Where(r => r.Note.StartsWith("rejected: the closest reachable model", StringComparison.Ordinal)).ToList();
+        unmet.Should().NotBeEmpty();
+        unmet.Should().OnlyContain(r => r.Epochs == 0 && r.Accuracy == null, "a plan that misses its target is rejected before fine-tuning");
+        trainer.Labels.Should().HaveCount(result.Rounds.Count(r => r.Epochs > 0), "only rounds with a new model that meets its target are fine-tuned");
+        result.EpochsUsed.Should().Be(result.Rounds.Sum(r => r.Epochs));
+    }
+
+    [Fact]
     public void A_size_objective_is_met_in_bytes_of_the_written_model()
     {
         var original = ResNet20;
