@@ -505,11 +505,13 @@ internal static class ObjectivePruner
         private DataFreePruneResult Snapshot(byte[] bytes)
         {
             var macs = SteppedPruner.Baseline(Load(bytes), options.Prune.InputShapes).Macs;
-            return DataFreePruner.Run(Load(bytes), options.Prune with
+            var snapshot = DataFreePruner.Run(Load(bytes), options.Prune with
             {
                 Target = new TargetSpec.Flops(Count(macs)), Recover = Recovery.RecoveryMode.None, CheckWithRuntime = false, Scores = new ScoreCache(),
                 Criterion = "l1", Calibration = null,
             });
+            // The report names the criterion the rounds scored with, not the stand-in this no-removal run used.
+            return snapshot with { Criterion = options.Prune.Criterion };
         }
     }
 }

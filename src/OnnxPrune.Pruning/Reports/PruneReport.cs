@@ -57,9 +57,9 @@ public sealed record PruneReport(
             allNotes.Add(scoredOnData
                 ? $"channels were scored by {r.Criterion} on {images}; {(calibration.HasLabels ? "their labels" : "the original model's predictions as targets")})"
                 : $"channels were scored by {r.Criterion} (from the weights alone)");
-            allNotes.Add(r.Recovery.Mode == Pruning.Recovery.RecoveryMode.None
-                ? "no recovery ran (--recover none)"
-                : $"recovery ({Pruning.Recovery.RecoveryModes.NameOf(r.Recovery.Mode)}) used {images})");
+            allNotes.Add(r.Recovery.Mode != Pruning.Recovery.RecoveryMode.None ? $"recovery ({Pruning.Recovery.RecoveryModes.NameOf(r.Recovery.Mode)}) used {images})"
+                : options.Recover == Pruning.Recovery.RecoveryMode.None ? "no recovery ran (--recover none)"
+                : "no recovery ran: the model written has no channel removed");
             if (measuredAccuracy is null) allNotes.Add("accuracy was not measured");
         }
         else allNotes.Add("accuracy was not measured: no data was given (data-free pruning, no recovery)");

@@ -113,6 +113,22 @@ public class ObjectivePrunerTests
     }
 
     [Fact]
+    public void When_no_round_keeps_the_budget_the_original_is_returned_under_the_rounds_criterion()
+    {
+        var original = ResNet20;
+        long macs0 = Macs(OnnxModelFile.FromBytes(original));
+        var trainer = new StepAccuracy(macs0, 1.0); // every pruned model loses 13 points
+        var options = Options(new TargetSpec.All([])) with { MaxAccuracyDrop = 0.5, Rounds = 3 };
+        options = options with { Prune = options.Prune with { Criterion = "fpgm" } };
+        var result = ObjectivePruner.Run(original, null, "resnet20", options, trainer);
+
+        result.Rounds.Should().HaveCount(3).And.OnlyContain(r => !r.Accepted);
+        result.Notes.Should().Contain("no round kept the accuracy budget: the model is returned unpruned");
+        (result.Pruning.MacsAfter, result.Pruning.MacsBefore).Should().Be((macs0, macs0));
+        result.Pruning.Criterion.Should().Be("fpgm", "the report names what the rounds scored with");
+    }
+
+    [Fact]
     public void A_size_objective_is_met_in_bytes_of_the_written_model()
     {
         var original = ResNet20;
