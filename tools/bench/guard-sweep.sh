@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark: does data-free pruning at mild targets ever write a model slower than the original? At 90% and 70% of
+# the MACs a few channels go from many groups, which is where widths ONNX Runtime's blocked kernels handle badly
+# (a 12-channel stream between 16-channel layers, widths that are not multiples of 16) cost more than the MACs save.
+# The latency guard (src/OnnxPrune.Pruning/Pipeline/LatencyGuardedPruner.cs) times every result against the original
+# and prunes a slower one again with coarser widths. Each row: `onnxprune MODEL -o OUT --target-flops T --threads 2`
+# on a coverage model (docs/pruning-coverage.md), the job's own side-by-side measurement and what the guard did.
+# Usage: tools/bench/guard-sweep.sh [TARGETS] [MODEL...]   TARGETS default "90% 70%". Rewrites
+# tools/bench/results/guard-sweep.md (keeping its findings block). Run it alone: it measures latency.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$here/../.."
+source "$root/tools/common.sh"
+targets="${1:-90% 70%}"
+shift || true
+coverage=(resnet18 resnet50 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_small efficientnet_b0 densenet121
+  shufflenet_v2_x1_0 squeezenet1_1 googlenet mnasnet1_0 regnet_x_400mf regnet_y_400mf vgg11_bn alexnet
+  blazeface-front-128 blazeface-back-256 ppocr-mobile-v2-cls)
+if [ $# -eq 0 ]; then
+  "$root/tools/prepare-test-data.sh"
+  /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
+  set -- "${coverage[@]}"
+fi
+out="$(mktemp -d /tmp/guard-sweep.XXXXXX)"
+trap 'rm -rf "$out"' EXIT
+doc="$root/tools/bench/results/guard-sweep.md"
+cli="$root/onnxprune"
+"$cli" --help >/dev/null
+rows="$out/rows.md"
+: > "$rows"
+for m in "$@"; do
+  path="$ONNXPRUNE_CACHE/models/$m.onnx"
+  [ -f "$path" ] || die "no model '$m' in $ONNXPRUNE_CACHE/models (run tools/prepare-test-data.sh)"
+  shape=(); [ "$m" = ppocr-mobile-v2-cls ] && shape=(--input-shape x=1x3x48x192)
+  for t in $targets; do
+    echo "== $m $t" >&2
+    set +e
+    "$cli" "$path" -o "$out/$m.onnx" --target-flops "$t" --threads 2 --report "$out/$m.json" "${shape[@]}" > "$out/$m.txt" 2> "$out/$m.err"
+    code=$?
+    set -e
+    /usr/bin/python3 - "$m" "$t" "$out/$m.json" "$code" "$out/$m.err" >> "$rows" <<'PY'
+import json, sys, os
+m, t, path, code, err = sys.argv[1:6]
+if not os.path.exists(path):
+    msg = open(err).read().strip().splitlines()
+    print(f"| {m} | {t} | {code} | - | - | - | - | - | - | - | {(msg[-1] if msg else '')[:160]} |")
+    sys.exit()
+r = json.load(open(path))
+b, a = r["before"], r["after"]
+guard = [n for n in r["notes"] if "slower than the original" in n]
+os.remove(path)
+print(f"| {m} | {t} | {code} | {a['macs'] / b['macs']:.1%} | {a['params'] / b['params']:.1%} | {b['latency_p50_ms']:.3f} | {a['latency_p50_ms']:.3f} | "
+      f"{b['latency_p50_ms'] / a['latency_p50_ms']:.2f}x | {r['round_to']} | {len(guard)} | {' / '.join(guard)[:300]} |")
+PY
+  done
+done
+{
+  echo "# Data-free pruning at mild targets: never slower than the original?"
+  echo
+  echo "Regenerate: \`tools/bench/guard-sweep.sh [TARGETS] [MODEL...]\` (this file is rewritten; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load at the end $(cut -d' ' -f1-3 /proc/loadavg))."
+  echo
+  echo "Each row: \`onnxprune MODEL -o OUT --target-flops T --threads 2\` (criterion l1, allocation global, default width rule; batch 1)."
+  echo "ms: the job's own measurement of the model it wrote, original and result in 5 alternating blocks of 15 runs (median of 75 each)."
+  echo "guard: how many times the latency guard found a result slower than the original and pruned again with coarser widths (its notes in the last column)."
+  echo
+  echo "| model | target | exit | MACs kept | params kept | ms original | ms result | speed-up | round-to | guard | guard notes |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  cat "$rows"
+  echo
+  /usr/bin/python3 - "$rows" <<'PY'
+import sys
+rows = [l.split("|") for l in open(sys.argv[1]) if l.startswith("| ")]
+done = [r for r in rows if r[8].strip().endswith("x")]
+slower = [f"{r[1].strip()} {r[2].strip()}" for r in done if float(r[8].strip()[:-1]) < 1]
+acted = sum(1 for r in done if r[10].strip() not in ("", "0"))
+print(f"{len(done)} runs; the guard acted in {acted}; written models slower than the original: {len(slower)}" + (f" ({', '.join(slower)})" if slower else "") + ".")
+PY
+  echo
+  echo "<!-- findings -->"
+  if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi
+} > "$out/doc.md"
+mv "$out/doc.md" "$doc"
+echo "wrote $doc" >&2
