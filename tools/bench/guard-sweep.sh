@@ -13,12 +13,9 @@ root="$here/../.."
 source "$root/tools/common.sh"
 targets="${1:-90% 70%}"
 shift || true
-coverage=(resnet18 resnet50 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_small efficientnet_b0 densenet121
-  shufflenet_v2_x1_0 squeezenet1_1 googlenet mnasnet1_0 regnet_x_400mf regnet_y_400mf vgg11_bn alexnet
-  blazeface-front-128 blazeface-back-256 ppocr-mobile-v2-cls)
+source "$here/coverage.sh"
 if [ $# -eq 0 ]; then
-  "$root/tools/prepare-test-data.sh"
-  /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
+  coverage_prepare
   set -- "${coverage[@]}"
 fi
 out="$(mktemp -d /tmp/guard-sweep.XXXXXX)"
@@ -29,9 +26,7 @@ cli="$root/onnxprune"
 rows="$out/rows.md"
 : > "$rows"
 for m in "$@"; do
-  path="$ONNXPRUNE_CACHE/models/$m.onnx"
-  [ -f "$path" ] || die "no model '$m' in $ONNXPRUNE_CACHE/models (run tools/prepare-test-data.sh)"
-  shape=(); [ "$m" = ppocr-mobile-v2-cls ] && shape=(--input-shape x=1x3x48x192)
+  coverage_model "$m"
   for t in $targets; do
     echo "== $m $t" >&2
     set +e

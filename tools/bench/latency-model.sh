@@ -9,13 +9,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 source "$root/tools/common.sh"
-coverage=(resnet18 resnet50 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_small efficientnet_b0 densenet121
-  shufflenet_v2_x1_0 squeezenet1_1 googlenet mnasnet1_0 regnet_x_400mf regnet_y_400mf vgg11_bn alexnet
-  blazeface-front-128 blazeface-back-256 ppocr-mobile-v2-cls)
+source "$here/coverage.sh"
 partial=()
 if [ $# -eq 0 ]; then
-  "$root/tools/prepare-test-data.sh"
-  /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
+  coverage_prepare
   set -- "${coverage[@]}"
 else
   partial=(--partial)

@@ -1,0 +1,20 @@
+# The coverage models of docs/pruning-coverage.md, shared by the benches that run the CLI on each of them.
+# Source it after tools/common.sh with $root set; do not run it.
+coverage=(resnet18 resnet50 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_small efficientnet_b0 densenet121
+  shufflenet_v2_x1_0 squeezenet1_1 googlenet mnasnet1_0 regnet_x_400mf regnet_y_400mf vgg11_bn alexnet
+  blazeface-front-128 blazeface-back-256 ppocr-mobile-v2-cls)
+
+# Exports what a run over the whole list needs (the three largest torchvision models, about 1 GB of cache).
+coverage_prepare() {
+  "$root/tools/prepare-test-data.sh"
+  /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
+}
+
+# coverage_model NAME: sets $path to the cached model and $shape to the CLI arguments it needs (PP-OCR's input has a
+# dynamic width).
+coverage_model() {
+  path="$ONNXPRUNE_CACHE/models/$1.onnx"
+  [ -f "$path" ] || die "no model '$1' in $ONNXPRUNE_CACHE/models (run tools/prepare-test-data.sh)"
+  shape=(); [ "$1" = ppocr-mobile-v2-cls ] && shape=(--input-shape x=1x3x48x192)
+  return 0
+}
