@@ -18,3 +18,15 @@ coverage_model() {
   shape=(); [ "$1" = ppocr-mobile-v2-cls ] && shape=(--input-shape x=1x3x48x192)
   return 0
 }
+
+# coverage_run_setup NAME: what a bench that runs the CLI on each model needs: $out (a scratch folder removed on exit),
+# $doc (tools/bench/results/NAME.md), $cli (built now, before anything is timed) and $rows (an empty file in $out).
+coverage_run_setup() {
+  out="$(mktemp -d "/tmp/$1.XXXXXX")"
+  trap 'rm -rf "$out"' EXIT
+  doc="$root/tools/bench/results/$1.md"
+  cli="$root/onnxprune"
+  "$cli" --help >/dev/null
+  rows="$out/rows.md"
+  : > "$rows"
+}

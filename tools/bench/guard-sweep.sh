@@ -18,13 +18,7 @@ if [ $# -eq 0 ]; then
   coverage_prepare
   set -- "${coverage[@]}"
 fi
-out="$(mktemp -d /tmp/guard-sweep.XXXXXX)"
-trap 'rm -rf "$out"' EXIT
-doc="$root/tools/bench/results/guard-sweep.md"
-cli="$root/onnxprune"
-"$cli" --help >/dev/null
-rows="$out/rows.md"
-: > "$rows"
+coverage_run_setup guard-sweep
 for m in "$@"; do
   coverage_model "$m"
   for t in $targets; do

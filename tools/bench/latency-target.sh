@@ -17,13 +17,7 @@ if [ $# -eq 0 ]; then
   coverage_prepare
   set -- "${coverage[@]}"
 fi
-out="$(mktemp -d /tmp/latency-target.XXXXXX)"
-trap 'rm -rf "$out"' EXIT
-doc="$root/tools/bench/results/latency-target.md"
-cli="$root/onnxprune"
-"$cli" --help >/dev/null
-rows="$out/rows.md"
-: > "$rows"
+coverage_run_setup latency-target
 for m in "$@"; do
   coverage_model "$m"
   echo "== $m" >&2
