@@ -97,9 +97,33 @@ internal static class ObjectivePruner
             options.Meter?.Invoke(model) ?? LatencyComparison.MeasureOne(model, options.Timing, options.Batch, options.Prune.InputShapes);
 
         /// <summary>The original and <paramref name="pruned"/> measured side by side.</summary>
-        private LatencyPair MeasurePair(byte[] pruned) => options.Meter is { } meter
-            ? new LatencyPair(meter(original), meter(pruned), 1, options.Timing.IntraOpThreads, options.Batch)
-            : LatencyComparison.Measure(original, pruned, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+        private LatencyPair MeasurePair(byte[] pruned)
+        {
+            var pair = options.Meter is { } meter
+                ? new LatencyPair(meter(original), meter(pruned), 1, options.Timing.IntraOpThreads, options.Batch)
+                : LatencyComparison.Measure(original, pruned, options.Timing, options.Batch, options.Prune.InputShapes, progress: options.Progress);
+            NoteDrift(pair.BeforeMs);
+            return pair;
+        }
+
+        /// <summary>The original's first side-by-side measurement in this job, and whether a drift was reported.</summary>
+        private (double? FirstMs, bool Said) _drift;
+
+        /// <summary>Each attempt's ratio is measured side by side, but a shared machine's slow phases do not slow a narrow
+        /// model and a wide one alike (ResNet-56 at 2 threads: the same pair 1.80x in a quiet phase, 1.63x in a slow one), so
+        /// attempts measured in different phases compare badly: the user hears of it once.</summary>
+        private void NoteDrift(double originalMs)
+        {
+            if (_drift.FirstMs is not { } first) { _drift.FirstMs = originalMs; return; }
+            if (_drift.Said || Math.Abs(Math.Log(originalMs / first)) <= Math.Log(1 + DriftTolerance)) return;
+            _drift.Said = true;
+            _notes.Add($"the machine's speed changed while the job measured: the original ran at {first:0.###} ms in its first measurement and at " +
+                       $"{originalMs:0.###} ms later; ratios measured in different phases of a shared machine compare badly, so rerun on a quieter one " +
+                       "to trust the choice between attempts");
+        }
+
+        /// <summary>How far the original's measured latency may move between measurements before <see cref="NoteDrift"/> speaks.</summary>
+        private const double DriftTolerance = 0.15;
 
         public ObjectiveResult Execute()
         {

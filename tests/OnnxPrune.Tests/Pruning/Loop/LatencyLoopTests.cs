@@ -66,6 +66,22 @@ public class LatencyLoopTests
     }
 
     [Fact]
+    public void A_machine_that_slows_down_between_measurements_is_reported_once()
+    {
+        // The original runs at 10 ms for its first two measurements, then at 13 ms (a slow phase of a shared machine).
+        int originals = 0;
+        double Meter(byte[] bytes) => MacsOf(bytes) == Macs0 ? (++originals <= 2 ? 10 : 13) : Truth(bytes);
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Meter), null);
+
+        originals.Should().BeGreaterThan(3, "the original is measured beside every attempt");
+        result.Notes.Where(n => n.StartsWith("the machine's speed changed", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Should().Contain("at 10 ms in its first measurement and at 13 ms later");
+
+        var steady = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Truth), null);
+        steady.Notes.Should().NotContain(n => n.StartsWith("the machine's speed changed", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_plan_short_only_of_its_predicted_budget_is_judged_by_the_measurement()
     {
         // Tables that see a tenth of the saving: no plan reaches the predicted budget, yet the most the plan can remove
