@@ -495,7 +495,7 @@ internal static class ObjectivePruner
                 {
                     var twin = evaluated[at];
                     _rounds.Add(new RoundRecord(r, 1, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, null, null, null, twin.Accuracy, 0, false,
-                        $"rejected: the model of round {twin.Round} again (test top-1 {twin.Accuracy:0.00}% after its fine-tune); back to the last accepted round with a smaller step"));
+                        $"rejected: the model of round {twin.Round} again (test top-1 {twin.Accuracy:0.00}% then); back to the last accepted round with a smaller step"));
                     schedule.Reject();
                     continue;
                 }
