@@ -12,17 +12,29 @@ internal sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? By
 /// handle badly can run slower than the original, so the pruned model is timed side by side with
 /// the original; while it is slower, the widths are made coarser (<see cref="Policy.GroupConstraints.Coarser"/>:
 /// no narrow steps below the multiple, then twice the multiple, up to multiples of 32) and the model is pruned again.
+/// Under the latency allocation a result that keeps widths below the multiple is also measured against the plan
+/// without them (<see cref="Policy.GroupConstraints.Coarser"/> once) and the faster of the two is kept: the
+/// per-layer tables time each layer alone, where a width narrower than ONNX Runtime's channel block costs no layout
+/// conversion, but inside the network its output is converted back to plain NCHW for the next layer. Data-free,
+/// `--target-flops 50% --allocation latency` on ResNet-56 kept 4-channel inner layers in every first-stage block
+/// and ran 1.12x faster where multiples of 16 alone run faster; the comparison costs one more plan and measurement.
 /// </summary>
 internal static class LatencyGuardedPruner
 {
     public const int MaxRoundTo = 32;
 
+    /// <summary>How much faster, measured, the plan without narrow widths must run to replace the tables' plan (both are
+    /// timed side by side with the original; this keeps the tables' plan where the two differ by noise).</summary>
+    public const double CoarserMustBeFaster = 0.02;
+
     /// <param name="checkLatency">false: prune once, do not time.</param>
     /// <param name="reference">The model the result must not be slower than (default: <paramref name="original"/>;
     /// the last of several steps compares with the model before the first).</param>
+    /// <param name="measure">Stands in for <see cref="LatencyComparison.Measure"/> (reference bytes, pruned bytes; tests).</param>
     public static GuardedPruneResult Run(byte[] original, string? modelDirectory, string label, DataFreePruneOptions options, Runtime.SessionSettings session, bool checkLatency,
-        byte[]? reference = null)
+        byte[]? reference = null, Func<byte[], byte[], LatencyPair>? measure = null)
     {
+        measure ??= (before, after) => LatencyComparison.Measure(before, after, session, 1, options.InputShapes, progress: options.Progress);
         var notes = new List<string>();
         // Recovery changes weights, not widths or speed: run it once, on the model the guard keeps.
         var recover = options.Recover;
@@ -45,7 +57,7 @@ internal static class LatencyGuardedPruner
             var result = DataFreePruner.Run(model, options);
             if (!checkLatency) return Recovered(result, null, null);
             var bytes = OnnxModelFile.ToBytes(result.Model);
-            var latency = LatencyComparison.Measure(reference ?? original, bytes, session, 1, options.InputShapes, progress: options.Progress);
+            var latency = measure(reference ?? original, bytes);
             var rule = options.Constraints;
             bool slower = latency.AfterMs > latency.BeforeMs;
             if (slower && result.RoundTo < rule.RoundTo && options.AllowFinerWidths)
@@ -56,6 +68,21 @@ internal static class LatencyGuardedPruner
                 continue;
             }
             var coarser = rule.Coarser();
+            if (!slower && options.Allocation == Policy.Allocation.Latency && rule.SmallStep < rule.RoundTo && NarrowGroups(result, rule) is { Count: > 0 } narrow)
+            {
+                var alternative = DataFreePruner.Run(OnnxModelFile.FromBytes(original, modelDirectory, label), options with { Constraints = coarser, AllowFinerWidths = false });
+                if (alternative.TargetMet || !result.TargetMet)
+                {
+                    var alternativeBytes = OnnxModelFile.ToBytes(alternative.Model);
+                    var measured = measure(reference ?? original, alternativeBytes);
+                    double ratio = latency.AfterMs / latency.BeforeMs, alternativeRatio = measured.AfterMs / measured.BeforeMs;
+                    bool faster = alternativeRatio < ratio * (1 - CoarserMustBeFaster);
+                    notes.Add($"the latency tables chose widths below {rule.RoundTo} in {narrow.Count} group(s) ({Describe(narrow)}); measured side by side with the " +
+                              $"original, that model ran at {ratio:0.000} of its latency and the plan in {coarser.Describe()} at {alternativeRatio:0.000}: " +
+                              (faster ? $"kept {coarser.Describe()}" : "kept the tables' widths"));
+                    if (faster) return Recovered(alternative, alternativeBytes, measured);
+                }
+            }
             if (!slower || coarser.RoundTo > MaxRoundTo)
             {
                 if (slower)
@@ -66,4 +93,11 @@ internal static class LatencyGuardedPruner
             options = options with { Constraints = coarser };
         }
     }
+
+    /// <summary>Groups the result narrowed to a width that is not a multiple of the rule's (groups removed whole excepted).</summary>
+    private static List<GroupOutcome> NarrowGroups(DataFreePruneResult result, Policy.GroupConstraints rule) =>
+        result.Groups.Where(g => g.ChannelsAfter > 0 && g.ChannelsAfter < g.ChannelsBefore && g.ChannelsAfter % rule.RoundTo != 0).ToList();
+
+    private static string Describe(List<GroupOutcome> groups) =>
+        string.Join(", ", groups.Take(3).Select(g => $"{g.Name}: {g.ChannelsBefore} -> {g.ChannelsAfter}")) + (groups.Count > 3 ? $", and {groups.Count - 3} more" : "");
 }

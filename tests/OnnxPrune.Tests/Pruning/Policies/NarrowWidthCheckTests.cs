@@ -1,0 +1,101 @@
+namespace OnnxPrune.Tests.Pruning.Policies;
+
+using OnnxPrune.Onnx;
+
+using OnnxPrune.Pruning.Latency;
+using OnnxPrune.Pruning.Pipeline;
+using OnnxPrune.Pruning.Policy;
+using OnnxPrune.Runtime;
+using OnnxPrune.Tests.Pruning.Criteria;
+
+/// <summary>
+/// Under the latency allocation, a plan that keeps widths below the width multiple is measured against the plan
+/// without them, and the faster is kept (<see cref="LatencyGuardedPruner"/>). The net: x[1,4,8,8] -> convA 1x1
+/// (4 -> 16) -> Relu -> convB 1x1 (16 -> 32) -> Relu -> convC 1x1 (32 -> 2, pinned), 40,960 MACs. A stand-in latency
+/// model makes A's channels ten times dearer than B's, so the tables' plan narrows A to 12 (steps of 4 below 16); under
+/// multiples of 16 only, B goes to 16 instead. A stand-in measurement times a model by its convolutions' widths.
+/// </summary>
+public class NarrowWidthCheckTests
+{
+    private sealed class ByWidths(ChannelGroupRef a, ChannelGroupRef b) : ILatencyPredictor
+    {
+        public double Predict(IReadOnlyCollection<int> removedRoots) =>
+            10.0 * a.Group.Units.Count(u => !removedRoots.Contains(u)) + b.Group.Units.Count(u => !removedRoots.Contains(u));
+    }
+
+    /// <summary>The analysis's group of a conv output, found when the predictor is built (each plan analyses anew).</summary>
+    private sealed record ChannelGroupRef(OnnxPrune.Pruning.Channels.ChannelGroup Group);
+
+    private static (int A, int B) Widths(byte[] bytes)
+    {
+        var convs = OnnxModelFile.FromBytes(bytes, null, "pruned").Graph.Nodes.Where(n => n.OpType == "Conv").ToList();
+        return ((int)convs[0].Input(1)!.ConstValue!.Dims[0], (int)convs[1].Input(1)!.ConstValue!.Dims[0]);
+    }
+
+    private static GuardedPruneResult Run(Func<(int A, int B), double> msOf, List<(int A, int B)> measured)
+    {
+        var (model, a, b) = TwoConvNet.Build();
+        var options = new DataFreePruneOptions
+        {
+            Target = new TargetSpec.Flops("80%"),
+            Allocation = Allocation.Latency,
+            CheckWithRuntime = false,
+            LatencyPredictor = (analysis, _) => new ByWidths(
+                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == a.Name)),
+                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == b.Name))),
+        };
+        return LatencyGuardedPruner.Run(OnnxModelFile.ToBytes(model), null, "two-conv", options, new SessionSettings { IntraOpThreads = 1 }, checkLatency: true,
+            measure: (_, after) =>
+            {
+                var widths = Widths(after);
+                measured.Add(widths);
+                return new LatencyPair(1.0, msOf(widths), 5, 1, 1);
+            });
+    }
+
+    [Fact]
+    public void When_multiples_of_the_width_rule_alone_run_faster_that_plan_is_kept()
+    {
+        var measured = new List<(int A, int B)>();
+        var result = Run(w => w.A % 16 == 0 && w.B % 16 == 0 ? 0.5 : 0.9, measured);
+
+        measured.Should().Equal([(12, 32), (16, 16)], "the tables' plan narrows A below 16; the coarser plan keeps A whole and halves B");
+        Widths(result.Bytes!).Should().Be((16, 16));
+        result.Result.TargetMet.Should().BeTrue();
+        result.Latency!.AfterMs.Should().Be(0.5);
+        result.Notes.Should().ContainSingle(n => n.Contains("widths below 16 in 1 group(s)") && n.Contains("0.900") && n.Contains("0.500")
+                                                 && n.EndsWith("kept multiples of 16", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void When_the_coarser_plan_is_no_faster_the_tables_widths_stay()
+    {
+        var measured = new List<(int A, int B)>();
+        var result = Run(w => w.A == 12 ? 0.9 : 0.89, measured); // 1% faster: inside the margin
+
+        measured.Should().HaveCount(2);
+        Widths(result.Bytes!).Should().Be((12, 32));
+        result.Latency!.AfterMs.Should().Be(0.9);
+        result.Notes.Should().ContainSingle(n => n.EndsWith("kept the tables' widths", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Other_allocations_are_measured_once()
+    {
+        var measured = new List<(int A, int B)>();
+        var (model, _, _) = TwoConvNet.Build();
+        var options = new DataFreePruneOptions
+        {
+            Target = new TargetSpec.Flops("80%"),
+            Allocation = Allocation.Global,
+            CheckWithRuntime = false,
+        };
+        LatencyGuardedPruner.Run(OnnxModelFile.ToBytes(model), null, "two-conv", options, new SessionSettings { IntraOpThreads = 1 }, checkLatency: true,
+            measure: (_, after) =>
+            {
+                measured.Add(Widths(after));
+                return new LatencyPair(1.0, 0.9, 5, 1, 1);
+            });
+        measured.Should().HaveCount(1, "the check is the latency allocation's: other allocations are measured once");
+    }
+}
