@@ -318,6 +318,8 @@ internal static class ObjectivePruner
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
+            // The width rule of the round's attempts: made coarser once when narrow widths miss the goal (see coarsen below).
+            var constraints = options.Prune.Constraints;
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
@@ -325,7 +327,7 @@ internal static class ObjectivePruner
                 if (paramLimit is { } p) parts.Add(new TargetSpec.Params(Count(p)));
                 double? budget = null;
                 Policy.ILatencyPredictor? tables = null; // the latency model of this attempt's plan, uncorrected
-                var prune = options.Prune with { Scores = scores, AllowFinerWidths = false };
+                var prune = options.Prune with { Scores = scores, AllowFinerWidths = false, Constraints = constraints };
                 if (goalFraction is not null)
                 {
                     currentMs ??= ReferenceEquals(current, original) ? _originalMs
@@ -389,11 +391,16 @@ internal static class ObjectivePruner
                 // made it slower (layout reorders ORT adds around narrow layers), and tightening further would only repeat it.
                 var near = Closest();
                 bool rose = latencyMiss && near is not null && fraction >= near.Fraction && result.MacsAfter < near.Result.MacsAfter;
-                if (rose) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
+                // A miss with widths below the multiple: the tables time such a layer alone, without the conversion out of ORT's
+                // blocked layout that its narrow output costs inside the network, so tightening the budget only narrows more
+                // layers (data-free ResNet-56 went to 3% of its MACs and still missed 60%). The next attempts keep whole multiples.
+                var narrow = latencyMiss && constraints.SmallStep < constraints.RoundTo ? Pipeline.LatencyGuardedPruner.NarrowGroups(result, constraints) : [];
+                bool coarsen = narrow.Count > 0;
+                if (rose && !coarsen) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
-                bool again = attempt < options.MaxLatencyAttempts && planMet && !(onlyPredictionShort && latencyMiss) && !rose && (!meets || latencySlack);
+                bool again = attempt < options.MaxLatencyAttempts && planMet && (coarsen || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 string Verdict()
                 {
@@ -410,7 +417,14 @@ internal static class ObjectivePruner
                     : Verdict();
                 // The measured latency is judged on its own (here and in the final measurement): the plan met what it is judged on.
                 if (onlyPredictionShort) result = result with { TargetMet = true, Shortfall = null };
-                if (again && anchors.Count > 0)
+                if (again && coarsen)
+                {
+                    note += $"; widths below {constraints.RoundTo} in {narrow.Count} group(s) ({Pipeline.LatencyGuardedPruner.Describe(narrow)}): " +
+                            $"the next plans keep {constraints.Coarser().Describe()}, with the tables uncorrected";
+                    constraints = constraints.Coarser();
+                    anchors.Clear();
+                }
+                else if (again && anchors.Count > 0)
                     note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));
                 var candidate = new PrunedAttempt(bytes, result, fraction, _rounds.Count - 1);

@@ -95,9 +95,9 @@ internal static class LatencyGuardedPruner
     }
 
     /// <summary>Groups the result narrowed to a width that is not a multiple of the rule's (groups removed whole excepted).</summary>
-    private static List<GroupOutcome> NarrowGroups(DataFreePruneResult result, Policy.GroupConstraints rule) =>
+    internal static List<GroupOutcome> NarrowGroups(DataFreePruneResult result, Policy.GroupConstraints rule) =>
         result.Groups.Where(g => g.ChannelsAfter > 0 && g.ChannelsAfter < g.ChannelsBefore && g.ChannelsAfter % rule.RoundTo != 0).ToList();
 
-    private static string Describe(List<GroupOutcome> groups) =>
+    internal static string Describe(List<GroupOutcome> groups) =>
         string.Join(", ", groups.Take(3).Select(g => $"{g.Name}: {g.ChannelsBefore} -> {g.ChannelsAfter}")) + (groups.Count > 3 ? $", and {groups.Count - 3} more" : "");
 }

@@ -115,4 +115,24 @@ public class LatencyLoopTests
         result.Notes.Should().Contain(n => n.Contains("when measured again"));
         result.TargetMet.Should().BeTrue(result.Shortfall);
     }
+
+    /// <summary>Output widths of the model's convolutions.</summary>
+    private static List<long> ConvWidths(byte[] bytes) =>
+        OnnxModelFile.FromBytes(bytes).Graph.Nodes.Where(n => n.OpType == "Conv").Select(n => n.Input(1)!.ConstValue!.Dims[0]).ToList();
+
+    [Fact]
+    public void Narrow_widths_that_miss_the_goal_make_the_next_plans_keep_whole_multiples()
+    {
+        // A machine on which any convolution narrower than a multiple of 16 costs a layout conversion the tables do not see:
+        // such a model measures 9.5 ms whatever its MACs, so a tighter budget (more narrow layers) could never meet the goal.
+        double Meter(byte[] bytes) => ConvWidths(bytes).Any(w => w % 16 != 0) ? 9.5 : Truth(bytes);
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Meter), null);
+
+        result.Rounds[0].MeasuredMs.Should().Be(9.5, "the tables' first plan narrows some 16-channel layers below 16");
+        result.Rounds[0].Note.Should().Contain("widths below 16 in").And.Contain("the next plans keep multiples of 16, with the tables uncorrected");
+        result.Rounds.Skip(1).Should().NotBeEmpty().And.OnlyContain(r => r.MeasuredMs != 9.5, "no later plan has a narrow width");
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        ConvWidths(result.Bytes).Should().OnlyContain(w => w % 16 == 0);
+        (result.Latency!.AfterMs / result.Latency.BeforeMs).Should().BeLessThanOrEqualTo(0.6);
+    }
 }
