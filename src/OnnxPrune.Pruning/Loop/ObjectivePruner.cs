@@ -318,8 +318,11 @@ internal static class ObjectivePruner
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
-            // The width rule of the round's attempts: made coarser once when narrow widths miss the goal (see coarsen below).
+            // The width rule of the round's attempts: made coarser once when narrow widths miss the goal (see coarsen below),
+            // and put back, with the narrow attempts' corrections, when whole multiples do no better.
             var constraints = options.Prune.Constraints;
+            List<Latency.LatencyAnchor>? narrowAnchors = null;
+            double? narrowFraction = null;
             for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
@@ -395,12 +398,16 @@ internal static class ObjectivePruner
                 // blocked layout that its narrow output costs inside the network, so tightening the budget only narrows more
                 // layers (data-free ResNet-56 went to 3% of its MACs and still missed 60%). The next attempts keep whole multiples.
                 var narrow = latencyMiss && constraints.SmallStep < constraints.RoundTo ? Pipeline.LatencyGuardedPruner.NarrowGroups(result, constraints) : [];
-                bool coarsen = narrow.Count > 0;
-                if (rose && !coarsen) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
+                bool coarsen = narrowAnchors is null && narrow.Count > 0;
+                // Whole multiples tried after a narrow miss: back to the narrow widths when they measured no better, or could go
+                // no further (regnet_y_400mf: 66.0% in multiples of 16 at most, against 61.9% narrow, which a tighter plan met).
+                bool coarse = constraints != options.Prune.Constraints;
+                bool revert = coarse && latencyMiss && (fraction >= narrowFraction || onlyPredictionShort);
+                if (rose && !coarsen && !revert) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
-                bool again = attempt < options.MaxLatencyAttempts && planMet && (coarsen || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
+                bool again = attempt < options.MaxLatencyAttempts && planMet && (coarsen || revert || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 string Verdict()
                 {
@@ -422,7 +429,16 @@ internal static class ObjectivePruner
                     note += $"; widths below {constraints.RoundTo} in {narrow.Count} group(s) ({Pipeline.LatencyGuardedPruner.Describe(narrow)}): " +
                             $"the next plans keep {constraints.Coarser().Describe()}, with the tables uncorrected";
                     constraints = constraints.Coarser();
+                    (narrowAnchors, narrowFraction) = (anchors.ToList(), fraction);
                     anchors.Clear();
+                }
+                else if (again && revert)
+                {
+                    note += $"; {constraints.Describe()} " + (fraction >= narrowFraction ? $"measured no better than the narrow widths ({100 * narrowFraction:0.0}%)" : "can remove no more") +
+                            $": the next plans go back to {options.Prune.Constraints.Describe()}, corrected by the narrow attempts' measurements";
+                    constraints = options.Prune.Constraints;
+                    anchors.Clear();
+                    anchors.AddRange(narrowAnchors!);
                 }
                 else if (again && anchors.Count > 0)
                     note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";

@@ -135,4 +135,19 @@ public class LatencyLoopTests
         ConvWidths(result.Bytes).Should().OnlyContain(w => w % 16 == 0);
         (result.Latency!.AfterMs / result.Latency.BeforeMs).Should().BeLessThanOrEqualTo(0.6);
     }
+
+    [Fact]
+    public void Whole_multiples_that_do_no_better_than_the_narrow_widths_hand_the_search_back_to_them()
+    {
+        // Here only narrow widths pay: a model in whole multiples of 16 measures 9 ms whatever its MACs. Tables that predict
+        // twice the saving make the first plan remove too little, so it misses with narrow widths and the loop tries whole multiples.
+        double Meter(byte[] bytes) => ConvWidths(bytes).All(w => w % 16 == 0) && MacsOf(bytes) < Macs0 ? 9 : Truth(bytes);
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Meter, share: 2), null);
+
+        result.Rounds[0].Note.Should().Contain("the next plans keep multiples of 16");
+        result.Rounds[1].MeasuredMs.Should().Be(9);
+        result.Rounds[1].Note.Should().Contain("measured no better than the narrow widths").And.Contain("the next plans go back to multiples of 16 (of 4 below 16)");
+        result.TargetMet.Should().BeTrue(result.Shortfall);
+        ConvWidths(result.Bytes).Should().Contain(w => w % 16 != 0, "only a narrow model meets the goal on this machine");
+    }
 }
