@@ -396,11 +396,12 @@ internal static class ObjectivePruner
                 bool rose = latencyMiss && near is not null && fraction >= near.Fraction && result.MacsAfter < near.Result.MacsAfter;
                 // A miss with widths below the multiple: the tables time such a layer alone, without the conversion out of ORT's
                 // blocked layout that its narrow output costs inside the network, so tightening the budget only narrows more
-                // layers (data-free ResNet-56 went to 3% of its MACs and still missed 60%). The next attempts keep whole multiples.
+                // layers (data-free ResNet-56 at 60% went to 3% of its MACs and still missed). The next attempts keep whole multiples.
                 var narrow = latencyMiss && constraints.SmallStep < constraints.RoundTo ? Pipeline.LatencyGuardedPruner.NarrowGroups(result, constraints) : [];
                 bool coarsen = narrowAnchors is null && narrow.Count > 0;
                 // Whole multiples tried after a narrow miss: back to the narrow widths when they measured no better, or could go
-                // no further (regnet_y_400mf: 66.0% in multiples of 16 at most, against 61.9% narrow, which a tighter plan met).
+                // no further (on regnet_y_400mf the most multiples of 16 could remove measured worse than a narrow miss that a
+                // tighter narrow plan then met).
                 bool coarse = constraints != options.Prune.Constraints;
                 bool revert = coarse && latencyMiss && (fraction >= narrowFraction || onlyPredictionShort);
                 if (rose && !coarsen && !revert) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +

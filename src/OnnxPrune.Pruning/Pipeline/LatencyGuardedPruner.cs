@@ -15,9 +15,9 @@ internal sealed record GuardedPruneResult(DataFreePruneResult Result, byte[]? By
 /// Under the latency allocation a result that keeps widths below the multiple is also measured against the plan
 /// without them (<see cref="Policy.GroupConstraints.Coarser"/> once) and the faster of the two is kept: the
 /// per-layer tables time each layer alone, where a width narrower than ONNX Runtime's channel block costs no layout
-/// conversion, but inside the network its output is converted back to plain NCHW for the next layer. Data-free,
-/// `--target-flops 50% --allocation latency` on ResNet-56 kept 4-channel inner layers in every first-stage block
-/// and ran 1.12x faster where multiples of 16 alone run faster; the comparison costs one more plan and measurement.
+/// conversion, but inside the network its output is converted back to plain NCHW for the next layer, so the tables
+/// favour narrow widths the network runs badly (tools/bench/results/speedup-50.md: on 12 of 19 coverage models the
+/// plan in whole multiples measured faster). The comparison costs one more plan and measurement.
 /// </summary>
 internal static class LatencyGuardedPruner
 {
