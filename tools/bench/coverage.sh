@@ -30,3 +30,26 @@ coverage_run_setup() {
   rows="$out/rows.md"
   : > "$rows"
 }
+
+# coverage_cli NAME ARGS...: runs the CLI on the model coverage_model set, writing $out/NAME.onnx and the report
+# $out/NAME.json, its output to $out/NAME.txt and .err, with 2 threads and the model's input shape; sets $code to its exit code.
+coverage_cli() {
+  local name="$1"; shift
+  set +e
+  "$cli" "$path" -o "$out/$name.onnx" --threads 2 --report "$out/$name.json" "${shape[@]}" "$@" > "$out/$name.txt" 2> "$out/$name.err"
+  code=$?
+  set -e
+}
+
+# coverage_finish: replaces $doc with the document read from stdin followed by the findings block $doc had (the part
+# from its "<!-- findings -->" line on, which a rerun keeps).
+coverage_finish() {
+  {
+    cat
+    echo
+    echo "<!-- findings -->"
+    if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi
+  } > "$out/doc.md"
+  mv "$out/doc.md" "$doc"
+  echo "wrote $doc" >&2
+}

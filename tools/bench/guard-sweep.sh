@@ -23,21 +23,14 @@ for m in "$@"; do
   coverage_model "$m"
   for t in $targets; do
     echo "== $m $t" >&2
-    set +e
-    "$cli" "$path" -o "$out/$m.onnx" --target-flops "$t" --threads 2 --report "$out/$m.json" "${shape[@]}" > "$out/$m.txt" 2> "$out/$m.err"
-    code=$?
-    set -e
-    /usr/bin/python3 - "$m" "$t" "$out/$m.json" "$code" "$out/$m.err" >> "$rows" <<'PY'
-import json, sys, os
+    coverage_cli "$m" --target-flops "$t"
+    PYTHONPATH="$here" /usr/bin/python3 - "$m" "$t" "$out/$m.json" "$code" "$out/$m.err" >> "$rows" <<'PY'
+import sys
+from coverage_rows import report_or_failure_row
 m, t, path, code, err = sys.argv[1:6]
-if not os.path.exists(path):
-    msg = open(err).read().strip().splitlines()
-    print(f"| {m} | {t} | {code} | - | - | - | - | - | - | - | {(msg[-1] if msg else '')[:160]} |")
-    sys.exit()
-r = json.load(open(path))
+r = report_or_failure_row([m, t], path, code, err, 7)
 b, a = r["before"], r["after"]
 guard = [n for n in r["notes"] if "slower than the original" in n]
-os.remove(path)
 print(f"| {m} | {t} | {code} | {a['macs'] / b['macs']:.1%} | {a['params'] / b['params']:.1%} | {b['latency_p50_ms']:.3f} | {a['latency_p50_ms']:.3f} | "
       f"{b['latency_p50_ms'] / a['latency_p50_ms']:.2f}x | {r['round_to']} | {len(guard)} | {' / '.join(guard)[:300]} |")
 PY
@@ -64,9 +57,4 @@ slower = [f"{r[1].strip()} {r[2].strip()}" for r in done if float(r[8].strip()[:
 acted = sum(1 for r in done if r[10].strip() not in ("", "0"))
 print(f"{len(done)} runs; the guard acted in {acted}; written models slower than the original: {len(slower)}" + (f" ({', '.join(slower)})" if slower else "") + ".")
 PY
-  echo
-  echo "<!-- findings -->"
-  if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi
-} > "$out/doc.md"
-mv "$out/doc.md" "$doc"
-echo "wrote $doc" >&2
+} | coverage_finish

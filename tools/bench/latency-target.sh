@@ -22,10 +22,7 @@ for m in "$@"; do
   coverage_model "$m"
   echo "== $m" >&2
   start=$(date +%s)
-  set +e
-  "$cli" "$path" -o "$out/$m.onnx" --target-latency "$target" --threads 2 --report "$out/$m.json" "${shape[@]}" > "$out/$m.txt" 2> "$out/$m.err"
-  code=$?
-  set -e
+  coverage_cli "$m" --target-latency "$target"
   secs=$(( $(date +%s) - start ))
   /usr/bin/python3 - "$m" "$out/$m.json" "$code" "$secs" "$out/$m.err" >> "$rows" <<'PY'
 import json, sys, os
@@ -72,9 +69,5 @@ def med(col):
 met = sum(1 for r in rows if r[3].strip() == "True")
 print(f"Met on {met} of {len(rows)} models. Median absolute error of the prediction: kept round {med(8)}; first attempt (tables alone) {med(9)}.")
 PY
-  echo
-  echo "<!-- findings -->"
-  if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi
-} > "$doc.tmp"
-mv "$doc.tmp" "$doc"
+} | coverage_finish
 cat "$doc"

@@ -20,18 +20,12 @@ for m in "$@"; do
   coverage_model "$m"
   for allocation in latency global; do
     echo "== $m $allocation" >&2
-    set +e
-    "$cli" "$path" -o "$out/$m.onnx" --target-flops 50% --allocation "$allocation" --threads 2 --report "$out/$m.json" "${shape[@]}" > "$out/$m.txt" 2> "$out/$m.err"
-    code=$?
-    set -e
-    /usr/bin/python3 - "$m" "$allocation" "$out/$m.json" "$code" "$out/$m.err" >> "$rows" <<'PY'
-import json, re, sys, os
+    coverage_cli "$m" --target-flops 50% --allocation "$allocation"
+    PYTHONPATH="$here" /usr/bin/python3 - "$m" "$allocation" "$out/$m.json" "$code" "$out/$m.err" >> "$rows" <<'PY'
+import re, sys
+from coverage_rows import report_or_failure_row
 m, allocation, path, code, err = sys.argv[1:6]
-if not os.path.exists(path):
-    msg = open(err).read().strip().splitlines()
-    print(f"| {m} | {allocation} | {code} | - | - | - | - | - | {(msg[-1] if msg else '')[:160]} |")
-    sys.exit()
-r = json.load(open(path))
+r = report_or_failure_row([m, allocation], path, code, err, 5)
 b, a = r["before"], r["after"]
 macs = a["macs"] / b["macs"]
 lat = a["latency_p50_ms"] / b["latency_p50_ms"]
@@ -41,7 +35,6 @@ def check(note):
     x, rule, y, kept = re.search(r"ran at ([0-9.]+) of its latency and the plan in (.+) at ([0-9.]+): kept (.+)$", note).groups()
     return f"{groups} group(s) narrow: {x} vs {y} in {rule}; kept {kept}"
 checked = [check(n) for n in r["notes"] if "the latency tables chose widths below" in n]
-os.remove(path)
 print(f"| {m} | {allocation} | {code} | {macs:.1%} | {b['latency_p50_ms']:.3f} | {a['latency_p50_ms']:.3f} | {1 / lat:.2f}x | {(1 - lat) / (1 - macs):.0%} | {' / '.join(checked)} |")
 PY
   done
@@ -73,9 +66,4 @@ both = [m for m in lat if m in glob]
 if both:
     print(f"- the latency allocation's share is higher than the default's on {sum(lat[m] > glob[m] for m in both)} of {len(both)} models.")
 PY
-  echo
-  echo "<!-- findings -->"
-  if [ -f "$doc" ]; then sed -n '/<!-- findings -->/,$p' "$doc" | tail -n +2; fi
-} > "$out/doc.md"
-mv "$out/doc.md" "$doc"
-echo "wrote $doc" >&2
+} | coverage_finish
