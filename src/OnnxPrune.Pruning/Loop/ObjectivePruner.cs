@@ -371,6 +371,16 @@ internal static class ObjectivePruner
                         pair = MeasurePair(bytes);
                     }
                 }
+                catch (PruneInputException e) when (constraints != options.Prune.Constraints)
+                {
+                    // Whole multiples cannot prune this model at all (every group as narrow as the multiple): back to the narrow widths.
+                    _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false,
+                        $"{constraints.Describe()}: {e.Message}; the next plans go back to {options.Prune.Constraints.Describe()}, corrected by the narrow attempts' measurements"));
+                    constraints = options.Prune.Constraints;
+                    anchors.Clear();
+                    anchors.AddRange(narrowAnchors!);
+                    continue;
+                }
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
                 {
                     _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false, e.Message));

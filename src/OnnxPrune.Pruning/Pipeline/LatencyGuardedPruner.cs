@@ -70,8 +70,16 @@ internal static class LatencyGuardedPruner
             var coarser = rule.Coarser();
             if (!slower && options.Allocation == Policy.Allocation.Latency && rule.SmallStep < rule.RoundTo && NarrowGroups(result, rule) is { Count: > 0 } narrow)
             {
-                var alternative = DataFreePruner.Run(OnnxModelFile.FromBytes(original, modelDirectory, label), options with { Constraints = coarser, AllowFinerWidths = false });
-                if (alternative.TargetMet || !result.TargetMet)
+                DataFreePruneResult? alternative = null;
+                try
+                {
+                    alternative = DataFreePruner.Run(OnnxModelFile.FromBytes(original, modelDirectory, label), options with { Constraints = coarser, AllowFinerWidths = false });
+                }
+                catch (PruneInputException e)
+                {
+                    notes.Add($"the latency tables chose widths below {rule.RoundTo} in {narrow.Count} group(s) ({Describe(narrow)}); {coarser.Describe()} cannot prune this model ({e.Message}): kept the tables' widths");
+                }
+                if (alternative is not null && (alternative.TargetMet || !result.TargetMet))
                 {
                     var alternativeBytes = OnnxModelFile.ToBytes(alternative.Model);
                     var measured = measure(reference ?? original, alternativeBytes);

@@ -150,4 +150,25 @@ public class LatencyLoopTests
         result.TargetMet.Should().BeTrue(result.Shortfall);
         ConvWidths(result.Bytes).Should().Contain(w => w % 16 != 0, "only a narrow model meets the goal on this machine");
     }
+
+    [Fact]
+    public void When_whole_multiples_cannot_prune_the_model_the_search_goes_back_to_the_narrow_widths()
+    {
+        // x[1,4,8,8] -> 1x1 (4 -> 16) -> Relu -> 1x1 (16 -> 16) -> Relu -> 1x1 (16 -> 2): every group is 16 channels wide, so
+        // any removal is narrow and multiples of 16 alone cannot prune it. Every pruned model measures 90%: the goal is missed.
+        var net = new Autodiff.TestNet(seed: 3);
+        var x = net.Input("x", [1, 4, 8, 8]);
+        var a = Rules.RuleTestSupport.Conv(net, x, 4, 16, bias: false);
+        var b = Rules.RuleTestSupport.Conv(net, net.Op("Relu", [a]), 16, 16, bias: false);
+        var bytes = OnnxModelFile.ToBytes(net.Finish(Rules.RuleTestSupport.Conv(net, net.Op("Relu", [b]), 16, 2, bias: false)));
+        long full = MacsOf(bytes);
+
+        var result = ObjectivePruner.Run(bytes, null, "narrow", Options(m => MacsOf(m) == full ? 10 : 9), null);
+
+        result.Rounds[0].Note.Should().Contain("the next plans keep multiples of 16");
+        result.Rounds[1].Note.Should().StartWith("multiples of 16: ").And.Contain("the next plans go back to multiples of 16 (of 4 below 16)");
+        result.Rounds.Should().HaveCountGreaterThan(2, "the search goes on with the narrow widths");
+        result.Rounds.Skip(2).Should().OnlyContain(r => r.MeasuredMs == 9);
+        result.TargetMet.Should().BeFalse();
+    }
 }

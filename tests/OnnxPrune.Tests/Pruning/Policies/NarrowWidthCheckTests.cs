@@ -7,6 +7,7 @@ using OnnxPrune.Pruning.Pipeline;
 using OnnxPrune.Pruning.Policy;
 using OnnxPrune.Runtime;
 using OnnxPrune.Tests.Pruning.Criteria;
+using static OnnxPrune.Tests.Pruning.Rules.RuleTestSupport;
 
 /// <summary>
 /// Under the latency allocation, a plan that keeps widths below the width multiple is measured against the plan
@@ -97,5 +98,34 @@ public class NarrowWidthCheckTests
                 return new LatencyPair(1.0, 0.9, 5, 1, 1);
             });
         measured.Should().HaveCount(1, "the check is the latency allocation's: other allocations are measured once");
+    }
+
+    [Fact]
+    public void A_model_whose_groups_are_all_as_narrow_as_the_multiple_keeps_the_tables_widths()
+    {
+        // x[1,4,8,8] -> convA 1x1 (4 -> 16) -> Relu -> convB 1x1 (16 -> 16) -> Relu -> convC 1x1 (16 -> 2, pinned): any
+        // removal is a width below 16, and multiples of 16 alone cannot prune it (the planner refuses the rule).
+        var net = new OnnxPrune.Tests.Autodiff.TestNet(seed: 3);
+        var x = net.Input("x", [1, 4, 8, 8]);
+        var a = net.Conv(x, 4, 16, bias: false);
+        var b = net.Conv(net.Op("Relu", [a]), 16, 16, bias: false);
+        var model = net.Finish(net.Conv(net.Op("Relu", [b]), 16, 2, bias: false));
+        var options = new DataFreePruneOptions
+        {
+            Target = new TargetSpec.Flops("80%"),
+            Allocation = Allocation.Latency,
+            CheckWithRuntime = false,
+            LatencyPredictor = (analysis, _) => new ByWidths(
+                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == a.Name)),
+                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == b.Name))),
+        };
+        int measured = 0;
+        var result = LatencyGuardedPruner.Run(OnnxModelFile.ToBytes(model), null, "narrow", options, new SessionSettings { IntraOpThreads = 1 }, checkLatency: true,
+            measure: (_, _) => { measured++; return new LatencyPair(1.0, 0.9, 5, 1, 1); });
+
+        measured.Should().Be(1, "there is no second plan to measure");
+        result.Result.TargetMet.Should().BeTrue();
+        result.Result.Groups.Should().Contain(g => g.ChannelsAfter > 0 && g.ChannelsAfter < 16);
+        result.Notes.Should().ContainSingle(n => n.Contains("multiples of 16 cannot prune this model") && n.EndsWith("kept the tables' widths", StringComparison.Ordinal));
     }
 }
