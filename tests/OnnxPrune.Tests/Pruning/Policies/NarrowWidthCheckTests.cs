@@ -33,18 +33,21 @@ public class NarrowWidthCheckTests
         return ((int)convs[0].Input(1)!.ConstValue!.Dims[0], (int)convs[1].Input(1)!.ConstValue!.Dims[0]);
     }
 
+    /// <summary>The latency allocation to 80% of the MACs, priced by <see cref="ByWidths"/> on the groups of convs a and b.</summary>
+    private static DataFreePruneOptions LatencyOptions(OnnxPrune.IR.Value a, OnnxPrune.IR.Value b) => new()
+    {
+        Target = new TargetSpec.Flops("80%"),
+        Allocation = Allocation.Latency,
+        CheckWithRuntime = false,
+        LatencyPredictor = (analysis, _) => new ByWidths(
+            new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == a.Name)),
+            new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == b.Name))),
+    };
+
     private static GuardedPruneResult Run(Func<(int A, int B), double> msOf, List<(int A, int B)> measured)
     {
         var (model, a, b) = TwoConvNet.Build();
-        var options = new DataFreePruneOptions
-        {
-            Target = new TargetSpec.Flops("80%"),
-            Allocation = Allocation.Latency,
-            CheckWithRuntime = false,
-            LatencyPredictor = (analysis, _) => new ByWidths(
-                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == a.Name)),
-                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == b.Name))),
-        };
+        var options = LatencyOptions(a, b);
         return LatencyGuardedPruner.Run(OnnxModelFile.ToBytes(model), null, "two-conv", options, new SessionSettings { IntraOpThreads = 1 }, checkLatency: true,
             measure: (_, after) =>
             {
@@ -110,15 +113,7 @@ public class NarrowWidthCheckTests
         var a = net.Conv(x, 4, 16, bias: false);
         var b = net.Conv(net.Op("Relu", [a]), 16, 16, bias: false);
         var model = net.Finish(net.Conv(net.Op("Relu", [b]), 16, 2, bias: false));
-        var options = new DataFreePruneOptions
-        {
-            Target = new TargetSpec.Flops("80%"),
-            Allocation = Allocation.Latency,
-            CheckWithRuntime = false,
-            LatencyPredictor = (analysis, _) => new ByWidths(
-                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == a.Name)),
-                new ChannelGroupRef(analysis.Groups.Single(g => g.Producers.Single().Outputs[0].Name == b.Name))),
-        };
+        var options = LatencyOptions(a, b);
         int measured = 0;
         var result = LatencyGuardedPruner.Run(OnnxModelFile.ToBytes(model), null, "narrow", options, new SessionSettings { IntraOpThreads = 1 }, checkLatency: true,
             measure: (_, _) => { measured++; return new LatencyPair(1.0, 0.9, 5, 1, 1); });
