@@ -323,7 +323,9 @@ internal static class ObjectivePruner
             var constraints = options.Prune.Constraints;
             List<Latency.LatencyAnchor>? narrowAnchors = null;
             double? narrowFraction = null;
-            for (int attempt = 1; attempt <= options.MaxLatencyAttempts && !cancel.IsCancellationRequested; attempt++)
+            // The attempt that tries whole multiples is an experiment on the width rule, not a step of the search: it adds one.
+            int maxAttempts = options.MaxLatencyAttempts;
+            for (int attempt = 1; attempt <= maxAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
                 if (macs is { } m) parts.Add(new TargetSpec.Flops(Count(m)));
@@ -418,7 +420,7 @@ internal static class ObjectivePruner
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
-                bool again = attempt < options.MaxLatencyAttempts && planMet && (coarsen || revert || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
+                bool again = attempt < maxAttempts && planMet && (coarsen || revert || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 string Verdict()
                 {
@@ -441,6 +443,7 @@ internal static class ObjectivePruner
                             $"the next plans keep {constraints.Coarser().Describe()}, with the tables uncorrected";
                     constraints = constraints.Coarser();
                     (narrowAnchors, narrowFraction) = (anchors.ToList(), fraction);
+                    maxAttempts++;
                     anchors.Clear();
                 }
                 else if (again && revert)

@@ -171,4 +171,17 @@ public class LatencyLoopTests
         result.Rounds.Skip(2).Should().OnlyContain(r => r.MeasuredMs == 9);
         result.TargetMet.Should().BeFalse();
     }
+
+    [Fact]
+    public void The_attempt_in_whole_multiples_does_not_count_against_the_rounds_attempts()
+    {
+        // As in the narrow-width test above, with two attempts allowed: the narrow first plan misses, the first plan in whole
+        // multiples lands far under the goal (the tables under-predict the saving), and a third attempt loosens it.
+        double Meter(byte[] bytes) => ConvWidths(bytes).Any(w => w % 16 != 0) ? 9.5 : Truth(bytes);
+        var result = ObjectivePruner.Run(ResNet20, null, "resnet20", Options(Meter) with { MaxLatencyAttempts = 2 }, null);
+
+        result.Rounds.Should().HaveCount(3);
+        result.Rounds[1].Note.Should().Contain("is well under the goal").And.Contain("pruning again with a looser predicted budget");
+        result.Rounds[2].Macs.Should().BeGreaterThan(result.Rounds[1].Macs);
+    }
 }
