@@ -318,11 +318,7 @@ internal static class ObjectivePruner
             double? aim = goalFraction is { } aimed && round == Math.Max(1, options.Rounds) ? aimed * (1 - MeasurementMargin) : goalFraction;
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
-            // The width rule of the round's attempts: made coarser once when narrow widths miss the goal (see coarsen below),
-            // and put back, with the narrow attempts' corrections, when whole multiples do no better.
-            var constraints = options.Prune.Constraints;
-            List<Latency.LatencyAnchor>? narrowAnchors = null;
-            double? narrowFraction = null;
+            var widths = new WidthRuleTrial(options.Prune.Constraints);
             // The attempt that tries whole multiples is an experiment on the width rule, not a step of the search: it adds one.
             int maxAttempts = options.MaxLatencyAttempts;
             for (int attempt = 1; attempt <= maxAttempts && !cancel.IsCancellationRequested; attempt++)
@@ -332,7 +328,7 @@ internal static class ObjectivePruner
                 if (paramLimit is { } p) parts.Add(new TargetSpec.Params(Count(p)));
                 double? budget = null;
                 Policy.ILatencyPredictor? tables = null; // the latency model of this attempt's plan, uncorrected
-                var prune = options.Prune with { Scores = scores, AllowFinerWidths = false, Constraints = constraints };
+                var prune = options.Prune with { Scores = scores, AllowFinerWidths = false, Constraints = widths.Current };
                 if (goalFraction is not null)
                 {
                     currentMs ??= ReferenceEquals(current, original) ? _originalMs
@@ -373,14 +369,10 @@ internal static class ObjectivePruner
                         pair = MeasurePair(bytes);
                     }
                 }
-                catch (PruneInputException e) when (constraints != options.Prune.Constraints)
+                catch (PruneInputException e) when (widths.OnWholeMultiples)
                 {
-                    // Whole multiples cannot prune this model at all (every group as narrow as the multiple): back to the narrow widths.
-                    _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false,
-                        $"{constraints.Describe()}: {e.Message}; the next plans go back to {options.Prune.Constraints.Describe()}, corrected by the narrow attempts' measurements"));
-                    constraints = options.Prune.Constraints;
-                    anchors.Clear();
-                    anchors.AddRange(narrowAnchors!);
+                    // Whole multiples cannot prune this model at all (every group as narrow as the multiple).
+                    _rounds.Add(new RoundRecord(round, attempt, goal, 0, 0, 0, null, null, null, null, 0, false, widths.GoBack($"cannot prune it ({e.Message})", anchors)));
                     continue;
                 }
                 catch (PruneInputException e) when (round > 1 && e.Problem == PruneInputProblem.NothingPrunable)
@@ -406,16 +398,10 @@ internal static class ObjectivePruner
                 // made it slower (layout reorders ORT adds around narrow layers), and tightening further would only repeat it.
                 var near = Closest();
                 bool rose = latencyMiss && near is not null && fraction >= near.Fraction && result.MacsAfter < near.Result.MacsAfter;
-                // A miss with widths below the multiple: the tables time such a layer alone, without the conversion out of ORT's
-                // blocked layout that its narrow output costs inside the network, so tightening the budget only narrows more
-                // layers (data-free ResNet-56 at 60% went to 3% of its MACs and still missed). The next attempts keep whole multiples.
-                var narrow = latencyMiss && constraints.SmallStep < constraints.RoundTo ? Pipeline.LatencyGuardedPruner.NarrowGroups(result, constraints) : [];
-                bool coarsen = narrowAnchors is null && narrow.Count > 0;
-                // Whole multiples tried after a narrow miss: back to the narrow widths when they measured no better, or could go
-                // no further (on regnet_y_400mf the most multiples of 16 could remove measured worse than a narrow miss that a
-                // tighter narrow plan then met).
-                bool coarse = constraints != options.Prune.Constraints;
-                bool revert = coarse && latencyMiss && (fraction >= narrowFraction || onlyPredictionShort);
+                // A miss with widths below the multiple tries whole multiples; a miss there may go back (WidthRuleTrial).
+                var narrow = widths.NarrowMiss(result, latencyMiss);
+                bool coarsen = narrow.Count > 0;
+                bool revert = widths.GoesBack(latencyMiss, fraction, onlyPredictionShort);
                 if (rose && !coarsen && !revert) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
@@ -439,21 +425,11 @@ internal static class ObjectivePruner
                 if (onlyPredictionShort) result = result with { TargetMet = true, Shortfall = null };
                 if (again && coarsen)
                 {
-                    note += $"; widths below {constraints.RoundTo} in {narrow.Count} group(s) ({Pipeline.LatencyGuardedPruner.Describe(narrow)}): " +
-                            $"the next plans keep {constraints.Coarser().Describe()}, with the tables uncorrected";
-                    constraints = constraints.Coarser();
-                    (narrowAnchors, narrowFraction) = (anchors.ToList(), fraction);
+                    note += "; " + widths.SwitchToWholeMultiples(narrow, fraction, anchors);
                     maxAttempts++;
-                    anchors.Clear();
                 }
                 else if (again && revert)
-                {
-                    note += $"; {constraints.Describe()} " + (fraction >= narrowFraction ? $"measured no better than the narrow widths ({100 * narrowFraction:0.0}%)" : "can remove no more") +
-                            $": the next plans go back to {options.Prune.Constraints.Describe()}, corrected by the narrow attempts' measurements";
-                    constraints = options.Prune.Constraints;
-                    anchors.Clear();
-                    anchors.AddRange(narrowAnchors!);
-                }
+                    note += "; " + widths.GoBack(widths.WhyBack(fraction), anchors);
                 else if (again && anchors.Count > 0)
                     note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));

@@ -166,7 +166,7 @@ public class LatencyLoopTests
         var result = ObjectivePruner.Run(bytes, null, "narrow", Options(m => MacsOf(m) == full ? 10 : 9), null);
 
         result.Rounds[0].Note.Should().Contain("the next plans keep multiples of 16");
-        result.Rounds[1].Note.Should().StartWith("multiples of 16: ").And.Contain("the next plans go back to multiples of 16 (of 4 below 16)");
+        result.Rounds[1].Note.Should().StartWith("multiples of 16 cannot prune it (").And.Contain("the next plans go back to multiples of 16 (of 4 below 16)");
         result.Rounds.Should().HaveCountGreaterThan(2, "the search goes on with the narrow widths");
         result.Rounds.Skip(2).Should().OnlyContain(r => r.MeasuredMs == 9);
         result.TargetMet.Should().BeFalse();
