@@ -70,6 +70,7 @@ internal static class LatencyGuardedPruner
             var coarser = rule.Coarser();
             if (!slower && options.Allocation == Policy.Allocation.Latency && rule.SmallStep < rule.RoundTo && NarrowGroups(result, rule) is { Count: > 0 } narrow)
             {
+                var chose = $"the latency tables chose widths below {rule.RoundTo} in {narrow.Count} group(s) ({Describe(narrow)})";
                 DataFreePruneResult? alternative = null;
                 try
                 {
@@ -77,17 +78,18 @@ internal static class LatencyGuardedPruner
                 }
                 catch (PruneInputException e)
                 {
-                    notes.Add($"the latency tables chose widths below {rule.RoundTo} in {narrow.Count} group(s) ({Describe(narrow)}); {coarser.Describe()} cannot prune this model ({e.Message}): kept the tables' widths");
+                    notes.Add($"{chose}; {coarser.Describe()} cannot prune this model ({e.Message}): kept the tables' widths");
                 }
-                if (alternative is not null && (alternative.TargetMet || !result.TargetMet))
+                if (alternative is not null && !alternative.TargetMet && result.TargetMet)
+                    notes.Add($"{chose}; {coarser.Describe()} cannot reach the target ({alternative.Shortfall}): kept the tables' widths");
+                else if (alternative is not null)
                 {
                     var alternativeBytes = OnnxModelFile.ToBytes(alternative.Model);
                     var measured = measure(reference ?? original, alternativeBytes);
                     double ratio = latency.AfterMs / latency.BeforeMs, alternativeRatio = measured.AfterMs / measured.BeforeMs;
                     bool faster = alternativeRatio < ratio * (1 - CoarserMustBeFaster);
-                    notes.Add($"the latency tables chose widths below {rule.RoundTo} in {narrow.Count} group(s) ({Describe(narrow)}); measured side by side with the " +
-                              $"original, that model ran at {ratio:0.000} of its latency and the plan in {coarser.Describe()} at {alternativeRatio:0.000}: " +
-                              (faster ? $"kept {coarser.Describe()}" : "kept the tables' widths"));
+                    notes.Add($"{chose}; measured side by side with the original, that model ran at {ratio:0.000} of its latency and the plan in " +
+                              $"{coarser.Describe()} at {alternativeRatio:0.000}: " + (faster ? $"kept {coarser.Describe()}" : "kept the tables' widths"));
                     if (faster) return Recovered(alternative, alternativeBytes, measured);
                 }
             }

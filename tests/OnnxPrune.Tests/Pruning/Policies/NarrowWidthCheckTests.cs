@@ -34,9 +34,9 @@ public class NarrowWidthCheckTests
     }
 
     /// <summary>The latency allocation to 80% of the MACs, priced by <see cref="ByWidths"/> on the groups of convs a and b.</summary>
-    private static DataFreePruneOptions LatencyOptions(OnnxPrune.IR.Value a, OnnxPrune.IR.Value b) => new()
+    private static DataFreePruneOptions LatencyOptions(OnnxPrune.IR.Value a, OnnxPrune.IR.Value b, string target = "80%") => new()
     {
-        Target = new TargetSpec.Flops("80%"),
+        Target = new TargetSpec.Flops(target),
         Allocation = Allocation.Latency,
         CheckWithRuntime = false,
         LatencyPredictor = (analysis, _) => new ByWidths(
@@ -122,5 +122,20 @@ public class NarrowWidthCheckTests
         result.Result.TargetMet.Should().BeTrue();
         result.Result.Groups.Should().Contain(g => g.ChannelsAfter > 0 && g.ChannelsAfter < 16);
         result.Notes.Should().ContainSingle(n => n.Contains("multiples of 16 cannot prune this model") && n.EndsWith("kept the tables' widths", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_target_that_whole_multiples_cannot_reach_keeps_the_tables_widths_unmeasured_against_them()
+    {
+        // Half of TwoConvNet's 40,960 MACs: in multiples of 16 alone the least is A 16, B 16 (22,528 MACs, 55%).
+        var (model, a, b) = TwoConvNet.Build();
+        int measured = 0;
+        var result = LatencyGuardedPruner.Run(OnnxModelFile.ToBytes(model), null, "two-conv", LatencyOptions(a, b, "50%"), new SessionSettings { IntraOpThreads = 1 },
+            checkLatency: true, measure: (_, _) => { measured++; return new LatencyPair(1.0, 0.9, 5, 1, 1); });
+
+        measured.Should().Be(1);
+        result.Result.TargetMet.Should().BeTrue();
+        Widths(result.Bytes!).A.Should().BeLessThan(16);
+        result.Notes.Should().ContainSingle(n => n.Contains("multiples of 16 cannot reach the target") && n.EndsWith("kept the tables' widths", StringComparison.Ordinal));
     }
 }
