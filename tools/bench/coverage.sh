@@ -10,11 +10,12 @@ coverage_prepare() {
   /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
 }
 
-# coverage_model NAME: sets $path to the cached model and $shape to the CLI arguments it needs (PP-OCR's input has a
-# dynamic width).
+# coverage_model NAME: sets $path to the cached model (or the bundled models/NAME.onnx) and $shape to the CLI arguments it
+# needs (PP-OCR's input has a dynamic width).
 coverage_model() {
   path="$ONNXPRUNE_CACHE/models/$1.onnx"
-  [ -f "$path" ] || die "no model '$1' in $ONNXPRUNE_CACHE/models (run tools/prepare-test-data.sh)"
+  [ -f "$path" ] || path="$root/models/$1.onnx"
+  [ -f "$path" ] || die "no model '$1' in $ONNXPRUNE_CACHE/models or models/ (run tools/prepare-test-data.sh)"
   shape=(); [ "$1" = ppocr-mobile-v2-cls ] && shape=(--input-shape x=1x3x48x192)
   return 0
 }
