@@ -10,6 +10,16 @@ coverage_prepare() {
   /usr/bin/python3 "$root/tools/export_torchvision.py" "$ONNXPRUNE_CACHE/models" wide_resnet50_2 vgg11_bn alexnet >/dev/null
 }
 
+# coverage_select [MODEL...]: sets $models to the names given, or, with none, to the whole coverage list (exported first).
+coverage_select() {
+  if [ $# -eq 0 ]; then
+    coverage_prepare
+    models=("${coverage[@]}")
+  else
+    models=("$@")
+  fi
+}
+
 # coverage_model NAME: sets $path to the cached model (or the bundled models/NAME.onnx) and $shape to the CLI arguments it
 # needs (PP-OCR's input has a dynamic width).
 coverage_model() {

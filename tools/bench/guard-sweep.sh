@@ -14,12 +14,9 @@ source "$root/tools/common.sh"
 targets="${1:-90% 70%}"
 shift || true
 source "$here/coverage.sh"
-if [ $# -eq 0 ]; then
-  coverage_prepare
-  set -- "${coverage[@]}"
-fi
+coverage_select "$@"
 coverage_run_setup guard-sweep
-for m in "$@"; do
+for m in "${models[@]}"; do
   coverage_model "$m"
   for t in $targets; do
     echo "== $m $t" >&2

@@ -11,14 +11,10 @@ root="$here/../.."
 source "$root/tools/common.sh"
 source "$here/coverage.sh"
 partial=()
-if [ $# -eq 0 ]; then
-  coverage_prepare
-  set -- "${coverage[@]}"
-else
-  partial=(--partial)
-fi
+[ $# -eq 0 ] || partial=(--partial)
+coverage_select "$@"
 paths=()
-for m in "$@"; do
+for m in "${models[@]}"; do
   if [ -f "$m" ]; then paths+=("$(cd "$(dirname "$m")" && pwd)/$(basename "$m")")
   elif [ -f "$ONNXPRUNE_CACHE/models/$m.onnx" ]; then paths+=("$ONNXPRUNE_CACHE/models/$m.onnx")
   else die "no model '$m': give a path or a name from the coverage list (run tools/prepare-test-data.sh first)"; fi

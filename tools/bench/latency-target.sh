@@ -13,12 +13,9 @@ source "$root/tools/common.sh"
 target="${1:-60%}"
 shift || true
 source "$here/coverage.sh"
-if [ $# -eq 0 ]; then
-  coverage_prepare
-  set -- "${coverage[@]}"
-fi
+coverage_select "$@"
 coverage_run_setup latency-target
-for m in "$@"; do
+for m in "${models[@]}"; do
   coverage_model "$m"
   echo "== $m" >&2
   start=$(date +%s)

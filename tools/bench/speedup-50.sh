@@ -11,12 +11,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/../.."
 source "$root/tools/common.sh"
 source "$here/coverage.sh"
-if [ $# -eq 0 ]; then
-  coverage_prepare
-  set -- resnet56-fmnist "${coverage[@]}" # the bundled model first: the issue's own example
-fi
+coverage_select "$@"
+[ $# -gt 0 ] || models=(resnet56-fmnist "${models[@]}") # the bundled model first: the issue's own example
 coverage_run_setup speedup-50
-for m in "$@"; do
+for m in "${models[@]}"; do
   coverage_model "$m"
   for allocation in latency global; do
     echo "== $m $allocation" >&2

@@ -319,9 +319,7 @@ internal static class ObjectivePruner
             // Every measured attempt of the round: the latency model's correction for the next plan.
             var anchors = new List<Latency.LatencyAnchor>();
             var widths = new WidthRuleTrial(options.Prune.Constraints);
-            // The attempt that tries whole multiples is an experiment on the width rule, not a step of the search: it adds one.
-            int maxAttempts = options.MaxLatencyAttempts;
-            for (int attempt = 1; attempt <= maxAttempts && !cancel.IsCancellationRequested; attempt++)
+            for (int attempt = 1; attempt <= options.MaxLatencyAttempts + widths.ExtraAttempts && !cancel.IsCancellationRequested; attempt++)
             {
                 var parts = new List<TargetSpec>();
                 if (macs is { } m) parts.Add(new TargetSpec.Flops(Count(m)));
@@ -401,12 +399,13 @@ internal static class ObjectivePruner
                 // A miss with widths below the multiple tries whole multiples; a miss there may go back (WidthRuleTrial).
                 var narrow = widths.NarrowMiss(result, latencyMiss);
                 bool coarsen = narrow.Count > 0;
-                bool revert = widths.GoesBack(latencyMiss, fraction, onlyPredictionShort);
+                var back = widths.WhyGoBack(latencyMiss, fraction, onlyPredictionShort);
+                bool revert = back is not null;
                 if (rose && !coarsen && !revert) _notes.Add($"round {round}: a smaller model measured slower ({100 * fraction:0.0}% against {100 * near!.Fraction:0.0}% of the original); " +
                                      "the per-layer tables do not see what made it slower (ONNX Runtime's layout reorders around narrow layers), so the search stopped there");
                 // Another attempt follows a miss, or a result well under the goal, while attempts remain.
                 // (A plan already at the most it can remove that still misses has nothing left to try.)
-                bool again = attempt < maxAttempts && planMet && (coarsen || revert || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
+                bool again = attempt < options.MaxLatencyAttempts + widths.ExtraAttempts && planMet && (coarsen || revert || (!(onlyPredictionShort && latencyMiss) && !rose)) && (!meets || latencySlack);
                 string measured = pair is null ? "" : $"measured {pair.AfterMs:0.###} ms ({100 * fraction:0.0}% of the original's {pair.BeforeMs:0.###} ms)";
                 string Verdict()
                 {
@@ -424,12 +423,9 @@ internal static class ObjectivePruner
                 // The measured latency is judged on its own (here and in the final measurement): the plan met what it is judged on.
                 if (onlyPredictionShort) result = result with { TargetMet = true, Shortfall = null };
                 if (again && coarsen)
-                {
                     note += "; " + widths.SwitchToWholeMultiples(narrow, fraction, anchors);
-                    maxAttempts++;
-                }
                 else if (again && revert)
-                    note += "; " + widths.GoBack(widths.WhyBack(fraction), anchors);
+                    note += "; " + widths.GoBack(back!, anchors);
                 else if (again && anchors.Count > 0)
                     note += $"; the tables predicted a saving of {100 * anchors[^1].PredictedSaving:0.0}%, measured {100 * anchors[^1].MeasuredSaving:0.0}%: the next plan's model is corrected by every measurement so far";
                 _rounds.Add(new RoundRecord(round, attempt, goal, result.MacsAfter, result.ParamsAfter, bytes.LongLength, predicted, pair?.AfterMs, pair?.BeforeMs, null, 0, false, note));

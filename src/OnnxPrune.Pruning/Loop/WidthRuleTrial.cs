@@ -25,14 +25,22 @@ internal sealed class WidthRuleTrial(GroupConstraints requested)
     /// <summary>Whether the round is trying whole multiples now.</summary>
     public bool OnWholeMultiples => Current != requested;
 
+    /// <summary>Attempts the round gets beyond its own: the attempt in whole multiples is an experiment on the width rule,
+    /// not a step of the search, so a switch adds one.</summary>
+    public int ExtraAttempts => _narrowAnchors is null ? 0 : 1;
+
     /// <summary>The groups a missed attempt narrowed below the multiple, when that miss switches the round to whole
     /// multiples (empty otherwise: no miss, no narrow group, or the round switched already).</summary>
     public List<GroupOutcome> NarrowMiss(DataFreePruneResult result, bool latencyMiss) =>
         _narrowAnchors is null && latencyMiss && Current.SmallStep < Current.RoundTo ? LatencyGuardedPruner.NarrowGroups(result, Current) : [];
 
-    /// <summary>Whether a missed attempt in whole multiples hands the round back to the requested rule.</summary>
-    public bool GoesBack(bool latencyMiss, double? fraction, bool removedAllItCould) =>
-        OnWholeMultiples && latencyMiss && (fraction >= _narrowFraction || removedAllItCould);
+    /// <summary>Why a missed attempt in whole multiples hands the round back to the requested rule (for <see cref="GoBack"/>),
+    /// or null when it does not.</summary>
+    public string? WhyGoBack(bool latencyMiss, double? fraction, bool removedAllItCould) =>
+        !OnWholeMultiples || !latencyMiss ? null
+        : fraction >= _narrowFraction ? $"measured no better than the narrow widths ({100 * _narrowFraction:0.0}%)"
+        : removedAllItCould ? "can remove no more"
+        : null;
 
     /// <summary>Switches to whole multiples after the narrow miss measured at <paramref name="fraction"/>; keeps the
     /// round's corrections for a way back and clears them. Returns what the attempt's note says.</summary>
@@ -45,10 +53,6 @@ internal sealed class WidthRuleTrial(GroupConstraints requested)
         anchors.Clear();
         return note;
     }
-
-    /// <summary>Why whole multiples did no good, for <see cref="GoBack"/>'s note.</summary>
-    public string WhyBack(double? fraction) =>
-        fraction >= _narrowFraction ? $"measured no better than the narrow widths ({100 * _narrowFraction:0.0}%)" : "can remove no more";
 
     /// <summary>Back to the requested rule with the narrow attempts' corrections. Returns what the note says.</summary>
     public string GoBack(string why, List<LatencyAnchor> anchors)
