@@ -52,6 +52,13 @@ coverage_cli() {
   set -e
 }
 
+# coverage_header TITLE COMMAND: the results document's title and its "Regenerate" line (when, and on what machine).
+coverage_header() {
+  echo "# $1"
+  echo
+  echo "Regenerate: \`$2\` (this file is rewritten; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load at the end $(cut -d' ' -f1-3 /proc/loadavg))."
+}
+
 # coverage_finish: replaces $doc with the document read from stdin followed by the findings block $doc had (the part
 # from its "<!-- findings -->" line on, which a rerun keeps).
 coverage_finish() {

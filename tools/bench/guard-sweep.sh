@@ -34,9 +34,7 @@ PY
   done
 done
 {
-  echo "# Data-free pruning at mild targets: never slower than the original?"
-  echo
-  echo "Regenerate: \`tools/bench/guard-sweep.sh [TARGETS] [MODEL...]\` (this file is rewritten; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load at the end $(cut -d' ' -f1-3 /proc/loadavg))."
+  coverage_header "Data-free pruning at mild targets: never slower than the original?" "tools/bench/guard-sweep.sh [TARGETS] [MODEL...]"
   echo
   echo "Each row: \`onnxprune MODEL -o OUT --target-flops T --threads 2\` (criterion l1, allocation global, default width rule; batch 1)."
   echo "ms: the job's own measurement of the model it wrote, original and result in 5 alternating blocks of 15 runs (median of 75 each)."

@@ -42,9 +42,7 @@ print(f"| {m} | {code} | {r['target_met']} | {b['latency_p50_ms']:.3f} | {a['lat
 PY
 done
 {
-  echo "# --target-latency $target on the coverage models"
-  echo
-  echo "Regenerate: \`tools/bench/latency-target.sh [TARGET] [MODEL...]\` (this file is rewritten; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load at the end $(cut -d' ' -f1-3 /proc/loadavg))."
+  coverage_header "--target-latency $target on the coverage models" "tools/bench/latency-target.sh [TARGET] [MODEL...]"
   echo
   echo "Each row: \`onnxprune MODEL -o OUT --target-latency $target --threads 2\` (data-free: l1, allocation latency, no recovery, no fine-tuning; batch 1)."
   echo "ms: the job's final measurement, original and result in 5 alternating blocks of 15 runs, one session alive at a time (median of 75 runs each). predicted (kept): the latency model's prediction for the kept"

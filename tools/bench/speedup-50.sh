@@ -41,9 +41,7 @@ PY
   done
 done
 {
-  echo "# Speed-up at half the MACs: the latency model against the data-free default"
-  echo
-  echo "Regenerate: \`tools/bench/speedup-50.sh [MODEL...]\` (this file is rewritten; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load at the end $(cut -d' ' -f1-3 /proc/loadavg))."
+  coverage_header "Speed-up at half the MACs: the latency model against the data-free default" "tools/bench/speedup-50.sh [MODEL...]"
   echo
   echo "Each row: \`onnxprune MODEL -o OUT --target-flops 50% --allocation A --threads 2\` (data-free: criterion l1, default width rule; batch 1)."
   echo "ms: the job's own measurement of the model it wrote, original and result in 5 alternating blocks of 15 runs (median of 75 each)."
